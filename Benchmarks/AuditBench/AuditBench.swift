@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct AuditBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit-bench",
+        abstract: "Countersign benchmarks; each prints one JSON document.",
+        subcommands: [])
+}

@@ -1,0 +1,100 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Numeric modules are compiled with optimisation even in debug builds: unoptimised Swift runs
+/// array and SIMD code two to three orders of magnitude slower, which would make tests that train
+/// small networks or scan real data take hours.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
+let package = Package(
+    name: "Countersign",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "audit", targets: ["AuditCLI"]),
+        .executable(name: "audit-bench", targets: ["AuditBench"]),
+        .library(name: "Countersign", targets: [
+            "CaseStore", "Cohorts", "Recurrent", "Calibration", "Retrieval", "RepeatScan",
+            "AuditLog", "Policy", "Review", "Reports", "Pipeline",
+        ]),
+        .library(name: "Recurrent", targets: ["Recurrent"]),
+        .library(name: "Calibration", targets: ["Calibration"]),
+        .library(name: "AuditLog", targets: ["AuditLog"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, libxml2-dev).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0",
+                       providers: [.apt(["libxml2-dev"])]),
+
+        .target(name: "LinearAlgebra", dependencies: ["CBLAS"], swiftSettings: optimized),
+        .target(name: "CaseStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Cohorts", swiftSettings: optimized),
+        .target(name: "Recurrent", dependencies: ["LinearAlgebra"], swiftSettings: optimized),
+        .target(name: "Calibration", swiftSettings: optimized),
+        .target(name: "Retrieval", dependencies: ["LinearAlgebra"], swiftSettings: optimized),
+        .target(name: "RepeatScan", dependencies: ["Calibration"], swiftSettings: optimized),
+        .target(name: "AuditLog", dependencies: [
+            "CaseStore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Policy", dependencies: ["Yams"]),
+        .target(name: "Review", dependencies: [
+            "CaseStore", "Policy",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
+        .target(name: "Reports", dependencies: [
+            "CLibXML2",
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
+        .target(name: "Pipeline", dependencies: [
+            "CaseStore", "Cohorts", "Recurrent", "Calibration", "Retrieval", "RepeatScan",
+            "AuditLog", "Policy", "Review", "Reports",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .executableTarget(name: "AuditCLI", dependencies: [
+            "Pipeline", "CaseStore", "Cohorts", "Recurrent", "Calibration", "Retrieval",
+            "RepeatScan", "AuditLog", "Policy", "Review", "Reports",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "AuditBench", dependencies: [
+            "LinearAlgebra", "Recurrent", "Retrieval", "RepeatScan", "AuditLog", "CaseStore", "Pipeline",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Benchmarks/AuditBench"),
+
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(name: "CaseStoreTests", dependencies: ["CaseStore", "AuditLog",
+            .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "CohortsTests", dependencies: ["Cohorts"]),
+        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "CaseStore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "CalibrationTests", dependencies: ["Calibration"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "CaseStore"]),
+        .testTarget(name: "RepeatScanTests", dependencies: ["RepeatScan", "Cohorts", "Calibration"]),
+        .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "CaseStore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
+        .testTarget(name: "ReviewTests", dependencies: ["Review", "AuditLog", "CaseStore", "Policy",
+            .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CaseStore", "AuditLog", "Policy",
+            .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "AuditCLITests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,55 @@
+import ArgumentParser
+import CaseStore
+import Foundation
+import GRDB
+
+@main
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Countersign: checks and balances around a clinical sequence model.",
+        discussion: """
+            Exit status: 0 success; 1 completed but a check failed; 64 usage error; \
+            65 bad input data; 66 missing file or record; 70 internal error.
+            """,
+        subcommands: [])
+
+    /// Parses, runs, and maps every error onto the documented exit codes.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(with: error)
+        }
+    }
+
+    static func exit(with error: Error) -> Never {
+        switch error {
+        case let e as CLIError:
+            Console.err("error: \(e)")
+            Foundation.exit(e.exitCode)
+        case let e as CaseStoreError:
+            Console.err("error: \(e)")
+            if case .notFound = e { Foundation.exit(66) }
+            Foundation.exit(65)
+        case let e as DatabaseError:
+            Console.err("error: \(e)")
+            // Constraint violations are bad input refused by the schema; anything else is internal.
+            Foundation.exit(e.resultCode == .SQLITE_CONSTRAINT ? 65 : 70)
+        case is ExitCode, is CleanExit, is ValidationError:
+            Self.exit(withError: error)
+        default:
+            let code = Self.exitCode(for: error)
+            if code != .failure {
+                Self.exit(withError: error)  // help, usage (64) and other parser outcomes
+            }
+            Console.err("error: \(error)")
+            Foundation.exit(65)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import CaseStore
+import Foundation
+
+/// `--store PATH`: every command takes it.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "Case store file (SQLite).")
+    var store: String = "countersign.sqlite"
+
+    /// Opens the store; creation and migration happen here.
+    func open() throws -> CaseStore {
+        do { return try CaseStore(path: store) } catch {
+            throw CLIError.badInput("\(error)")
+        }
+    }
+
+    /// Opens an existing store, refusing to create a new empty one by accident.
+    func openExisting() throws -> CaseStore {
+        guard FileManager.default.fileExists(atPath: store) else {
+            throw CLIError.missing("case store \(store) does not exist (create it with `audit cases import` or `audit cohort generate`)")
+        }
+        return try open()
+    }
+}
+
+/// `--json` and `--quiet`.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print one JSON document on stdout and nothing else there.")
+    var json = false
+
+    @Flag(name: .long, help: "No progress output.")
+    var quiet = false
+
+    /// Progress is drawn only on an interactive stderr, never with --quiet or --json.
+    var showsProgress: Bool { !quiet && isatty(STDERR_FILENO) != 0 }
+}
+
+/// Errors the CLI maps onto documented exit codes.
+enum CLIError: Error, CustomStringConvertible {
+    /// 65: the input data is bad (file, line, field named in the message).
+    case badInput(String)
+    /// 66: a file or record that must exist does not.
+    case missing(String)
+    /// 1: the command completed but a check failed.
+    case checkFailed(String)
+
+    var description: String {
+        switch self {
+        case let .badInput(m), let .missing(m), let .checkFailed(m): return m
+        }
+    }
+
+    var exitCode: Int32 {
+        switch self {
+        case .badInput: return 65
+        case .missing: return 66
+        case .checkFailed: return 1
+        }
+    }
+}
+
+/// Output helpers: results to stdout, everything else to stderr.
+enum Console {
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func err(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Prints `value` as one pretty, key-sorted JSON document on stdout.
+    static func json<T: Encodable>(_ value: T) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try e.encode(value)
+        FileHandle.standardOutput.write(data)
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+
+/// The case store: one SQLite file (WAL, foreign keys on) holding studies, cases, scans and every
+/// artefact derived from them. It owns the schema; the migrator below is append-only — a shipped
+/// migration is never edited, a change is a new migration.
+public final class CaseStore: @unchecked Sendable {
+    /// The GRDB writer; all writes go through `write`, which runs one transaction.
+    public let writer: any DatabaseWriter
+    public var reader: any DatabaseReader { writer }
+    /// File path, or nil for an in-memory store.
+    public let path: String?
+
+    /// Opens (creating and migrating if needed) the store at `path`.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(10)
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        do {
+            let pool = try DatabasePool(path: path, configuration: config)
+            self.writer = pool
+        } catch {
+            throw CaseStoreError.cannotOpen(path: path, reason: "\(error)")
+        }
+        self.path = path
+        try Self.migrator.migrate(writer)
+    }
+
+    /// A private in-memory store (tests).
+    public static func inMemory() throws -> CaseStore { try CaseStore(queue: DatabaseQueue()) }
+
+    private init(queue: DatabaseQueue) throws {
+        self.writer = queue
+        self.path = nil
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Runs `body` in one write transaction: everything or nothing.
+    @discardableResult
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.write(body)
+    }
+
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.read(body)
+    }
+
+    /// Migrations in their fixed order. Append new ones at the end; never edit a shipped one.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-cases", migrate: Schema.createCases)
+        m.registerMigration("v1-audit-log", migrate: Schema.createAuditLog)
+        m.registerMigration("v1-models", migrate: Schema.createModels)
+        m.registerMigration("v1-calibration", migrate: Schema.createCalibration)
+        m.registerMigration("v1-retrieval", migrate: Schema.createRetrieval)
+        m.registerMigration("v1-runs", migrate: Schema.createRuns)
+        m.registerMigration("v1-review", migrate: Schema.createReview)
+        return m
+    }
+}
+
+/// Namespace for the schema; each area's tables live in `Schema+<Area>.swift`.
+public enum Schema {}
+
+public enum CaseStoreError: Error, CustomStringConvertible, LocalizedError {
+    case cannotOpen(path: String, reason: String)
+    case notFound(kind: String, id: String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason): return "cannot open case store \(path): \(reason)"
+        case let .notFound(kind, id): return "no \(kind) with id '\(id)' in the case store"
+        case let .invalid(message): return message
+        }
+    }
+    public var errorDescription: String? { description }
+}
