@@ -1,0 +1,2 @@
+// AuditLog module: see DESIGN.md. Replace this file with the first real source file.
+enum AuditLogModule {}

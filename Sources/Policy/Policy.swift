@@ -1,0 +1,2 @@
+// Policy module: see DESIGN.md. Replace this file with the first real source file.
+enum PolicyModule {}

@@ -1,0 +1,2 @@
+// Recurrent module: see DESIGN.md. Replace this file with the first real source file.
+enum RecurrentModule {}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class CaseStoreSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

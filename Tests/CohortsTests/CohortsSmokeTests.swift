@@ -1,0 +1,5 @@
+import XCTest
+
+final class CohortsSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class PipelineSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

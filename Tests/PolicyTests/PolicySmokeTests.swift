@@ -1,0 +1,5 @@
+import XCTest
+
+final class PolicySmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class RepeatScanSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

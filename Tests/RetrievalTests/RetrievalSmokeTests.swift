@@ -1,0 +1,5 @@
+import XCTest
+
+final class RetrievalSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}
