@@ -1,0 +1,54 @@
+import Foundation
+import GRDB
+
+extension CaseStore {
+    public static func run(_ db: Database, id: String) throws -> RunRecord? {
+        try RunRecord.fetchOne(db, key: id)
+    }
+
+    public static func runs(_ db: Database, study: String? = nil) throws -> [RunRecord] {
+        var request = RunRecord.all()
+        if let study { request = request.filter(Column("study") == study) }
+        return try request.order(Column("started_at"), Column("id")).fetchAll(db)
+    }
+
+    /// Assessments of a run in run order.
+    public static func assessments(_ db: Database, runId: String) throws -> [AssessmentRecord] {
+        try AssessmentRecord.filter(Column("run_id") == runId).order(Column("position")).fetchAll(db)
+    }
+
+    public static func assessment(_ db: Database, runId: String, caseId: String) throws -> AssessmentRecord? {
+        try AssessmentRecord.fetchOne(db, key: ["run_id": runId, "case_id": caseId])
+    }
+
+    /// Latest assessment of a case across runs (newest run first).
+    public static func latestAssessment(_ db: Database, caseId: String) throws -> AssessmentRecord? {
+        try AssessmentRecord.fetchOne(db, sql: """
+            SELECT a.* FROM assessments a JOIN runs r ON r.id = a.run_id
+            WHERE a.case_id = ? ORDER BY r.started_at DESC, r.id DESC LIMIT 1
+            """, arguments: [caseId])
+    }
+
+    /// The newest version of a report (case report when `caseId` is given, else the run report).
+    public static func latestReport(_ db: Database, runId: String, caseId: String?, format: ReportRecord.Format) throws -> ReportRecord? {
+        var request = ReportRecord.filter(Column("run_id") == runId && Column("format") == format.rawValue)
+        request = caseId.map { request.filter(Column("case_id") == $0) } ?? request.filter(Column("case_id") == nil)
+        return try request.order(Column("version").desc).fetchOne(db)
+    }
+
+    public static func reports(_ db: Database, runId: String) throws -> [ReportRecord] {
+        try ReportRecord.filter(Column("run_id") == runId)
+            .order(Column("case_id"), Column("version"), Column("format")).fetchAll(db)
+    }
+
+    /// Stores the next version of a report; earlier versions stay.
+    @discardableResult
+    public static func addReportVersion(_ db: Database, runId: String, caseId: String?, format: ReportRecord.Format,
+                                        content: Data, sha256: String) throws -> ReportRecord {
+        let current = try latestReport(db, runId: runId, caseId: caseId, format: format)?.version ?? 0
+        let record = ReportRecord(runId: runId, caseId: caseId, version: current + 1, format: format,
+                                  sha256: sha256, content: content)
+        try record.insert(db)
+        return record
+    }
+}
