@@ -46,7 +46,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Policy", dependencies: ["Yams"]),
+        .target(name: "Policy", dependencies: ["Yams", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Review", dependencies: [
             "CaseStore", "Policy",
             .product(name: "GRDB", package: "GRDB.swift"),
