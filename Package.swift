@@ -37,7 +37,9 @@ let package = Package(
         .target(name: "LinearAlgebra", dependencies: ["CBLAS"], swiftSettings: optimized),
         .target(name: "CaseStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Cohorts", swiftSettings: optimized),
-        .target(name: "Recurrent", dependencies: ["LinearAlgebra"], swiftSettings: optimized),
+        .target(name: "Recurrent", dependencies: [
+            "LinearAlgebra", .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: optimized),
         .target(name: "Calibration", swiftSettings: optimized),
         .target(name: "Retrieval", dependencies: ["LinearAlgebra"], swiftSettings: optimized),
         .target(name: "RepeatScan", dependencies: ["Calibration"], swiftSettings: optimized),

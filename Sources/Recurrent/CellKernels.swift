@@ -1,0 +1,214 @@
+import Foundation
+import LinearAlgebra
+
+@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
+
+/// Pointers and sizes for running one direction of one layer over a packed batch.
+struct DirectionPass {
+    let cell: CellKind
+    let steps: Int
+    let rows: Int
+    let hidden: Int
+    let inputWidth: Int
+    let active: [Int]
+    let reverse: Bool
+    /// Layer input `[T][B][inputWidth]`.
+    let x: UnsafePointer<Float>
+    let wih: UnsafePointer<Float>, whh: UnsafePointer<Float>
+    let bih: UnsafePointer<Float>, bhh: UnsafePointer<Float>
+    /// Optional initial state `[B][H]` (forward direction only; truncated BPTT carries it).
+    let h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?
+    /// Post-activation gates `[T][B][G·H]` (LSTM i,f,g,o; GRU r,z,n).
+    let gates: UnsafeMutablePointer<Float>
+    /// LSTM: cell state `[T][B][H]`; GRU: `W_hn h + b_hn` `[T][B][H]`. Zero-initialised.
+    let aux: UnsafeMutablePointer<Float>
+    /// Layer output, already offset to this direction's columns; row stride `ldy`. Zero-initialised.
+    let y: UnsafeMutablePointer<Float>
+    let ldy: Int
+    /// Scratch: zeros of length H, and `[B][G·H]` for the GRU's recurrent projection.
+    let zeros: UnsafePointer<Float>
+    let scratch: UnsafeMutablePointer<Float>
+
+    var gateWidth: Int { cell.gateCount * hidden }
+
+    /// Row pointer of the previous hidden state for `row` at step `t`, or `nil` when it is zero.
+    @inline(__always) func previousHiddenBlock(_ t: Int) -> (UnsafePointer<Float>, Int)? {
+        if reverse {
+            return t + 1 < steps ? (UnsafePointer(y + (t + 1) * rows * ldy), ldy) : nil
+        }
+        if t > 0 { return (UnsafePointer(y + (t - 1) * rows * ldy), ldy) }
+        if let h0 { return (h0, hidden) }
+        return nil
+    }
+
+    @inline(__always) func previousCell(_ t: Int, _ row: Int) -> UnsafePointer<Float> {
+        if reverse { return t + 1 < steps ? UnsafePointer(aux + ((t + 1) * rows + row) * hidden) : zeros }
+        if t > 0 { return UnsafePointer(aux + ((t - 1) * rows + row) * hidden) }
+        if let c0 { return c0 + row * hidden }
+        return zeros
+    }
+
+    @inline(__always) func previousHidden(_ t: Int, _ row: Int) -> UnsafePointer<Float> {
+        guard let (base, ld) = previousHiddenBlock(t) else { return zeros }
+        return base + row * ld
+    }
+
+    func forward() {
+        let G = gateWidth, H = hidden, B = rows
+        // One product for the input projection of every time step.
+        MatrixProduct.gemm(.none, .transposed, m: steps * B, n: G, k: inputWidth,
+                           a: x, b: wih, c: gates)
+        for r in 0..<(steps * B) {
+            let g = gates + r * G
+            if cell == .lstm {
+                for j in 0..<G { g[j] += bih[j] + bhh[j] }
+            } else {
+                for j in 0..<G { g[j] += bih[j] }
+            }
+        }
+        for s in 0..<steps {
+            let t = reverse ? steps - 1 - s : s
+            let n = active[t]
+            if n == 0 { continue }
+            let gt = gates + t * B * G
+            let prev = previousHiddenBlock(t)
+            switch cell {
+            case .lstm:
+                if let (hp, ld) = prev {
+                    MatrixProduct.gemm(.none, .transposed, m: n, n: G, k: H, a: hp, lda: ld, b: whh,
+                                       beta: 1, c: gt)
+                }
+                for row in 0..<n {
+                    let g = gt + row * G
+                    let cp = previousCell(t, row)
+                    let c = aux + (t * B + row) * H
+                    let h = y + (t * B + row) * ldy
+                    for j in 0..<H {
+                        let i = sigmoid(g[j]), f = sigmoid(g[H + j])
+                        let gg = Foundation.tanh(g[2 * H + j]), o = sigmoid(g[3 * H + j])
+                        g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = o
+                        let cv = f * cp[j] + i * gg
+                        c[j] = cv
+                        h[j] = o * Foundation.tanh(cv)
+                    }
+                }
+            case .gru:
+                let hw = scratch
+                if let (hp, ld) = prev {
+                    for row in 0..<n { (hw + row * G).update(from: bhh, count: G) }
+                    MatrixProduct.gemm(.none, .transposed, m: n, n: G, k: H, a: hp, lda: ld, b: whh,
+                                       beta: 1, c: hw)
+                } else {
+                    for row in 0..<n { (hw + row * G).update(from: bhh, count: G) }
+                }
+                for row in 0..<n {
+                    let g = gt + row * G
+                    let hr = hw + row * G
+                    let hp = previousHidden(t, row)
+                    let hn = aux + (t * B + row) * H
+                    let h = y + (t * B + row) * ldy
+                    for j in 0..<H {
+                        let r = sigmoid(g[j] + hr[j])
+                        let z = sigmoid(g[H + j] + hr[H + j])
+                        let hnv = hr[2 * H + j]
+                        let nv = Foundation.tanh(g[2 * H + j] + r * hnv)
+                        g[j] = r; g[H + j] = z; g[2 * H + j] = nv
+                        hn[j] = hnv
+                        h[j] = (1 - z) * nv + z * hp[j]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backpropagates `dy` (gradient w.r.t. this direction's outputs, row stride `ldy`) through time.
+    /// Accumulates parameter gradients and, when `dx` is given, the gradient w.r.t. the layer input.
+    func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                  gwih: UnsafeMutablePointer<Float>, gwhh: UnsafeMutablePointer<Float>,
+                  gbih: UnsafeMutablePointer<Float>, gbhh: UnsafeMutablePointer<Float>,
+                  dAx: UnsafeMutablePointer<Float>, dAh: UnsafeMutablePointer<Float>,
+                  dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>,
+                  ones: UnsafePointer<Float>) {
+        let G = gateWidth, H = hidden, B = rows
+        dAx.update(repeating: 0, count: steps * B * G)
+        if cell == .gru { dAh.update(repeating: 0, count: steps * B * G) }
+        dh.update(repeating: 0, count: B * H)
+        dc.update(repeating: 0, count: B * H)
+        for s in 0..<steps {
+            let t = reverse ? s : steps - 1 - s
+            let n = active[t]
+            if n == 0 { continue }
+            switch cell {
+            case .lstm:
+                for row in 0..<n {
+                    let g = gates + (t * B + row) * G
+                    let c = aux + (t * B + row) * H
+                    let cp = previousCell(t, row)
+                    let dyr = dy + (t * B + row) * ldy
+                    let da = dAx + (t * B + row) * G
+                    let dhr = dh + row * H, dcr = dc + row * H
+                    for j in 0..<H {
+                        let i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j]
+                        let dhv = dyr[j] + dhr[j]
+                        let tc = Foundation.tanh(c[j])
+                        let dcv = dcr[j] + dhv * o * (1 - tc * tc)
+                        da[j] = dcv * gg * i * (1 - i)
+                        da[H + j] = dcv * cp[j] * f * (1 - f)
+                        da[2 * H + j] = dcv * i * (1 - gg * gg)
+                        da[3 * H + j] = dhv * tc * o * (1 - o)
+                        dcr[j] = dcv * f
+                    }
+                }
+                MatrixProduct.gemm(.none, .none, m: n, n: H, k: G, a: dAx + t * B * G, b: whh, c: dh)
+            case .gru:
+                for row in 0..<n {
+                    let g = gates + (t * B + row) * G
+                    let hn = aux + (t * B + row) * H
+                    let hp = previousHidden(t, row)
+                    let dyr = dy + (t * B + row) * ldy
+                    let dax = dAx + (t * B + row) * G
+                    let dah = dAh + (t * B + row) * G
+                    let dhr = dh + row * H
+                    for j in 0..<H {
+                        let r = g[j], z = g[H + j], nv = g[2 * H + j]
+                        let dhv = dyr[j] + dhr[j]
+                        let dn = dhv * (1 - z)
+                        let dz = dhv * (hp[j] - nv)
+                        let dan = dn * (1 - nv * nv)
+                        let dar = dan * hn[j] * r * (1 - r)
+                        let daz = dz * z * (1 - z)
+                        dax[j] = dar; dax[H + j] = daz; dax[2 * H + j] = dan
+                        dah[j] = dar; dah[H + j] = daz; dah[2 * H + j] = dan * r
+                        dhr[j] = dhv * z
+                    }
+                }
+                MatrixProduct.gemm(.none, .none, m: n, n: H, k: G, a: dAh + t * B * G, b: whh,
+                                   beta: 1, c: dh)
+            }
+        }
+        let dA = cell == .lstm ? UnsafePointer(dAx) : UnsafePointer(dAh)
+        let all = steps * B
+        // Input-side gradients, each one product over all time steps.
+        MatrixProduct.gemm(.transposed, .none, m: G, n: inputWidth, k: all, a: dAx, b: x, beta: 1, c: gwih)
+        MatrixProduct.gemm(.transposed, .none, m: G, n: 1, k: all, a: dAx, b: ones, beta: 1, c: gbih)
+        MatrixProduct.gemm(.transposed, .none, m: G, n: 1, k: all, a: dA, b: ones, beta: 1, c: gbhh)
+        if let dx {
+            MatrixProduct.gemm(.none, .none, m: all, n: inputWidth, k: G, a: dAx, b: wih, beta: 1, c: dx)
+        }
+        // Recurrent weights: dA[t] paired with the previous hidden state, which for every step but the
+        // first-processed one is another time slice of the output.
+        if steps > 1 {
+            let k = (steps - 1) * B
+            if reverse {
+                MatrixProduct.gemm(.transposed, .none, m: G, n: H, k: k, a: dA, b: y + B * ldy, ldb: ldy,
+                                   beta: 1, c: gwhh)
+            } else {
+                MatrixProduct.gemm(.transposed, .none, m: G, n: H, k: k, a: dA + B * G, b: y, ldb: ldy,
+                                   beta: 1, c: gwhh)
+            }
+        }
+        if !reverse, let h0 {
+            MatrixProduct.gemm(.transposed, .none, m: G, n: H, k: B, a: dA, b: h0, beta: 1, c: gwhh)
+        }
+    }
+}

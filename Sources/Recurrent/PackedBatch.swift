@@ -1,0 +1,81 @@
+/// Owned, zero-initialised Float storage with a stable pointer (the kernels pass raw pointers to BLAS).
+final class FloatBuffer {
+    let count: Int
+    let pointer: UnsafeMutablePointer<Float>
+
+    init(_ count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    init(_ values: [Float]) {
+        count = values.count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { pointer.update(from: base, count: values.count) }
+        }
+    }
+
+    deinit { pointer.deallocate() }
+
+    func zero() { pointer.update(repeating: 0, count: max(count, 1)) }
+    var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}
+
+/// A batch of variable-length sequences laid out time-major `[T][B][D]`, rows sorted by length
+/// (longest first) so that the sequences still running at any step are a prefix of the rows —
+/// the same trick as PyTorch's `pack_padded_sequence`. Padded positions are zero.
+struct PackedBatch {
+    let steps: Int
+    let rows: Int
+    let width: Int
+    let values: FloatBuffer
+    /// Lengths of the packed rows, non-increasing.
+    let lengths: [Int]
+    /// `order[i]` = index in the caller's batch of packed row `i`.
+    let order: [Int]
+    /// `active[t]` = number of rows with length > t.
+    let active: [Int]
+
+    /// Packs time-major `[length][width]` sequences. Callers validate lengths and widths first.
+    init(sequences: [[Float]], width: Int) {
+        let lens = sequences.map { $0.count / width }
+        let order = lens.indices.sorted { lens[$0] != lens[$1] ? lens[$0] > lens[$1] : $0 < $1 }
+        self.init(order: order, lengths: order.map { lens[$0] }, width: width) { row in sequences[order[row]] }
+    }
+
+    init(order: [Int], lengths: [Int], width: Int, rowValues: (Int) -> [Float]) {
+        self.width = width
+        self.order = order
+        self.lengths = lengths
+        rows = lengths.count
+        steps = lengths.first ?? 0
+        var active = [Int](repeating: 0, count: steps)
+        for t in 0..<steps { active[t] = lengths.lazy.filter { $0 > t }.count }
+        self.active = active
+        values = FloatBuffer(steps * rows * width)
+        for row in 0..<rows {
+            let seq = rowValues(row)
+            seq.withUnsafeBufferPointer { s in
+                for t in 0..<lengths[row] {
+                    (values.pointer + (t * rows + row) * width).update(from: s.baseAddress! + t * width, count: width)
+                }
+            }
+        }
+    }
+
+    /// The time window `[start, start + span)` of the rows still running at `start`, for truncated BPTT.
+    func window(start: Int, span: Int) -> PackedBatch {
+        let n = start < steps ? active[start] : 0
+        let lens = (0..<n).map { min(lengths[$0] - start, span) }
+        return PackedBatch(order: Array(order[0..<n]), lengths: lens, width: width) { row in
+            let count = lens[row] * width
+            return (0..<count).map { k in
+                let t = start + k / width
+                return values.pointer[(t * rows + row) * width + k % width]
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// A trained (or imported) recurrent classifier: architecture, class labels in logit order, input
+/// normalisation and weights, plus free-form provenance that is written into the model file.
+public struct SequenceClassifier: Sendable, Equatable {
+    public var network: RecurrentNetwork
+    public var classes: [String]
+    public var normalization: FeatureNormalization
+    /// Extra `__metadata__` entries (training provenance), written verbatim on export.
+    public var provenance: [String: String]
+
+    public var configuration: RecurrentConfiguration { network.configuration }
+
+    public init(network: RecurrentNetwork, classes: [String], normalization: FeatureNormalization,
+                provenance: [String: String] = [:]) throws {
+        let c = network.configuration
+        guard classes.count == c.classCount else {
+            throw RecurrentError.invalidConfiguration(
+                "\(classes.count) class labels for a head with \(c.classCount) outputs")
+        }
+        guard Set(classes).count == classes.count else {
+            throw RecurrentError.invalidConfiguration("class labels must be distinct: \(classes)")
+        }
+        guard normalization.mean.count == c.inputSize else {
+            throw RecurrentError.invalidConfiguration(
+                "normalisation has \(normalization.mean.count) features, the network expects \(c.inputSize)")
+        }
+        self.network = network
+        self.classes = classes
+        self.normalization = normalization
+        self.provenance = provenance
+    }
+
+    /// Checks a time-major `[length][inputSize]` sequence.
+    func validate(_ sequence: [Float], index: Int? = nil) throws {
+        let w = configuration.inputSize
+        let which = index.map { "sequence \($0)" } ?? "sequence"
+        guard !sequence.isEmpty else { throw RecurrentError.invalidInput("\(which) is empty") }
+        guard sequence.count % w == 0 else {
+            throw RecurrentError.invalidInput(
+                "\(which) has \(sequence.count) values, not a multiple of the input size \(w)")
+        }
+        if let k = sequence.firstIndex(where: { $0.isInfinite }) {
+            throw RecurrentError.invalidInput("\(which) value \(k) (step \(k / w), feature \(k % w)) is infinite")
+        }
+    }
+
+    func pack(_ sequences: [[Float]]) throws -> PackedBatch {
+        for (i, s) in sequences.enumerated() { try validate(s, index: i) }
+        return PackedBatch(sequences: sequences.map(normalization.apply), width: configuration.inputSize)
+    }
+
+    /// Logits and embeddings for a batch of sequences (any lengths), in the caller's order.
+    public func evaluate(_ sequences: [[Float]]) throws -> (logits: [[Float]], embeddings: [[Float]]) {
+        guard !sequences.isEmpty else { return ([], []) }
+        let batch = try pack(sequences)
+        let trace = network.forward(batch)
+        let C = configuration.classCount, E = configuration.embeddingSize
+        var logits = [[Float]](repeating: [], count: sequences.count)
+        var embeddings = [[Float]](repeating: [], count: sequences.count)
+        for row in 0..<batch.rows {
+            let i = batch.order[row]
+            logits[i] = Array(UnsafeBufferPointer(start: trace.logits.pointer + row * C, count: C))
+            embeddings[i] = Array(UnsafeBufferPointer(start: trace.embedding.pointer + row * E, count: E))
+        }
+        return (logits, embeddings)
+    }
+
+    public func logits(_ sequences: [[Float]]) throws -> [[Float]] { try evaluate(sequences).logits }
+
+    /// The embedding retrieval indexes: the last layer's final hidden state (forward, then backward).
+    public func embeddings(_ sequences: [[Float]]) throws -> [[Float]] { try evaluate(sequences).embeddings }
+
+    /// Batch-1 path: logits for one sequence.
+    public func logits(for sequence: [Float]) throws -> [Float] {
+        try validate(sequence)
+        let batch = PackedBatch(sequences: [normalization.apply(sequence)], width: configuration.inputSize)
+        return network.forward(batch).logits.array
+    }
+
+    public func embedding(for sequence: [Float]) throws -> [Float] {
+        try validate(sequence)
+        let batch = PackedBatch(sequences: [normalization.apply(sequence)], width: configuration.inputSize)
+        return network.forward(batch).embedding.array
+    }
+
+    /// Softmax of the logits, computed stably in Double.
+    public static func probabilities(_ logits: [Float]) -> [Float] {
+        guard let m = logits.max() else { return [] }
+        let e = logits.map { Foundation.exp(Double($0 - m)) }
+        let s = e.reduce(0, +)
+        return e.map { Float($0 / s) }
+    }
+
+    /// Index of the largest logit (first on ties).
+    public static func argmax(_ logits: [Float]) -> Int {
+        var best = 0
+        for k in logits.indices where logits[k] > logits[best] { best = k }
+        return best
+    }
+}
