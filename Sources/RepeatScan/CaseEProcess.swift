@@ -1,0 +1,198 @@
+import Foundation
+
+/// Which anytime-valid construction an e-process uses.
+public enum EProcessConstruction: String, Sendable, Codable, CaseIterable {
+    /// Running likelihood ratio under a shared random-effect model of within-lesion dependence,
+    /// fitted on calibration cases with repeat scans; threshold 1/α (Ville's inequality).
+    case modelBased = "model-based"
+    /// Running maximum of per-scan e-values; threshold M/α for the policy's maximum M scans
+    /// (Markov's inequality and a union bound; valid under any dependence).
+    case modelFree = "model-free"
+
+    /// One-line description for reports.
+    public var explanation: String {
+        switch self {
+        case .modelBased:
+            return "running likelihood ratio with the shared lesion effect integrated out, fitted on calibration cases with repeat scans; claim when it reaches 1/α"
+        case .modelFree:
+            return "running maximum of per-scan e-values; claim when it reaches M/α for at most M scans (valid under any dependence between scans)"
+        }
+    }
+}
+
+/// The outcome of an e-process: a claim is made only once the threshold has been reached.
+public enum RepeatScanClaim: Sendable, Equatable, Codable {
+    /// "Not class `rival`, at level `alpha`", first established after `atScan` scans.
+    case notClass(rival: Int, alpha: Double, atScan: Int)
+    /// The threshold has not been reached: nothing is claimed about `rival`.
+    case notEstablished(rival: Int, alpha: Double)
+
+    public var isEstablished: Bool {
+        if case .notClass = self { return true }
+        return false
+    }
+
+    /// Plain-language statement, with class names if given.
+    public func statement(classNames: [String]? = nil) -> String {
+        func name(_ j: Int) -> String {
+            if let names = classNames, j < names.count { return names[j] }
+            return "class \(j)"
+        }
+        switch self {
+        case let .notClass(j, a, t):
+            return "not \(name(j)), at level α = \(a) (established at scan \(t))"
+        case let .notEstablished(j, _):
+            return "not \(name(j)): not established"
+        }
+    }
+}
+
+/// An anytime-valid e-process against one rival class j for one case. It starts at 1, is tied to
+/// the case id, is never reset, and counts every scan offered to it exactly once (there is no way to
+/// remove a scan). Under "the lesion is of class j" it is a test supermartingale over the scans as
+/// they arrive, so the chance that it *ever* reaches its threshold is at most α however the user
+/// decides when to stop.
+public struct CaseEProcess: Sendable, Equatable, Codable {
+    public let caseID: String
+    public let rival: Int
+    public let construction: EProcessConstruction
+    public let alpha: Double
+    /// Policy maximum number of scans M (the model-free threshold depends on it).
+    public let maxScans: Int
+    /// Prevalence π_j the per-scan probabilities are calibrated against.
+    public let prevalence: Double
+    /// Scan ids counted, in order.
+    public private(set) var scanIDs: [String] = []
+    /// Per-scan log e-value log[(1 − q_j)/(1 − π_j)] − log[q_j/π_j], in order.
+    public private(set) var perScanLogEValues: [Double] = []
+    /// Log of the e-process after each scan (the value before any scan is 1, log 0).
+    public private(set) var logPath: [Double] = []
+    /// Number of scans after which the threshold was first reached, if it was.
+    public private(set) var firstCrossing: Int?
+    /// The fitted dependence model (model-based only), for provenance.
+    public let dependenceModel: RivalDependenceModel?
+
+    private var likelihoodRatio: RandomEffectLikelihoodRatio?
+    private var runningMaximum = RunningMaximumEValue()
+
+    enum CodingKeys: String, CodingKey {
+        case caseID = "case_id", rival, construction, alpha, maxScans = "max_scans", prevalence
+        case scanIDs = "scan_ids", perScanLogEValues = "per_scan_log_e_values", logPath = "log_path"
+        case firstCrossing = "first_crossing", dependenceModel = "dependence_model"
+        case likelihoodRatio = "likelihood_ratio", runningMaximum = "running_maximum"
+    }
+
+    /// Model-based e-process: needs the dependence model fitted for this rival.
+    public init(caseID: String, model: RivalDependenceModel, prevalence: Double,
+                alpha: Double, maxScans: Int) throws {
+        try CaseEProcess.validate(alpha: alpha, maxScans: maxScans, prevalence: prevalence)
+        self.caseID = caseID
+        self.rival = model.rival
+        self.construction = .modelBased
+        self.alpha = alpha
+        self.maxScans = maxScans
+        self.prevalence = prevalence
+        self.dependenceModel = model
+        self.likelihoodRatio = RandomEffectLikelihoodRatio(null: model.null, alternative: model.alternative)
+    }
+
+    /// Model-free e-process (no dependence model needed).
+    public init(caseID: String, rival: Int, prevalence: Double, alpha: Double, maxScans: Int) throws {
+        try CaseEProcess.validate(alpha: alpha, maxScans: maxScans, prevalence: prevalence)
+        self.caseID = caseID
+        self.rival = rival
+        self.construction = .modelFree
+        self.alpha = alpha
+        self.maxScans = maxScans
+        self.prevalence = prevalence
+        self.dependenceModel = nil
+        self.likelihoodRatio = nil
+    }
+
+    static func validate(alpha: Double, maxScans: Int, prevalence: Double) throws {
+        guard alpha > 0, alpha < 1 else {
+            throw RepeatScanError.invalidParameter(name: "alpha", value: "\(alpha)", reason: "must be in (0, 1)")
+        }
+        guard maxScans >= 1 else {
+            throw RepeatScanError.invalidParameter(name: "maxScans", value: "\(maxScans)", reason: "must be ≥ 1")
+        }
+        guard prevalence > 0, prevalence < 1 else {
+            throw RepeatScanError.invalidParameter(name: "prevalence", value: "\(prevalence)",
+                                                   reason: "must be in (0, 1)")
+        }
+    }
+
+    /// Threshold the e-process must reach: 1/α (model-based) or M/α (model-free).
+    public var threshold: Double {
+        switch construction {
+        case .modelBased: return 1 / alpha
+        case .modelFree: return Double(maxScans) / alpha
+        }
+    }
+
+    public var logThreshold: Double { log(threshold) }
+
+    /// Number of scans counted.
+    public var scanCount: Int { scanIDs.count }
+
+    /// Current value of the e-process (1 before any scan; for the model-free construction the
+    /// running maximum of per-scan e-values, 0 before any scan is shown as 1).
+    public var value: Double { logPath.last.map(exp) ?? 1 }
+
+    /// The e-process path over scans (value after each scan).
+    public var path: [Double] { logPath.map(exp) }
+
+    public var claim: RepeatScanClaim {
+        if let t = firstCrossing { return .notClass(rival: rival, alpha: alpha, atScan: t) }
+        return .notEstablished(rival: rival, alpha: alpha)
+    }
+
+    /// Counts one more scan. `probabilityOfRival` is the scan's calibrated probability q_j.
+    public mutating func record(scanID: String, probabilityOfRival qj: Double) throws {
+        guard qj.isFinite, qj >= 0, qj <= 1 else {
+            throw RepeatScanError.invalidProbabilities(scanID: scanID, field: "probabilities[\(rival)]",
+                                                       reason: "value \(qj) is not in [0, 1]")
+        }
+        guard !scanIDs.contains(scanID) else {
+            throw RepeatScanError.duplicateScan(caseID: caseID, scanID: scanID)
+        }
+        let logE = perScanLogEvidence(againstProbability: qj, prevalence: prevalence)
+        scanIDs.append(scanID)
+        perScanLogEValues.append(logE)
+        let logValue: Double
+        switch construction {
+        case .modelBased:
+            guard var lr = likelihoodRatio else {
+                throw RepeatScanError.invalidParameter(name: "dependenceModel", value: "nil",
+                                                       reason: "model-based e-process has no model")
+            }
+            logValue = lr.add(logE)
+            likelihoodRatio = lr
+        case .modelFree:
+            logValue = runningMaximum.add(logE)
+        }
+        logPath.append(logValue)
+        // The model-free union bound covers only the first M scans.
+        let eligible = construction == .modelBased || scanIDs.count <= maxScans
+        if firstCrossing == nil, eligible, logValue >= logThreshold {
+            firstCrossing = scanIDs.count
+        }
+    }
+
+    /// Counts one more scan given its full calibrated probability vector.
+    public mutating func record(_ scan: ScanObservation) throws {
+        guard rival < scan.probabilities.count else {
+            throw RepeatScanError.classCountMismatch(scanID: scan.scanID, expected: rival + 1,
+                                                     found: scan.probabilities.count)
+        }
+        try ScanObservation.validateDistribution(scan.probabilities, scanID: scan.scanID)
+        try record(scanID: scan.scanID, probabilityOfRival: scan.probabilities[rival])
+    }
+}
+
+/// The sentence every repeat-scan report carries.
+public func scansAccountedSentence(_ n: Int) -> String {
+    n == 1
+        ? "1 scan was taken; the stated confidence accounts for it."
+        : "\(n) scans were taken; the stated confidence accounts for all \(n)."
+}

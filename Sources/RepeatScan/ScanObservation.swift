@@ -1,0 +1,77 @@
+import Foundation
+
+/// One scan of a case as RepeatScan sees it: the calibrated per-scan class probabilities plus what a
+/// report must show about the scan (when, under which acquisition) and, where retrieval ran, whether
+/// the scan looked out of distribution (a motion-artefact scan should stand out).
+public struct ScanObservation: Sendable, Equatable, Codable {
+    public var scanID: String
+    /// Acquisition time, if known.
+    public var time: Date?
+    /// Acquisition description (illumination, device, protocol), if known.
+    public var acquisition: String?
+    /// Calibrated class probabilities for this scan alone.
+    public var probabilities: [Double]
+    /// Out-of-distribution mark from retrieval; `nil` when retrieval did not run.
+    public var outOfDistribution: Bool?
+
+    public init(scanID: String, time: Date? = nil, acquisition: String? = nil,
+                probabilities: [Double], outOfDistribution: Bool? = nil) {
+        self.scanID = scanID
+        self.time = time
+        self.acquisition = acquisition
+        self.probabilities = probabilities
+        self.outOfDistribution = outOfDistribution
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case scanID = "scan_id", time, acquisition, probabilities
+        case outOfDistribution = "out_of_distribution"
+    }
+
+    /// Checks that the probabilities form a distribution over `classCount` classes.
+    public func validate(classCount: Int) throws {
+        guard probabilities.count == classCount else {
+            throw RepeatScanError.classCountMismatch(scanID: scanID, expected: classCount,
+                                                     found: probabilities.count)
+        }
+        try ScanObservation.validateDistribution(probabilities, scanID: scanID)
+    }
+
+    static func validateDistribution(_ p: [Double], scanID: String) throws {
+        guard p.count >= 2 else {
+            throw RepeatScanError.invalidProbabilities(scanID: scanID, field: "probabilities",
+                                                       reason: "need at least 2 classes, found \(p.count)")
+        }
+        var sum = 0.0
+        for (c, v) in p.enumerated() {
+            guard v.isFinite, v >= 0, v <= 1 else {
+                throw RepeatScanError.invalidProbabilities(
+                    scanID: scanID, field: "probabilities[\(c)]", reason: "value \(v) is not in [0, 1]")
+            }
+            sum += v
+        }
+        guard abs(sum - 1) <= 1e-3 else {
+            throw RepeatScanError.invalidProbabilities(scanID: scanID, field: "probabilities",
+                                                       reason: "values sum to \(sum), not 1")
+        }
+    }
+}
+
+/// Numerical floor for probabilities entering logarithms: a calibrated probability of exactly 0 or 1
+/// would make an e-value infinite, which no finite calibration set can justify.
+public let repeatScanProbabilityFloor = 1e-9
+
+@inline(__always)
+func clampProbability(_ p: Double) -> Double {
+    min(max(p, repeatScanProbabilityFloor), 1 - repeatScanProbabilityFloor)
+}
+
+/// Per-scan evidence against class `rival`: the log of the calibrated likelihood ratio
+/// p(x | not rival) / p(x | rival) = [(1 − q_j)/(1 − π_j)] / [q_j / π_j]. With two classes this is
+/// log[(q_k/π_k)/(q_j/π_j)]. Its exponential is an e-value under "the lesion is of class j" when the
+/// per-scan probabilities are calibrated relative to prevalences π.
+@inline(__always)
+public func perScanLogEvidence(againstProbability qj: Double, prevalence pij: Double) -> Double {
+    let q = clampProbability(qj)
+    return log((1 - q) / (1 - pij)) - log(q / pij)
+}
