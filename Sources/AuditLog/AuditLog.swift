@@ -1,2 +1,83 @@
-// AuditLog module: see DESIGN.md. Replace this file with the first real source file.
-enum AuditLogModule {}
+import Crypto
+import Foundation
+import GRDB
+
+/// The tamper-evident audit log: an RFC 9162 Merkle tree over every event, kept in the case store.
+///
+/// Every state change appends its event in the same write transaction as the change, so the two can
+/// never disagree. Appends are O(log n): the compact range (frontier) of the tree is stored in
+/// `audit_frontier` and updated in place.
+public enum AuditLog {
+    /// Appends one event inside the caller's write transaction and returns it as stored.
+    ///
+    /// `payload` is encoded with `JSONEncoder` and re-serialised as canonical JSON (`CanonicalJSON`).
+    /// `time` is stored as RFC 3339 UTC with milliseconds (truncated).
+    @discardableResult
+    public static func append<P: Encodable>(_ db: Database, actor: String, action: String, subject: AuditSubject,
+                                            payload: P, time: Date = Date()) throws -> AuditEvent {
+        let payloadBytes = try CanonicalJSON.encode(payload)
+        return try appendCanonical(db, actor: actor, action: action, subject: subject,
+                                   canonicalPayload: payloadBytes, time: RFC3339.string(from: time))
+    }
+
+    /// Appends with an already-canonical payload and a formatted time (the hot path).
+    static func appendCanonical(_ db: Database, actor: String, action: String, subject: AuditSubject,
+                                canonicalPayload: [UInt8], time: String) throws -> AuditEvent {
+        var range = try frontier(db)
+        let seq = Int64(range.size)
+        let payload = String(decoding: canonicalPayload, as: UTF8.self)
+        let payloadSHA = Hex.string(SHA256.hash(data: canonicalPayload))
+        let entry = AuditEvent.canonicalEntryBytes(seq: seq, time: time, actor: actor, action: action,
+                                                   subjectType: subject.type, subjectID: subject.id,
+                                                   payload: payload, payloadSHA256: payloadSHA)
+        let leaf = Merkle.leafHash(entry)
+        try db.cachedStatement(sql: """
+            INSERT INTO audit_events (seq, time, actor, action, subject_type, subject_id, payload, payload_sha256, leaf_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [seq, time, actor, action, subject.type, subject.id, payload, payloadSHA, leaf])
+        range.append(leaf)
+        try db.cachedStatement(sql: """
+            INSERT INTO audit_frontier (id, tree_size, nodes) VALUES (1, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET tree_size = excluded.tree_size, nodes = excluded.nodes
+            """).execute(arguments: [Int64(range.size), range.packedNodes])
+        return AuditEvent(seq: seq, time: time, actor: actor, action: action, subject: subject,
+                          payload: payload, payloadSHA256: payloadSHA, leafHash: leaf)
+    }
+
+    /// The stored compact range of the whole log (empty for a new log).
+    public static func frontier(_ db: Database) throws -> CompactRange {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT tree_size, nodes FROM audit_frontier WHERE id = 1")) else {
+            return CompactRange()
+        }
+        let size: Int64 = row["tree_size"]
+        guard size >= 0 else { throw AuditLogError.corruptFrontier("negative tree size \(size)") }
+        let nodes: Data = row["nodes"] ?? Data()
+        return try CompactRange(size: UInt64(size), packedNodes: nodes)
+    }
+
+    /// Number of events in the log (from the frontier).
+    public static func treeSize(_ db: Database) throws -> Int64 { Int64(try frontier(db).size) }
+
+    /// The current tree head (from the frontier).
+    public static func rootHash(_ db: Database) throws -> Data { try frontier(db).root() }
+
+    /// Stored events with `seq >= since`, in order, at most `limit` of them.
+    public static func events(_ db: Database, since: Int64 = 0, limit: Int? = nil) throws -> [AuditEvent] {
+        var sql = "SELECT seq, time, actor, action, subject_type, subject_id, payload, payload_sha256, leaf_hash FROM audit_events WHERE seq >= ? ORDER BY seq"
+        var args: [any DatabaseValueConvertible] = [since]
+        if let limit { sql += " LIMIT ?"; args.append(limit) }
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map(event(from:))
+    }
+
+    /// The stored event `seq`, or nil.
+    public static func event(_ db: Database, seq: Int64) throws -> AuditEvent? {
+        try Row.fetchOne(db, sql: "SELECT seq, time, actor, action, subject_type, subject_id, payload, payload_sha256, leaf_hash FROM audit_events WHERE seq = ?",
+                         arguments: [seq]).map(event(from:))
+    }
+
+    static func event(from row: Row) -> AuditEvent {
+        AuditEvent(seq: row[0], time: row[1], actor: row[2], action: row[3],
+                   subject: AuditSubject(type: row[4], id: row[5]),
+                   payload: row[6], payloadSHA256: row[7], leafHash: row[8] ?? Data())
+    }
+}

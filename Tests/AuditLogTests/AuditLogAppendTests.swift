@@ -1,0 +1,95 @@
+import CaseStore
+import Crypto
+import Foundation
+import GRDB
+import XCTest
+@testable import AuditLog
+
+final class AuditLogAppendTests: XCTestCase {
+    struct Payload: Encodable {
+        var name: String
+        var count: Int
+        var score: Double
+        var tags: [String]
+    }
+
+    func testCanonicalJSONSortsKeysAndStripsWhitespace() throws {
+        let s = try CanonicalJSON.canonicalize(#"{ "b" : [1, 2.50, -0, 1e2, 0.1], "a": {"z": null, "y": true}, "é": "x/y\n\u00e9" }"#)
+        XCTAssertEqual(s, #"{"a":{"y":true,"z":null},"b":[1,2.5,0,100,0.1],"é":"x/y\né"}"#)
+    }
+
+    func testCanonicalJSONEscapesOnlyWhatItMust() throws {
+        let s = try CanonicalJSON.canonicalize(#"["\"\\\/\b\f\n\r\t\u0001\u001f", "\ud83d\ude00"]"#)
+        XCTAssertEqual(s, "[\"\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\",\"😀\"]")
+    }
+
+    func testCanonicalJSONRefusesBadInput() {
+        XCTAssertThrowsError(try CanonicalJSON.canonicalize(#"{"a":1,"a":2}"#))
+        XCTAssertThrowsError(try CanonicalJSON.canonicalize(#"["\ud800"]"#))
+        XCTAssertThrowsError(try CanonicalJSON.canonicalize(#"[1e999]"#))
+        XCTAssertThrowsError(try CanonicalJSON.canonicalize(#"[1,]"#))
+        XCTAssertThrowsError(try CanonicalJSON.canonicalize(#"{"a":1} x"#))
+        XCTAssertThrowsError(try CanonicalJSON.encode(Double.nan))
+    }
+
+    func testCanonicalNumbers() throws {
+        XCTAssertEqual(try CanonicalJSON.canonicalize("[1.0, 1.5e300, 1e-7, 12345678901234567890, -3]"),
+                       "[1,1.5e+300,1e-07,12345678901234567890,-3]")
+    }
+
+    func testRFC3339Milliseconds() {
+        XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000Z")
+        XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: 1_796_528_261.1239)), "2026-12-05T04:57:41.123Z")
+        XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: 951_782_400.5)), "2000-02-29T00:00:00.500Z")
+        XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: -0.001)), "1969-12-31T23:59:59.999Z")
+    }
+
+    func testAppendStoresCanonicalEntryAndKeepsFrontier() throws {
+        let store = try CaseStore.inMemory()
+        let t = Date(timeIntervalSince1970: 1_796_000_000.25)
+        var events: [AuditEvent] = []
+        for i in 0..<37 {
+            let e = try store.write { db in
+                try AuditLog.append(db, actor: "tester", action: "case.import",
+                                    subject: AuditSubject(type: "case", id: "c\(i)"),
+                                    payload: Payload(name: "n\"\(i)", count: i, score: Double(i) / 4, tags: ["a", "b"]),
+                                    time: t)
+            }
+            XCTAssertEqual(e.seq, Int64(i))
+            events.append(e)
+        }
+        let first = events[1]
+        XCTAssertEqual(first.payload, #"{"count":1,"name":"n\"1","score":0.25,"tags":["a","b"]}"#)
+        XCTAssertEqual(first.payloadSHA256, Hex.string(SHA256.hash(data: Data(first.payload.utf8))))
+        let entry = #"{"action":"case.import","actor":"tester","payload":{"count":1,"name":"n\"1","score":0.25,"tags":["a","b"]},"payload_sha256":"\#(first.payloadSHA256)","seq":1,"subject":{"id":"c1","type":"case"},"time":"2026-12-01T03:33:20.250Z"}"#
+        XCTAssertEqual(first.canonicalEntry, entry)
+        // The canonical entry is itself canonical JSON.
+        XCTAssertEqual(try CanonicalJSON.canonicalize(entry), entry)
+        XCTAssertEqual(first.leafHash, Merkle.leafHash(Array(entry.utf8)))
+
+        let stored = try store.read { db in try AuditLog.events(db) }
+        XCTAssertEqual(stored, events)
+        let root = try store.read { db in try AuditLog.rootHash(db) }
+        XCTAssertEqual(root, Merkle.root(leafHashes: events.map(\.leafHash)))
+        XCTAssertEqual(try store.read { db in try AuditLog.treeSize(db) }, 37)
+    }
+
+    func testAppendRollsBackWithTheCallersTransaction() throws {
+        let store = try CaseStore.inMemory()
+        try store.write { db in _ = try AuditLog.append(db, actor: "a", action: "x", subject: .init(type: "t", id: "1"), payload: ["k": 1]) }
+        struct Boom: Error {}
+        XCTAssertThrowsError(try store.write { db in
+            _ = try AuditLog.append(db, actor: "a", action: "y", subject: .init(type: "t", id: "2"), payload: ["k": 2])
+            throw Boom()
+        })
+        XCTAssertEqual(try store.read { db in try AuditLog.treeSize(db) }, 1)
+        XCTAssertEqual(try store.read { db in try AuditLog.events(db).map(\.action) }, ["x"])
+    }
+
+    func testTriggersRefuseUpdateAndDelete() throws {
+        let store = try CaseStore.inMemory()
+        try store.write { db in _ = try AuditLog.append(db, actor: "a", action: "x", subject: .init(type: "t", id: "1"), payload: ["k": 1]) }
+        XCTAssertThrowsError(try store.write { db in try db.execute(sql: "UPDATE audit_events SET actor = 'b'") })
+        XCTAssertThrowsError(try store.write { db in try db.execute(sql: "DELETE FROM audit_events") })
+    }
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class AuditLogSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
