@@ -1,0 +1,47 @@
+import Foundation
+
+/// Why an import was refused. Every error names the file, the line and the field, and says what was
+/// expected; the import it came from left the store unchanged.
+public struct ImportError: Error, CustomStringConvertible, LocalizedError, Equatable, Sendable {
+    public enum Kind: String, Sendable, Codable {
+        case unreadable, unsupportedFormat, emptyFile, noData, invalidUTF8, lineTooLong
+        case badHeader, unknownKey, unsupported, missingDataSection
+        case raggedRow, lengthMismatch, notANumber, nonFinite, channelCount, badValue
+        case duplicateCaseId, labelNotInClasses, fileChanged
+    }
+
+    public let kind: Kind
+    /// File name (last path component) as the user knows it.
+    public let file: String
+    /// 1-based line, when the problem is on a line.
+    public let line: Int?
+    /// Column or field, e.g. "field 3", "dimension 2, value 17", "case_id".
+    public let field: String?
+    public let expected: String
+    public let found: String?
+
+    public init(_ kind: Kind, file: String, line: Int? = nil, field: String? = nil, expected: String,
+                found: String? = nil) {
+        self.kind = kind; self.file = file; self.line = line; self.field = field
+        self.expected = expected
+        self.found = found.map(ImportError.abbreviate)
+    }
+
+    public var description: String {
+        var where_ = file
+        if let line { where_ += ":\(line)" }
+        var text = "\(where_): \(kind.rawValue)"
+        if let field { text += " in \(field)" }
+        text += ": expected \(expected)"
+        if let found { text += ", found \(found)" }
+        return text
+    }
+
+    public var errorDescription: String? { description }
+
+    /// Keeps messages readable when the offending text is a 10 MB line.
+    static func abbreviate(_ s: String) -> String {
+        let quoted = s.count > 60 ? "'\(s.prefix(60))…' (\(s.utf8.count) bytes)" : "'\(s)'"
+        return quoted
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import GRDB
+
+/// Input formats the importer reads.
+public enum ImportFormat: String, Codable, Sendable, CaseIterable {
+    case ucr, ts, csv
+
+    /// `.tsv`/`.txt` → UCR, `.ts` → UEA/sktime, `.csv` → long CSV.
+    public static func infer(fromPath path: String) -> ImportFormat? {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "tsv", "txt": return .ucr
+        case "ts": return .ts
+        case "csv": return .csv
+        default: return nil
+        }
+    }
+}
+
+public struct ImportOptions: Sendable {
+    public var study: String
+    public var split: Split
+    /// nil: inferred from the file extension.
+    public var format: ImportFormat?
+    /// Ids become `<prefix>-<row>` (UCR, UEA) or `<prefix>-<case_id>` (CSV); default: the file stem for
+    /// UCR/UEA and the file's own ids for CSV.
+    public var idPrefix: String?
+    /// Who verified the labels; default: the source file name.
+    public var verifiedBy: String?
+    /// Description for a study the import creates.
+    public var studyDescription: String?
+    /// Longest accepted line; a longer one is refused (memory stays bounded on hostile files).
+    public var maxLineBytes: Int
+
+    public init(study: String, split: Split, format: ImportFormat? = nil, idPrefix: String? = nil,
+                verifiedBy: String? = nil, studyDescription: String? = nil, maxLineBytes: Int = 8 << 20) {
+        self.study = study; self.split = split; self.format = format; self.idPrefix = idPrefix
+        self.verifiedBy = verifiedBy; self.studyDescription = studyDescription; self.maxLineBytes = maxLineBytes
+    }
+}
+
+/// What an import stored; the CLI logs it as the audit event's payload.
+public struct ImportResult: Codable, Sendable, Equatable {
+    public var file: String
+    public var format: ImportFormat
+    /// SHA-256 of the file's bytes (hex), as `sha256sum` prints it.
+    public var sha256: String
+    public var bytes: Int
+    public var study: String
+    public var studyCreated: Bool
+    public var split: Split
+    public var cases: Int
+    public var scans: Int
+    public var labelled: Int
+    public var unlabelled: Int
+    public var classCounts: [String: Int]
+    public var channels: Int
+    public var minLength: Int
+    public var maxLength: Int
+    public var scansWithMissing: Int
+    public var verifiedBy: String?
+    public var firstCaseId: String?
+    public var lastCaseId: String?
+    public var warnings: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case file, format, sha256, bytes, study, split, cases, scans, labelled, unlabelled, channels, warnings
+        case studyCreated = "study_created", classCounts = "class_counts", minLength = "min_length"
+        case maxLength = "max_length", scansWithMissing = "scans_with_missing", verifiedBy = "verified_by"
+        case firstCaseId = "first_case_id", lastCaseId = "last_case_id"
+    }
+}
+
+/// Imports a UCR, UEA/sktime or long-CSV file into the case store. It runs inside the caller's
+/// write transaction and never commits by itself: a thrown error makes the caller's transaction roll
+/// back, so the store is exactly as before. (The caller appends the audit event in the same
+/// transaction.) Files are read line by line; a study the file names is created when missing, its
+/// classes taken from the file's declared list or, failing that, from the labels seen (which needs
+/// a first validating pass over the file).
+public enum Importer {
+    public static func run(_ db: Database, file path: String, options: ImportOptions) throws -> ImportResult {
+        let fileName = (path as NSString).lastPathComponent
+        guard let format = options.format ?? ImportFormat.infer(fromPath: path) else {
+            throw ImportError(.unsupportedFormat, file: fileName,
+                              expected: "a .tsv/.txt (UCR), .ts (UEA) or .csv file, or --format",
+                              found: "extension '\((path as NSString).pathExtension)'")
+        }
+        let parser: any SeriesParser
+        switch format {
+        case .ucr: parser = UCRParser()
+        case .ts: parser = TSParser()
+        case .csv: parser = CSVParser()
+        }
+        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let now = Timestamp.now()
+        let verifiedBy = options.verifiedBy ?? fileName
+
+        // The study: existing, or created from what the file declares (or a first pass finds).
+        var study = try Study.fetchOne(db, key: options.study)
+        let studyCreated = study == nil
+        var firstPassHash: String?
+        if study == nil {
+            var labels = Set<String>()
+            var channels: Int?
+            let info = try parser.parse(path: path, maxLineBytes: options.maxLineBytes) { c in
+                if let l = c.label { labels.insert(l) }
+                for s in c.scans {
+                    if let ch = channels, ch != s.channels {
+                        throw ImportError(.channelCount, file: fileName, line: c.line,
+                                          expected: "\(ch) channels (as the first series)", found: "\(s.channels)")
+                    }
+                    channels = s.channels
+                }
+            }
+            firstPassHash = info.sha256
+            let n = channels ?? 1
+            let names = info.channelNames ?? (0..<n).map { "ch\($0)" }
+            let classes = info.declaredClasses ?? ClassOrder.sorted(labels)
+            guard !classes.isEmpty else {
+                throw ImportError(.noData, file: fileName,
+                                  expected: "class labels in the file, or an existing study --study \(options.study) that lists its classes",
+                                  found: "no labels")
+            }
+            var description = options.studyDescription ?? "Imported from \(fileName)"
+            if options.studyDescription == nil, let p = info.problemName { description += " (\(p))" }
+            let s = Study(name: options.study, classes: classes, channels: names, description: description, createdAt: now)
+            try s.insert(db)
+            study = s
+        }
+        guard let study else { throw CaseStoreError.notFound(kind: "study", id: options.study) }
+
+        var result = ImportResult(file: fileName, format: format, sha256: "", bytes: 0, study: study.name,
+                                  studyCreated: studyCreated, split: options.split, cases: 0, scans: 0,
+                                  labelled: 0, unlabelled: 0, classCounts: [:], channels: study.channels.count,
+                                  minLength: Int.max, maxLength: 0, scansWithMissing: 0, verifiedBy: nil,
+                                  firstCaseId: nil, lastCaseId: nil, warnings: [])
+        let classSet = Set(study.classes)
+        var idsInFile = [String: Int]()
+        let info = try parser.parse(path: path, maxLineBytes: options.maxLineBytes) { parsed in
+            let id: String
+            if let given = parsed.id {
+                id = options.idPrefix.map { "\($0)-\(given)" } ?? given
+            } else {
+                id = "\(options.idPrefix ?? stem)-\(parsed.row)"
+            }
+            if let first = idsInFile[id] {
+                throw ImportError(.duplicateCaseId, file: fileName, line: parsed.line, field: "case id",
+                                  expected: "each case id once in the file", found: "'\(id)' again (first on line \(first))")
+            }
+            idsInFile[id] = parsed.line
+            if try CaseRecord.exists(db, key: id) {
+                throw ImportError(.duplicateCaseId, file: fileName, line: parsed.line, field: "case id",
+                                  expected: "a case id not already in the store", found: "'\(id)', which exists")
+            }
+            if let label = parsed.label, !classSet.contains(label) {
+                throw ImportError(.labelNotInClasses, file: fileName, line: parsed.line, field: "label",
+                                  expected: "one of study '\(study.name)' classes " + study.classes.joined(separator: " "),
+                                  found: label)
+            }
+            for scan in parsed.scans where scan.channels != study.channels.count {
+                throw ImportError(.channelCount, file: fileName, line: parsed.line,
+                                  expected: "\(study.channels.count) channels (study '\(study.name)')",
+                                  found: "\(scan.channels)")
+            }
+            let record = CaseRecord(id: id, study: study.name, subject: parsed.subject ?? id, label: parsed.label,
+                                    verifiedBy: parsed.label == nil ? nil : verifiedBy,
+                                    verifiedAt: parsed.label == nil ? nil : now, split: options.split,
+                                    notes: "imported from \(fileName) line \(parsed.line)", createdAt: now)
+            try record.insert(db)
+            for scan in parsed.scans {
+                let s = ScanRecord(caseId: id, scanIndex: scan.index, acquiredAt: nil,
+                                   acquisition: "imported from \(fileName)", length: scan.length,
+                                   channels: scan.channels, values: scan.values)
+                try s.insert(db)
+                result.scans += 1
+                if s.hasMissing { result.scansWithMissing += 1 }
+                result.minLength = min(result.minLength, scan.length)
+                result.maxLength = max(result.maxLength, scan.length)
+            }
+            result.cases += 1
+            if let label = parsed.label {
+                result.labelled += 1
+                result.classCounts[label, default: 0] += 1
+            } else {
+                result.unlabelled += 1
+            }
+            if result.firstCaseId == nil { result.firstCaseId = id }
+            result.lastCaseId = id
+        }
+        if let firstPassHash, firstPassHash != info.sha256 {
+            throw ImportError(.fileChanged, file: fileName, expected: "the file to stay unchanged during the import",
+                              found: "a different SHA-256 on the second read")
+        }
+        result.sha256 = info.sha256
+        result.bytes = info.bytes
+        result.warnings = info.warnings
+        result.verifiedBy = result.labelled > 0 ? verifiedBy : nil
+        if result.minLength == Int.max { result.minLength = 0 }
+        return result
+    }
+}
