@@ -1,2 +1,0 @@
-// Retrieval module: see DESIGN.md. Replace this file with the first real source file.
-enum RetrievalModule {}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class RetrievalSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
