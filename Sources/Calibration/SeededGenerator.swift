@@ -1,8 +1,8 @@
 /// The module's own reproducible generator (xoshiro256** seeded by SplitMix64), so that bootstrap
 /// intervals, noise floors and randomised conformal scores reproduce bit for bit from a seed.
 /// (Calibration depends on no other module, so it does not reuse `Cohorts.SeededGenerator`.)
-public struct CalibrationRandom: RandomNumberGenerator {
-    private var s: (UInt64, UInt64, UInt64, UInt64)
+public struct CalibrationRandom: RandomNumberGenerator, Codable, Equatable, Sendable {
+    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     public init(seed: UInt64) {
         var x = seed
@@ -13,18 +13,18 @@ public struct CalibrationRandom: RandomNumberGenerator {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        s = (splitMix(), splitMix(), splitMix(), splitMix())
+        s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
     public mutating func next() -> UInt64 {
-        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0
-        s.3 ^= s.1
-        s.1 ^= s.2
-        s.0 ^= s.3
-        s.2 ^= t
-        s.3 = (s.3 << 45) | (s.3 >> 19)
+        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
+        let t = s1 << 17
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = (s3 << 45) | (s3 >> 19)
         return result
     }
 

@@ -3,7 +3,7 @@ import Foundation
 /// Every calibration figure for one probability matrix, each with its provenance: the top-label ECE
 /// with its bins, bootstrap interval and noise floor; MCE; class-wise ECE; NLL, Brier and accuracy with
 /// bootstrap intervals.
-public struct CalibrationSummary: Codable, Equatable, Sendable {
+public struct CalibrationFigures: Codable, Equatable, Sendable {
     public struct Figure: Codable, Equatable, Sendable {
         public let value: Double
         public let interval: ConfidenceInterval

@@ -1,5 +1,0 @@
-import XCTest
-
-final class CaseStoreSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
