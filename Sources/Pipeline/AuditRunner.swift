@@ -1,0 +1,240 @@
+import AuditLog
+import CaseStore
+import Crypto
+import Foundation
+import GRDB
+
+/// What a run is asked to do. The same id with the same request resumes; the same id with a
+/// different request is refused (a run id names one set of inputs forever).
+public struct RunRequest: Sendable {
+    public var runId: String
+    public var study: String
+    /// Cases in run order.
+    public var caseIds: [String]
+    public var modelId: String?
+    public var calibratorId: Int64?
+    public var policyName: String
+    public var policySha256: String
+    public var policyText: String
+    public var operatorId: String
+    /// Everything else that determines the outcome (split, k, metric…).
+    public var parameters: [String: String]
+
+    public init(runId: String, study: String, caseIds: [String], modelId: String?, calibratorId: Int64?,
+                policyName: String, policySha256: String, policyText: String, operatorId: String,
+                parameters: [String: String]) {
+        self.runId = runId; self.study = study; self.caseIds = caseIds; self.modelId = modelId
+        self.calibratorId = calibratorId; self.policyName = policyName; self.policySha256 = policySha256
+        self.policyText = policyText; self.operatorId = operatorId; self.parameters = parameters
+    }
+
+    /// Canonical parameter document stored with the run and compared on resume.
+    var parameterDocument: String {
+        var all = parameters
+        all["cases_sha256"] = Hashing.sha256Hex(Data(caseIds.joined(separator: "\n").utf8))
+        all["case_count"] = String(caseIds.count)
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? e.encode(all)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+/// The result of a run, for the closing summary.
+public struct RunOutcome: Sendable {
+    public var runId: String
+    public var cases: Int
+    public var assessedNow: Int
+    public var resumed: Bool
+    public var dispositions: [String: Int]
+    public var checksFired: [String: Int]
+    public var outDirectory: URL
+    public var runReportHTML: URL
+    public var checkpointSize: Int?
+}
+
+public enum RunError: Error, CustomStringConvertible, LocalizedError {
+    case runIdReused(String, String)
+    case noCases(String)
+
+    public var description: String {
+        switch self {
+        case let .runIdReused(id, what):
+            return "run id '\(id)' already names a run with different inputs (\(what)); choose another --run-id"
+        case let .noCases(what): return "no cases to assess: \(what)"
+        }
+    }
+    public var errorDescription: String? { description }
+}
+
+/// Drives a run: one transaction per case (assessment, reports and audit event together), then the
+/// run report, the run-end event and a signed checkpoint. Killed at any moment, it resumes from the
+/// store and produces the same assessments, reports and log as an uninterrupted run.
+public final class AuditRunner {
+    public let store: CaseStore
+    public let logSigner: LogSigner?
+
+    public init(store: CaseStore, logSigner: LogSigner?) {
+        self.store = store
+        self.logSigner = logSigner
+    }
+
+    public func execute(
+        _ request: RunRequest,
+        assessor: CaseAssessor,
+        outDirectory: URL,
+        runReport: (Database, RunRecord, [AssessmentRecord]) throws -> (html: Data, xml: Data),
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> RunOutcome {
+        guard !request.caseIds.isEmpty else { throw RunError.noCases("the selection is empty") }
+        let resumed = try store.write { db -> Bool in try self.startOrResume(db, request) }
+
+        let done = Set(try store.read { db in try CaseStore.assessments(db, runId: request.runId).map(\.caseId) })
+        var assessedNow = 0
+        progress(done.count, request.caseIds.count)
+        for (position, caseId) in request.caseIds.enumerated() where !done.contains(caseId) {
+            try store.write { db in
+                let record = try CaseStore.caseRecord(db, id: caseId)
+                let outcome = try assessor.assess(db, caseRecord: record, position: position, runId: request.runId)
+                try self.storeOutcome(db, outcome, position: position, request: request)
+            }
+            assessedNow += 1
+            progress(done.count + assessedNow, request.caseIds.count)
+        }
+
+        let checkpointSize = try store.write { db -> Int? in
+            guard var run = try CaseStore.run(db, id: request.runId) else { throw CaseStoreError.notFound(kind: "run", id: request.runId) }
+            guard run.status == .running else { return nil }
+            let assessments = try CaseStore.assessments(db, runId: request.runId)
+            let report = try runReport(db, run, assessments)
+            let htmlHash = Hashing.sha256Hex(report.html), xmlHash = Hashing.sha256Hex(report.xml)
+            try CaseStore.addReportVersion(db, runId: run.id, caseId: nil, format: .html, content: report.html, sha256: htmlHash)
+            try CaseStore.addReportVersion(db, runId: run.id, caseId: nil, format: .xml, content: report.xml, sha256: xmlHash)
+            run.status = .completed
+            run.finishedAt = Timestamp.now()
+            try run.update(db)
+            try AuditLog.append(db, actor: request.operatorId, action: "run.end",
+                                subject: AuditSubject(type: "run", id: run.id),
+                                payload: RunEndPayload(run_id: run.id, cases: assessments.count,
+                                                       dispositions: Self.counts(assessments.map(\.disposition)),
+                                                       report_html_sha256: htmlHash, report_xml_sha256: xmlHash,
+                                                       policy_sha256: request.policySha256))
+            if let signer = self.logSigner {
+                return try AuditLog.checkpoint(db, signer: signer).treeSize
+            }
+            return nil
+        }
+
+        try materialiseReports(runId: request.runId, into: outDirectory)
+        let assessments = try store.read { db in try CaseStore.assessments(db, runId: request.runId) }
+        var fired: [String: Int] = [:]
+        for a in assessments {
+            for id in Self.decidingChecks(in: a.assessment) { fired[id, default: 0] += 1 }
+        }
+        return RunOutcome(runId: request.runId, cases: assessments.count, assessedNow: assessedNow, resumed: resumed,
+                          dispositions: Self.counts(assessments.map(\.disposition)), checksFired: fired,
+                          outDirectory: outDirectory,
+                          runReportHTML: outDirectory.appendingPathComponent("run.html"),
+                          checkpointSize: checkpointSize)
+    }
+
+    /// Creates the run (logging `run.start`) or checks that an existing one has the same inputs.
+    private func startOrResume(_ db: Database, _ request: RunRequest) throws -> Bool {
+        let parameters = request.parameterDocument
+        if let existing = try CaseStore.run(db, id: request.runId) {
+            if existing.policySha256 != request.policySha256 { throw RunError.runIdReused(request.runId, "policy differs") }
+            if existing.modelId != request.modelId { throw RunError.runIdReused(request.runId, "model differs") }
+            if existing.study != request.study { throw RunError.runIdReused(request.runId, "study differs") }
+            if existing.parameters != parameters { throw RunError.runIdReused(request.runId, "case selection or parameters differ") }
+            return true
+        }
+        let run = RunRecord(id: request.runId, study: request.study, modelId: request.modelId,
+                            calibratorId: request.calibratorId, policyName: request.policyName,
+                            policySha256: request.policySha256, policyText: request.policyText,
+                            operatorId: request.operatorId, parameters: parameters)
+        try run.insert(db)
+        try AuditLog.append(db, actor: request.operatorId, action: "run.start",
+                            subject: AuditSubject(type: "run", id: request.runId),
+                            payload: RunStartPayload(run_id: request.runId, study: request.study,
+                                                     model_id: request.modelId, calibrator_id: request.calibratorId,
+                                                     policy_name: request.policyName, policy_sha256: request.policySha256,
+                                                     operator: request.operatorId, parameters: parameters))
+        return false
+    }
+
+    private func storeOutcome(_ db: Database, _ outcome: CaseOutcome, position: Int, request: RunRequest) throws {
+        let assessmentHash = Hashing.sha256Hex(outcome.assessmentJSON)
+        let record = AssessmentRecord(runId: request.runId, caseId: outcome.caseId, position: position,
+                                      disposition: outcome.disposition,
+                                      assessment: String(decoding: outcome.assessmentJSON, as: UTF8.self),
+                                      assessmentSha256: assessmentHash)
+        try record.insert(db)
+        let htmlHash = Hashing.sha256Hex(outcome.html), xmlHash = Hashing.sha256Hex(outcome.xml)
+        try CaseStore.addReportVersion(db, runId: request.runId, caseId: outcome.caseId, format: .html,
+                                       content: outcome.html, sha256: htmlHash)
+        try CaseStore.addReportVersion(db, runId: request.runId, caseId: outcome.caseId, format: .xml,
+                                       content: outcome.xml, sha256: xmlHash)
+        try AuditLog.append(db, actor: request.operatorId, action: "case.assessed",
+                            subject: AuditSubject(type: "case", id: outcome.caseId),
+                            payload: CaseAssessedPayload(run_id: request.runId, case_id: outcome.caseId,
+                                                         position: position, disposition: outcome.disposition,
+                                                         assessment_sha256: assessmentHash,
+                                                         report_html_sha256: htmlHash, report_xml_sha256: xmlHash,
+                                                         policy_sha256: request.policySha256, inputs: outcome.inputHashes))
+    }
+
+    /// Writes the newest version of every report of the run into `dir` (case reports under `cases/`),
+    /// atomically, skipping files that already hold the right bytes. The store is the source of truth,
+    /// so a run killed between commit and file write loses nothing.
+    public func materialiseReports(runId: String, into dir: URL) throws {
+        let reports = try store.read { db in try CaseStore.reports(db, runId: runId) }
+        var newest: [String: ReportRecord] = [:]
+        for r in reports {
+            let key = "\(r.caseId ?? "")\u{0}\(r.format.rawValue)"
+            if let have = newest[key], have.version >= r.version { continue }
+            newest[key] = r
+        }
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("cases"), withIntermediateDirectories: true)
+        for r in newest.values {
+            let url = r.caseId.map { dir.appendingPathComponent("cases").appendingPathComponent(ReportFileName.forCase($0, format: r.format.rawValue)) }
+                ?? dir.appendingPathComponent("run.\(r.format.rawValue)")
+            if let existing = try? Data(contentsOf: url), existing == r.content { continue }
+            try r.content.write(to: url, options: .atomic)
+        }
+    }
+
+    static func counts(_ values: [String]) -> [String: Int] {
+        values.reduce(into: [:]) { $0[$1, default: 0] += 1 }
+    }
+
+    /// Reads `disposition.deciding_checks` from a stored assessment document.
+    static func decidingChecks(in json: String) -> [String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let disposition = object["disposition"] as? [String: Any],
+              let ids = disposition["deciding_checks"] as? [String] else { return [] }
+        return ids
+    }
+}
+
+struct RunStartPayload: Encodable {
+    var run_id: String, study: String, model_id: String?, calibrator_id: Int64?
+    var policy_name: String, policy_sha256: String, operator: String, parameters: String
+}
+
+struct CaseAssessedPayload: Encodable {
+    var run_id: String, case_id: String, position: Int, disposition: String
+    var assessment_sha256: String, report_html_sha256: String, report_xml_sha256: String
+    var policy_sha256: String, inputs: [String: String]
+}
+
+struct RunEndPayload: Encodable {
+    var run_id: String, cases: Int, dispositions: [String: Int]
+    var report_html_sha256: String, report_xml_sha256: String, policy_sha256: String
+}
+
+/// SHA-256 as lowercase hex — the one digest format of reports, assessments and provenance.
+public enum Hashing {
+    public static func sha256Hex(_ data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,31 @@
+import CaseStore
+import Foundation
+import GRDB
+
+/// What assessing one case produced: the assessment document and the reports rendered from it.
+/// The runner stores all of it, with its audit event, in one transaction.
+public struct CaseOutcome: Sendable {
+    public var caseId: String
+    public var disposition: String
+    /// Canonical JSON (sorted keys) of the assessment; contains no wall-clock time, so a resumed run
+    /// produces the same bytes as an uninterrupted one.
+    public var assessmentJSON: Data
+    public var html: Data
+    public var xml: Data
+    /// Ids of the checks that decided the disposition (for the closing summary).
+    public var decidingChecks: [String]
+    /// Hashes of what went in (scans, model, calibrator, policy), for the audit event.
+    public var inputHashes: [String: String]
+
+    public init(caseId: String, disposition: String, assessmentJSON: Data, html: Data, xml: Data,
+                decidingChecks: [String], inputHashes: [String: String]) {
+        self.caseId = caseId; self.disposition = disposition; self.assessmentJSON = assessmentJSON
+        self.html = html; self.xml = xml; self.decidingChecks = decidingChecks; self.inputHashes = inputHashes
+    }
+}
+
+/// Assesses one case of a run. Implementations must be deterministic given the store's contents and
+/// the assessments already stored for the run (the runner resumes from those).
+public protocol CaseAssessor {
+    func assess(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String) throws -> CaseOutcome
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class ReviewSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
