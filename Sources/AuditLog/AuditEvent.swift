@@ -20,7 +20,7 @@ public struct AuditSubject: Codable, Sendable, Equatable, Hashable {
 /// `time` RFC 3339 UTC with milliseconds. The leaf hash is SHA-256(0x00 ‖ canonical entry bytes).
 /// Because `seq` is inside the entry, a leaf is bound to its position in the log.
 public struct AuditEvent: Sendable, Equatable, Codable {
-    public var seq: Int64
+    public var seq: Int
     /// RFC 3339 UTC, milliseconds, e.g. `2026-11-28T03:37:41.123Z`.
     public var time: String
     public var actor: String
@@ -33,7 +33,7 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     /// SHA-256(0x00 ‖ canonicalEntry).
     public var leafHash: Data
 
-    public init(seq: Int64, time: String, actor: String, action: String, subject: AuditSubject,
+    public init(seq: Int, time: String, actor: String, action: String, subject: AuditSubject,
                 payload: String, payloadSHA256: String, leafHash: Data) {
         self.seq = seq
         self.time = time
@@ -62,7 +62,7 @@ public struct AuditEvent: Sendable, Equatable, Codable {
 
     /// Builds the canonical entry directly (keys already in sorted order; `payload` must already be
     /// canonical JSON and is embedded verbatim).
-    static func canonicalEntryBytes(seq: Int64, time: String, actor: String, action: String,
+    static func canonicalEntryBytes(seq: Int, time: String, actor: String, action: String,
                                     subjectType: String, subjectID: String,
                                     payload: String, payloadSHA256: String) -> [UInt8] {
         var out = [UInt8]()

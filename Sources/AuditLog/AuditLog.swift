@@ -24,7 +24,7 @@ public enum AuditLog {
     static func appendCanonical(_ db: Database, actor: String, action: String, subject: AuditSubject,
                                 canonicalPayload: [UInt8], time: String) throws -> AuditEvent {
         var range = try frontier(db)
-        let seq = Int64(range.size)
+        let seq = Int(range.size)
         let payload = String(decoding: canonicalPayload, as: UTF8.self)
         let payloadSHA = Hex.string(SHA256.hash(data: canonicalPayload))
         let entry = AuditEvent.canonicalEntryBytes(seq: seq, time: time, actor: actor, action: action,
@@ -56,13 +56,13 @@ public enum AuditLog {
     }
 
     /// Number of events in the log (from the frontier).
-    public static func treeSize(_ db: Database) throws -> Int64 { Int64(try frontier(db).size) }
+    public static func treeSize(_ db: Database) throws -> Int { Int(try frontier(db).size) }
 
     /// The current tree head (from the frontier).
     public static func rootHash(_ db: Database) throws -> Data { try frontier(db).root() }
 
     /// Stored events with `seq >= since`, in order, at most `limit` of them.
-    public static func events(_ db: Database, since: Int64 = 0, limit: Int? = nil) throws -> [AuditEvent] {
+    public static func events(_ db: Database, since: Int = 0, limit: Int? = nil) throws -> [AuditEvent] {
         var sql = "SELECT seq, time, actor, action, subject_type, subject_id, payload, payload_sha256, leaf_hash FROM audit_events WHERE seq >= ? ORDER BY seq"
         var args: [any DatabaseValueConvertible] = [since]
         if let limit { sql += " LIMIT ?"; args.append(limit) }
@@ -70,7 +70,7 @@ public enum AuditLog {
     }
 
     /// The stored event `seq`, or nil.
-    public static func event(_ db: Database, seq: Int64) throws -> AuditEvent? {
+    public static func event(_ db: Database, seq: Int) throws -> AuditEvent? {
         try Row.fetchOne(db, sql: "SELECT seq, time, actor, action, subject_type, subject_id, payload, payload_sha256, leaf_hash FROM audit_events WHERE seq = ?",
                          arguments: [seq]).map(event(from:))
     }

@@ -101,7 +101,7 @@ public enum Merkle {
     // MARK: - Proof checking
 
     /// Root implied by an inclusion proof; throws when the proof has the wrong shape.
-    public static func rootFromInclusionProof(index: UInt64, size: UInt64, leafHash: Data, proof: [Data]) throws -> Data {
+    static func rootFromInclusionProof(index: UInt64, size: UInt64, leafHash: Data, proof: [Data]) throws -> Data {
         guard index < size else { throw AuditLogError.invalidProof("index \(index) is beyond tree size \(size)") }
         guard leafHash.count == hashSize else {
             throw AuditLogError.invalidProof("leaf hash has \(leafHash.count) bytes, want \(hashSize)")
@@ -117,7 +117,7 @@ public enum Merkle {
 
     /// Checks that `leafHash` is leaf `index` of the tree of `size` with head `root`.
     /// Prefer `Checkpoint.verifyInclusion`, which only accepts a root from a verified checkpoint.
-    public static func verifyInclusion(index: UInt64, size: UInt64, leafHash: Data, proof: [Data], root: Data) throws {
+    static func verifyInclusion(index: UInt64, size: UInt64, leafHash: Data, proof: [Data], root: Data) throws {
         let computed = try rootFromInclusionProof(index: index, size: size, leafHash: leafHash, proof: proof)
         guard computed == root else { throw AuditLogError.invalidProof("inclusion proof leads to a different root") }
     }

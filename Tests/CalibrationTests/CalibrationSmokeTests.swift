@@ -1,5 +1,0 @@
-import XCTest
-
-final class CalibrationSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}

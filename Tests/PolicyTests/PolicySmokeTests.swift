@@ -1,5 +1,0 @@
-import XCTest
-
-final class PolicySmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
