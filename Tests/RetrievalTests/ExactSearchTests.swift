@@ -36,16 +36,15 @@ final class ExactSearchTests: XCTestCase {
             if options.verifiedOnly && !m.isVerified { continue }
             if options.sameStudyOnly && m.study != query.study { continue }
             if options.excludeQuerySubject && (m.caseID == query.caseID || m.subject == query.subject) { continue }
-            let d: Double
-            switch options.metric {
-            case .euclidean:
-                d = zip(query.vector, x).reduce(0.0) { $0 + pow(Double($1.0) - Double($1.1), 2) }.squareRoot()
-            case .cosine:
-                let dot = zip(query.vector, x).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-                let nq = query.vector.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-                let nx = x.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-                d = 1 - dot / (nq * nx)
+            var dot = 0.0, qq = 0.0, xx = 0.0
+            for j in 0..<x.count {
+                let a = Double(query.vector[j]), b = Double(x[j])
+                dot += a * b; qq += a * a; xx += b * b
             }
+            // Euclidean from the direct sum of squared differences (not the expansion the index uses).
+            var ss = 0.0
+            for j in 0..<x.count { let t = Double(query.vector[j]) - Double(x[j]); ss += t * t }
+            let d = options.metric == .euclidean ? ss.squareRoot() : 1 - dot / (qq.squareRoot() * xx.squareRoot())
             out.append((m.caseID, d))
         }
         out.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.caseID < $1.caseID }
@@ -77,6 +76,18 @@ final class ExactSearchTests: XCTestCase {
                 try check(f, queries: queries, options: options)               // batched (gemm) path
                 try check(f, queries: [queries[3]], options: options)          // streaming single-query path
             }
+        }
+    }
+
+    /// Enough rows (> 2 × 32 768) that the scan is split over two workers whose heaps are merged.
+    func testRowsSplitOverWorkersMatchBruteForce() throws {
+        let f = try makeFixture(rows: 70_000, dim: 4, seed: 21)
+        var g = TestGenerator(seed: 5)
+        let queries = (0..<3).map { _ in SearchQuery(vector: (0..<4).map { _ in Float(g.gaussian()) }) }
+        for metric in DistanceMetric.allCases {
+            let options = SearchOptions(k: 5, metric: metric, threads: 2)
+            try check(f, queries: queries, options: options)
+            try check(f, queries: [queries[1]], options: options)
         }
     }
 
