@@ -1,5 +1,0 @@
-import XCTest
-
-final class RecurrentSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
