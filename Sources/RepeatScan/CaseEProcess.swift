@@ -79,7 +79,53 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         case caseID = "case_id", rival, construction, alpha, maxScans = "max_scans", prevalence
         case scanIDs = "scan_ids", perScanLogEValues = "per_scan_log_e_values", logPath = "log_path"
         case firstCrossing = "first_crossing", dependenceModel = "dependence_model"
-        case likelihoodRatio = "likelihood_ratio", runningMaximum = "running_maximum"
+        case threshold
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(caseID, forKey: .caseID)
+        try c.encode(rival, forKey: .rival)
+        try c.encode(construction, forKey: .construction)
+        try c.encode(alpha, forKey: .alpha)
+        try c.encode(maxScans, forKey: .maxScans)
+        try c.encode(prevalence, forKey: .prevalence)
+        try c.encode(threshold, forKey: .threshold)
+        try c.encode(scanIDs, forKey: .scanIDs)
+        try c.encode(perScanLogEValues, forKey: .perScanLogEValues)
+        try c.encode(logPath, forKey: .logPath)
+        try c.encodeIfPresent(firstCrossing, forKey: .firstCrossing)
+        try c.encodeIfPresent(dependenceModel, forKey: .dependenceModel)
+    }
+
+    /// Decoding rebuilds the running state by replaying the stored per-scan e-values, so a decoded
+    /// e-process continues exactly where the stored one stopped.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        caseID = try c.decode(String.self, forKey: .caseID)
+        rival = try c.decode(Int.self, forKey: .rival)
+        construction = try c.decode(EProcessConstruction.self, forKey: .construction)
+        alpha = try c.decode(Double.self, forKey: .alpha)
+        maxScans = try c.decode(Int.self, forKey: .maxScans)
+        prevalence = try c.decode(Double.self, forKey: .prevalence)
+        dependenceModel = try c.decodeIfPresent(RivalDependenceModel.self, forKey: .dependenceModel)
+        try CaseEProcess.validate(alpha: alpha, maxScans: maxScans, prevalence: prevalence)
+        if construction == .modelBased {
+            guard let m = dependenceModel else {
+                throw DecodingError.dataCorruptedError(forKey: .dependenceModel, in: c,
+                    debugDescription: "a model-based e-process needs its dependence model")
+            }
+            likelihoodRatio = RandomEffectLikelihoodRatio(null: m.null, alternative: m.alternative)
+        } else {
+            likelihoodRatio = nil
+        }
+        let ids = try c.decode([String].self, forKey: .scanIDs)
+        let logE = try c.decode([Double].self, forKey: .perScanLogEValues)
+        guard ids.count == logE.count else {
+            throw DecodingError.dataCorruptedError(forKey: .perScanLogEValues, in: c,
+                debugDescription: "\(ids.count) scan ids but \(logE.count) per-scan e-values")
+        }
+        for (id, e) in zip(ids, logE) { try append(scanID: id, logEValue: e) }
     }
 
     /// Model-based e-process: needs the dependence model fitted for this rival.
@@ -156,7 +202,13 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         guard !scanIDs.contains(scanID) else {
             throw RepeatScanError.duplicateScan(caseID: caseID, scanID: scanID)
         }
-        let logE = perScanLogEvidence(againstProbability: qj, prevalence: prevalence)
+        try append(scanID: scanID, logEValue: perScanLogEvidence(againstProbability: qj, prevalence: prevalence))
+    }
+
+    private mutating func append(scanID: String, logEValue logE: Double) throws {
+        guard !scanIDs.contains(scanID) else {
+            throw RepeatScanError.duplicateScan(caseID: caseID, scanID: scanID)
+        }
         scanIDs.append(scanID)
         perScanLogEValues.append(logE)
         let logValue: Double

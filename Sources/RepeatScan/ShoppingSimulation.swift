@@ -1,0 +1,255 @@
+import Foundation
+
+/// A reporting rule facing a shopper who rescans a lesion until the report reassures them
+/// ("benign") or the policy maximum of M scans is reached.
+public enum ShoppingRule: String, Sendable, Codable, CaseIterable {
+    /// Each scan's calibrated probability is shown; the shopper stops at the first ≥ 1 − α.
+    case firstReassuring = "first-reassuring"
+    /// Only the last scan's probability is reported; the shopper stops once it is ≥ 1 − α. (For a
+    /// shopper who stops when reassured this coincides with `first-reassuring`: throwing earlier
+    /// scans away does not protect against shopping.)
+    case lastScan = "last-scan"
+    /// Countersign: "not malignant, at level α" only when the model-based e-process over every scan
+    /// reaches 1/α.
+    case countersign = "countersign"
+    /// Countersign's model-free construction: running max of per-scan e-values reaches M/α.
+    case countersignModelFree = "countersign-model-free"
+    /// Plain product of per-scan likelihood ratios compared with 1/α (valid only for independent scans).
+    case independentProduct = "independent-product"
+    /// Mean of calibrated probabilities over every scan ≥ 1 − α.
+    case pooledMean = "pooled-mean"
+    /// Reference: one scan only, no rescanning.
+    case singleScan = "single-scan"
+
+    /// The three rules the issue asks for.
+    public static let required: [ShoppingRule] = [.firstReassuring, .lastScan, .countersign]
+}
+
+public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
+    public var rhos: [Double]
+    /// Lesions simulated per class (malignant and benign) for each ρ.
+    public var casesPerClass: Int
+    public var maxScans: Int
+    public var alpha: Double
+    public var seed: UInt64
+    public var separation: Double
+    public var malignantPrevalence: Double
+    /// Calibration lesions per class used to fit the dependence model, and scans per lesion.
+    public var calibrationLesionsPerClass: Int
+    public var calibrationScansPerLesion: Int
+    public var rules: [ShoppingRule]
+
+    enum CodingKeys: String, CodingKey {
+        case rhos, casesPerClass = "cases_per_class", maxScans = "max_scans", alpha, seed, separation
+        case malignantPrevalence = "malignant_prevalence"
+        case calibrationLesionsPerClass = "calibration_lesions_per_class"
+        case calibrationScansPerLesion = "calibration_scans_per_lesion", rules
+    }
+
+    public init(rhos: [Double], casesPerClass: Int, maxScans: Int, alpha: Double, seed: UInt64,
+                separation: Double = 2, malignantPrevalence: Double = 0.5,
+                calibrationLesionsPerClass: Int = 300, calibrationScansPerLesion: Int = 5,
+                rules: [ShoppingRule] = ShoppingRule.required) {
+        self.rhos = rhos
+        self.casesPerClass = casesPerClass
+        self.maxScans = maxScans
+        self.alpha = alpha
+        self.seed = seed
+        self.separation = separation
+        self.malignantPrevalence = malignantPrevalence
+        self.calibrationLesionsPerClass = calibrationLesionsPerClass
+        self.calibrationScansPerLesion = calibrationScansPerLesion
+        self.rules = rules
+    }
+
+    public func validate() throws {
+        guard !rhos.isEmpty else {
+            throw RepeatScanError.invalidParameter(name: "rho", value: "[]", reason: "give at least one ρ")
+        }
+        for r in rhos where !(r >= 0 && r < 1) {
+            throw RepeatScanError.invalidParameter(name: "rho", value: "\(r)", reason: "must be in [0, 1)")
+        }
+        guard casesPerClass >= 1 else {
+            throw RepeatScanError.invalidParameter(name: "cases", value: "\(casesPerClass)", reason: "must be ≥ 1")
+        }
+        guard maxScans >= 1 else {
+            throw RepeatScanError.invalidParameter(name: "max-scans", value: "\(maxScans)", reason: "must be ≥ 1")
+        }
+        guard alpha > 0, alpha < 1 else {
+            throw RepeatScanError.invalidParameter(name: "alpha", value: "\(alpha)", reason: "must be in (0, 1)")
+        }
+        guard calibrationLesionsPerClass >= 2, calibrationScansPerLesion >= 2 else {
+            throw RepeatScanError.invalidParameter(
+                name: "calibration", value: "\(calibrationLesionsPerClass)×\(calibrationScansPerLesion)",
+                reason: "need ≥ 2 lesions per class with ≥ 2 scans each to fit the dependence model")
+        }
+        guard !rules.isEmpty else {
+            throw RepeatScanError.invalidParameter(name: "rules", value: "[]", reason: "give at least one rule")
+        }
+    }
+}
+
+/// One (ρ, rule) line of the shopping simulation.
+public struct ShoppingResult: Sendable, Equatable, Codable {
+    public var rho: Double
+    public var rule: ShoppingRule
+    /// Fraction of malignant lesions called benign.
+    public var falseReassurance: Double
+    public var falseReassuranceSE: Double
+    /// Fraction of benign lesions called benign.
+    public var benignCleared: Double
+    public var benignClearedSE: Double
+    /// Mean scans per lesion over both classes, and per class.
+    public var meanScans: Double
+    public var meanScansMalignant: Double
+    public var meanScansBenign: Double
+
+    enum CodingKeys: String, CodingKey {
+        case rho, rule, falseReassurance = "false_reassurance", falseReassuranceSE = "false_reassurance_se"
+        case benignCleared = "benign_cleared", benignClearedSE = "benign_cleared_se"
+        case meanScans = "mean_scans", meanScansMalignant = "mean_scans_malignant"
+        case meanScansBenign = "mean_scans_benign"
+    }
+}
+
+/// Provenance of the dependence model fitted for one ρ.
+public struct ShoppingFit: Sendable, Equatable, Codable {
+    public var rho: Double
+    /// The model fitted on simulated calibration lesions, against "malignant".
+    public var model: RivalDependenceModel
+    /// Within-lesion correlation estimated under the null (malignant) model.
+    public var estimatedRho: Double
+}
+
+public struct ShoppingReport: Sendable, Equatable, Codable {
+    public var configuration: ShoppingSimulationConfiguration
+    public var generativeModel: String
+    public var results: [ShoppingResult]
+    public var fits: [ShoppingFit]
+
+    enum CodingKeys: String, CodingKey {
+        case configuration, generativeModel = "generative_model", results, fits
+    }
+}
+
+/// Simulates a shopper who rescans until reassured, against each reporting rule, on lesions from
+/// `LesionScanModel`. Every rule sees the same simulated scans (common random numbers), so
+/// differences between rules are not Monte-Carlo noise in the lesions.
+public enum ShoppingSimulation {
+    public static let generativeModelDescription =
+        "latent per-scan score l = ±d/2 + b + e, lesion effect b ~ N(0, rho), scan noise e ~ N(0, 1 - rho); "
+        + "calibrated per-scan q_benign = sigmoid(logit(pi_benign) + d*l); dependence model fitted per rho "
+        + "on simulated calibration lesions with repeat scans"
+
+    public static func run(_ config: ShoppingSimulationConfiguration) throws -> ShoppingReport {
+        try config.validate()
+        var results: [ShoppingResult] = []
+        var fits: [ShoppingFit] = []
+        for (index, rho) in config.rhos.enumerated() {
+            let (lines, fit) = try runOne(config, rho: rho, stream: UInt64(index))
+            results.append(contentsOf: lines)
+            fits.append(fit)
+        }
+        return ShoppingReport(configuration: config, generativeModel: generativeModelDescription,
+                              results: results, fits: fits)
+    }
+
+    /// Outcome of one lesion under one rule.
+    struct Outcome { var calledBenign: Bool; var scans: Int }
+
+    static func runOne(_ config: ShoppingSimulationConfiguration, rho: Double, stream: UInt64) throws
+        -> ([ShoppingResult], ShoppingFit) {
+        let model = try LesionScanModel(separation: config.separation, rho: rho,
+                                        malignantPrevalence: config.malignantPrevalence)
+        var rng = SeededScanGenerator(seed: config.seed ^ (0xA076_1D64_78BD_642F &* (stream &+ 1)))
+        let calibration = model.calibrationLesions(perClass: config.calibrationLesionsPerClass,
+                                                   scansPerLesion: config.calibrationScansPerLesion, using: &rng)
+        let dependence = try ScanDependenceModel.fit(calibration: calibration, prevalences: model.prevalences)
+        guard let rival = dependence.model(against: LesionScanModel.malignant) else {
+            throw RepeatScanError.insufficientCalibrationData(what: "dependence model", reason: "no model for malignant")
+        }
+        let piM = model.malignantPrevalence
+        let alpha = config.alpha, m = config.maxScans
+        let reassuring = 1 - alpha
+        let logThreshold = log(1 / alpha)
+        let logModelFreeThreshold = log(Double(m) / alpha)
+
+        var called = [[Int]](repeating: [0, 0], count: config.rules.count)   // [benign, malignant]
+        var scans = [[Int]](repeating: [0, 0], count: config.rules.count)
+        var buffer: [Double] = []
+        buffer.reserveCapacity(m)
+        for label in [LesionScanModel.benign, LesionScanModel.malignant] {
+            for _ in 0..<config.casesPerClass {
+                model.drawLesion(label: label, count: m, into: &buffer, using: &rng)
+                for (r, rule) in config.rules.enumerated() {
+                    let o = play(rule, buffer, rival: rival, malignantPrevalence: piM, reassuring: reassuring,
+                                 logThreshold: logThreshold, logModelFreeThreshold: logModelFreeThreshold)
+                    if o.calledBenign { called[r][label] += 1 }
+                    scans[r][label] += o.scans
+                }
+            }
+        }
+        let n = Double(config.casesPerClass)
+        func se(_ p: Double) -> Double { (p * (1 - p) / n).squareRoot() }
+        var lines: [ShoppingResult] = []
+        for (r, rule) in config.rules.enumerated() {
+            let fr = Double(called[r][LesionScanModel.malignant]) / n
+            let bc = Double(called[r][LesionScanModel.benign]) / n
+            let sm = Double(scans[r][LesionScanModel.malignant]) / n
+            let sb = Double(scans[r][LesionScanModel.benign]) / n
+            lines.append(ShoppingResult(rho: rho, rule: rule, falseReassurance: fr, falseReassuranceSE: se(fr),
+                                        benignCleared: bc, benignClearedSE: se(bc), meanScans: (sm + sb) / 2,
+                                        meanScansMalignant: sm, meanScansBenign: sb))
+        }
+        let fit = ShoppingFit(rho: rho, model: rival, estimatedRho: rival.null.intraclassCorrelation)
+        return (lines, fit)
+    }
+
+    /// Plays one lesion's scans (benign probabilities, in order) under a rule. The shopper stops at
+    /// the first reassuring report or after all scans.
+    static func play(_ rule: ShoppingRule, _ qBenign: [Double], rival: RivalDependenceModel,
+                     malignantPrevalence piM: Double, reassuring: Double,
+                     logThreshold: Double, logModelFreeThreshold: Double) -> Outcome {
+        switch rule {
+        case .singleScan:
+            return Outcome(calledBenign: qBenign[0] >= reassuring, scans: 1)
+        case .firstReassuring:
+            for (t, q) in qBenign.enumerated() where q >= reassuring {
+                return Outcome(calledBenign: true, scans: t + 1)
+            }
+        case .lastScan:
+            for t in qBenign.indices {
+                let last = qBenign[t]          // only the latest scan is reported
+                if last >= reassuring { return Outcome(calledBenign: true, scans: t + 1) }
+            }
+        case .pooledMean:
+            var sum = 0.0
+            for (t, q) in qBenign.enumerated() {
+                sum += q
+                if sum / Double(t + 1) >= reassuring { return Outcome(calledBenign: true, scans: t + 1) }
+            }
+        case .countersign:
+            var lr = RandomEffectLikelihoodRatio(null: rival.null, alternative: rival.alternative)
+            for (t, q) in qBenign.enumerated() {
+                if lr.add(perScanLogEvidence(againstProbability: 1 - q, prevalence: piM)) >= logThreshold {
+                    return Outcome(calledBenign: true, scans: t + 1)
+                }
+            }
+        case .countersignModelFree:
+            var mx = RunningMaximumEValue()
+            for (t, q) in qBenign.enumerated() {
+                if mx.add(perScanLogEvidence(againstProbability: 1 - q, prevalence: piM)) >= logModelFreeThreshold {
+                    return Outcome(calledBenign: true, scans: t + 1)
+                }
+            }
+        case .independentProduct:
+            var prod = IndependentProductEValue()
+            for (t, q) in qBenign.enumerated() {
+                if prod.add(perScanLogEvidence(againstProbability: 1 - q, prevalence: piM)) >= logThreshold {
+                    return Outcome(calledBenign: true, scans: t + 1)
+                }
+            }
+        }
+        return Outcome(calledBenign: false, scans: qBenign.count)
+    }
+}

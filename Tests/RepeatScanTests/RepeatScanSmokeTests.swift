@@ -1,5 +1,0 @@
-import XCTest
-
-final class RepeatScanSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
