@@ -1,2 +1,0 @@
-// Cohorts module: see DESIGN.md. Replace this file with the first real source file.
-enum CohortsModule {}
