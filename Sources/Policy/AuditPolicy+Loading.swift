@@ -1,0 +1,188 @@
+import Crypto
+import Foundation
+import Yams
+
+extension AuditPolicy {
+    /// Top-level keys of schema version 1, in the order the README documents them.
+    static let topLevelKeys = ["policy", "version", "intended_use", "applies_to", "dangerous_classes", "conformal",
+                               "report_without_review", "abstain", "escalate", "review", "repeat_scans"]
+
+    /// Loads and validates a policy file. Errors name the file, line, column and key path.
+    public static func load(contentsOf url: URL) throws -> AuditPolicy {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw PolicyError(kind: .unreadableFile, file: url.path, line: nil, column: nil, keyPath: nil,
+                              message: "cannot read the policy file (\(error.localizedDescription))")
+        }
+        return try parse(data, source: url.path)
+    }
+
+    /// Loads and validates a policy file at a path.
+    public static func load(path: String) throws -> AuditPolicy {
+        try load(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    /// Parses policy bytes. `source` labels the bytes in errors and provenance (a path or
+    /// `embedded:default.yaml`). The hash is taken over exactly these bytes.
+    public static func parse(_ data: Data, source: String) throws -> AuditPolicy {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw PolicyError(kind: .unreadableFile, file: source, line: nil, column: nil, keyPath: nil,
+                              message: "the policy file is not valid UTF-8 text")
+        }
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw PolicyError(kind: .missingKey, file: source, line: 1, column: 1, keyPath: nil,
+                                  message: "the policy file is empty")
+            }
+            root = node
+        } catch let error as PolicyError {
+            throw error
+        } catch let error as YamlError {
+            throw PolicyError(yamlError: error, file: source)
+        } catch {
+            throw PolicyError(kind: .invalidYAML, file: source, line: nil, column: nil, keyPath: nil,
+                              message: "not valid YAML (\(error))")
+        }
+        var policy = try AuditPolicy(root: root, file: source)
+        policy.sha256 = PolicyDigest.sha256Hex(data)
+        return policy
+    }
+
+    /// Parses policy text (hashed as its UTF-8 bytes).
+    public static func parse(_ text: String, source: String) throws -> AuditPolicy {
+        try parse(Data(text.utf8), source: source)
+    }
+
+    init(root: Node, file: String) throws {
+        let top = try PolicyYAMLReader(root, path: "", file: file, allowedKeys: Self.topLevelKeys)
+
+        name = try top.string("policy")
+        version = try top.int("version", range: 0...Int.max)
+        guard Self.supportedVersions.contains(version) else {
+            throw top.error(.invalidValue, "version",
+                            "version \(version) is not supported; this build reads version \(Self.supportedVersions.lowerBound)...\(Self.supportedVersions.upperBound)")
+        }
+        intendedUse = try top.string("intended_use")
+
+        let applies = try top.section("applies_to", allowedKeys: ["classes"])
+        appliesTo = AppliesTo(classes: try applies.stringList("classes", default: []))
+
+        dangerousClasses = try top.stringList("dangerous_classes", default: [])
+        try Self.requireKnownClasses(dangerousClasses, key: "dangerous_classes", reader: top, known: appliesTo.classes)
+
+        let conformalSection = try top.section("conformal", allowedKeys: ["alpha", "class_conditional", "score"])
+        conformal = ConformalRules(
+            alpha: try conformalSection.requiredDouble("alpha", default: 0.1,
+                                                       range: NumberRange(lower: 0, upper: 0.5, lowerOpen: true)),
+            classConditional: try conformalSection.bool("class_conditional", default: true),
+            score: try conformalSection.choice("score", default: ConformalScore.aps))
+
+        let unit = NumberRange(lower: 0, upper: 1)
+        let percent = NumberRange(lower: 0, upper: 100)
+        let rwr = try top.section("report_without_review", allowedKeys: [
+            "allowed", "min_confidence", "singleton_set", "min_credibility", "max_ood_percentile",
+            "allow_scan_disagreement", "require_established_claim"])
+        reportWithoutReview = ReportWithoutReviewRules(
+            allowed: try rwr.bool("allowed", default: true),
+            minConfidence: try rwr.requiredDouble("min_confidence", default: 0.95, range: unit),
+            singletonSet: try rwr.bool("singleton_set", default: true),
+            minCredibility: try rwr.requiredDouble("min_credibility", default: 0.1, range: unit),
+            maxOODPercentile: try rwr.requiredDouble("max_ood_percentile", default: 95, range: percent),
+            allowScanDisagreement: try rwr.bool("allow_scan_disagreement", default: false),
+            requireEstablishedClaim: try rwr.bool("require_established_claim", default: true))
+
+        let abstainSection = try top.section("abstain", allowedKeys: [
+            "ood_percentile_above", "on_drift_alarm", "on_calibrator_missing", "on_calibrator_mismatch",
+            "max_calibration_age_days", "on_log_verification_failure"])
+        abstain = AbstainRules(
+            oodPercentileAbove: try abstainSection.requiredDouble("ood_percentile_above", default: 99.5, range: percent),
+            onDriftAlarm: try abstainSection.bool("on_drift_alarm", default: true),
+            onCalibratorMissing: try abstainSection.bool("on_calibrator_missing", default: true),
+            onCalibratorMismatch: try abstainSection.bool("on_calibrator_mismatch", default: true),
+            maxCalibrationAgeDays: try abstainSection.has("max_calibration_age_days")
+                ? abstainSection.double("max_calibration_age_days", default: nil,
+                                        range: NumberRange(lower: 1, upper: 3650), nullable: true)
+                : 180,
+            onLogVerificationFailure: try abstainSection.bool("on_log_verification_failure", default: true))
+        if reportWithoutReview.maxOODPercentile > abstain.oodPercentileAbove {
+            let key = rwr.has("max_ood_percentile") ? rwr : abstainSection
+            let name = rwr.has("max_ood_percentile") ? "max_ood_percentile" : "ood_percentile_above"
+            throw key.error(.invalidValue, name,
+                            "report_without_review.max_ood_percentile (\(formatNumber(reportWithoutReview.maxOODPercentile))) must not exceed abstain.ood_percentile_above (\(formatNumber(abstain.oodPercentileAbove)))")
+        }
+
+        let escalateSection = try top.section("escalate", allowedKeys: [
+            "on_scans_over_limit", "on_dangerous_class_not_excluded"])
+        escalate = EscalateRules(
+            onScansOverLimit: try escalateSection.bool("on_scans_over_limit", default: true),
+            onDangerousClassNotExcluded: try escalateSection.bool("on_dangerous_class_not_excluded", default: true))
+
+        let reviewSection = try top.section("review", allowedKeys: [
+            "reviewers", "second_reviewer_for_classes", "min_seconds", "blind_first_read", "catch_trial_rate"])
+        review = ReviewRules(
+            reviewers: try reviewSection.int("reviewers", default: 1, range: 1...5),
+            secondReviewerForClasses: try reviewSection.stringList("second_reviewer_for_classes", default: []),
+            minSeconds: try reviewSection.requiredDouble("min_seconds", default: 30,
+                                                         range: NumberRange(lower: 0, upper: 3600)),
+            blindFirstRead: try reviewSection.bool("blind_first_read", default: false),
+            catchTrialRate: try reviewSection.requiredDouble("catch_trial_rate", default: 0.02,
+                                                             range: NumberRange(lower: 0, upper: 0.5)))
+        try Self.requireKnownClasses(review.secondReviewerForClasses, key: "second_reviewer_for_classes",
+                                     reader: reviewSection, known: appliesTo.classes)
+
+        let scans = try top.section("repeat_scans", allowedKeys: [
+            "max_scans", "merge", "claim_construction", "claim_alpha"])
+        repeatScans = RepeatScanRules(
+            maxScans: try scans.int("max_scans", default: 4, range: 1...100),
+            merge: try scans.choice("merge", default: ScanMerge.average),
+            claimConstruction: try scans.choice("claim_construction", default: ClaimConstruction.modelFree),
+            claimAlpha: try scans.requiredDouble("claim_alpha", default: 0.05,
+                                                 range: NumberRange(lower: 0, upper: 0.5, lowerOpen: true)))
+
+        source = file
+        sha256 = ""
+    }
+
+    /// When `applies_to.classes` is given, class lists elsewhere must name only those classes
+    /// (a typo such as `malignent` would otherwise silently disable a safeguard).
+    private static func requireKnownClasses(_ classes: [String], key: String, reader: PolicyYAMLReader,
+                                            known: [String]) throws {
+        guard !known.isEmpty else { return }
+        if let stranger = classes.first(where: { !known.contains($0) }) {
+            throw reader.error(.invalidValue, key,
+                               "'\(stranger)' is not one of applies_to.classes (\(known.joined(separator: ", ")))")
+        }
+    }
+}
+
+extension PolicyError {
+    /// Translates a Yams parse error into a policy error with the file, line and column.
+    init(yamlError: YamlError, file: String) {
+        switch yamlError {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
+             let .composer(context, problem, mark, _):
+            var message = "not valid YAML: \(problem)"
+            if let context { message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
+            self.init(kind: .invalidYAML, file: file, line: mark.line, column: mark.column, keyPath: nil, message: message)
+        case let .duplicatedKeysInMapping(duplicates, context):
+            self.init(kind: .invalidYAML, file: file, line: context.mark.line, column: context.mark.column, keyPath: nil,
+                      message: "duplicate key(s) \(duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")) in the mapping")
+        case let .reader(problem, offset, _, yaml):
+            var line: Int?
+            var column: Int?
+            if let offset {
+                let prefix = yaml.utf8.prefix(offset)
+                line = prefix.filter { $0 == UInt8(ascii: "\n") }.count + 1
+                column = prefix.reversed().prefix { $0 != UInt8(ascii: "\n") }.count + 1
+            }
+            self.init(kind: .invalidYAML, file: file, line: line, column: column, keyPath: nil,
+                      message: "not valid YAML: \(problem)")
+        default:
+            self.init(kind: .invalidYAML, file: file, line: nil, column: nil, keyPath: nil,
+                      message: "not valid YAML: \(yamlError)")
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+
+/// A loaded, validated policy file: what may be reported without a human, when the system must
+/// abstain or escalate, and the rules reviewers work under. Every field has been range-checked at
+/// load time; `sha256` is the SHA-256 of the file's exact bytes and goes into every assessment.
+///
+/// Named `AuditPolicy` rather than `Policy` so it does not shadow the module name.
+public struct AuditPolicy: Sendable, Equatable {
+    /// Schema versions this build understands.
+    public static let supportedVersions: ClosedRange<Int> = 1...1
+
+    /// `policy:` — short name, e.g. `default`.
+    public var name: String
+    /// `version:` — schema version.
+    public var version: Int
+    /// `intended_use:` — what the policy is for, in words a clinician and an auditor read.
+    public var intendedUse: String
+    /// `applies_to:`
+    public var appliesTo: AppliesTo
+    /// `dangerous_classes:` — classes that must be positively excluded ("not class j" established)
+    /// before a different answer may reassure anyone.
+    public var dangerousClasses: [String]
+    /// `conformal:`
+    public var conformal: ConformalRules
+    /// `report_without_review:`
+    public var reportWithoutReview: ReportWithoutReviewRules
+    /// `abstain:`
+    public var abstain: AbstainRules
+    /// `escalate:`
+    public var escalate: EscalateRules
+    /// `review:` — key names are a contract with `Review` and outside scripts.
+    public var review: ReviewRules
+    /// `repeat_scans:`
+    public var repeatScans: RepeatScanRules
+
+    /// Where the policy came from (a path, or `embedded:default.yaml`).
+    public var source: String
+    /// Lower-case hex SHA-256 of the exact bytes of the file.
+    public var sha256: String
+
+    public struct AppliesTo: Sendable, Equatable {
+        /// Class labels the policy was written for; empty means any class.
+        public var classes: [String]
+        public init(classes: [String]) { self.classes = classes }
+    }
+
+    /// Nonconformity score used for conformal sets.
+    public enum ConformalScore: String, Sendable, Equatable, CaseIterable, Codable {
+        /// Adaptive prediction sets (Romano et al. 2020).
+        case aps
+        /// Regularised APS (Angelopoulos et al. 2021).
+        case raps
+        /// Least-ambiguous set-valued classifier, 1 − p̂(y) (Sadinle et al. 2019).
+        case lac
+    }
+
+    public struct ConformalRules: Sendable, Equatable {
+        /// Miscoverage level α: sets contain the true class with probability ≥ 1 − α.
+        public var alpha: Double
+        /// Per-class (Mondrian) calibration, so the guarantee holds for each class separately.
+        public var classConditional: Bool
+        public var score: ConformalScore
+        public init(alpha: Double, classConditional: Bool, score: ConformalScore) {
+            self.alpha = alpha; self.classConditional = classConditional; self.score = score
+        }
+    }
+
+    public struct ReportWithoutReviewRules: Sendable, Equatable {
+        /// False makes the policy advisory: every answer waits for a human.
+        public var allowed: Bool
+        public var minConfidence: Double
+        public var singletonSet: Bool
+        public var minCredibility: Double
+        /// Percentile (0–100) of the case's out-of-distribution score among calibration cases.
+        public var maxOODPercentile: Double
+        public var allowScanDisagreement: Bool
+        public var requireEstablishedClaim: Bool
+        public init(allowed: Bool, minConfidence: Double, singletonSet: Bool, minCredibility: Double,
+                    maxOODPercentile: Double, allowScanDisagreement: Bool, requireEstablishedClaim: Bool) {
+            self.allowed = allowed; self.minConfidence = minConfidence; self.singletonSet = singletonSet
+            self.minCredibility = minCredibility; self.maxOODPercentile = maxOODPercentile
+            self.allowScanDisagreement = allowScanDisagreement; self.requireEstablishedClaim = requireEstablishedClaim
+        }
+    }
+
+    public struct AbstainRules: Sendable, Equatable {
+        public var oodPercentileAbove: Double
+        public var onDriftAlarm: Bool
+        public var onCalibratorMissing: Bool
+        public var onCalibratorMismatch: Bool
+        /// nil: no age limit.
+        public var maxCalibrationAgeDays: Double?
+        public var onLogVerificationFailure: Bool
+        public init(oodPercentileAbove: Double, onDriftAlarm: Bool, onCalibratorMissing: Bool,
+                    onCalibratorMismatch: Bool, maxCalibrationAgeDays: Double?, onLogVerificationFailure: Bool) {
+            self.oodPercentileAbove = oodPercentileAbove; self.onDriftAlarm = onDriftAlarm
+            self.onCalibratorMissing = onCalibratorMissing; self.onCalibratorMismatch = onCalibratorMismatch
+            self.maxCalibrationAgeDays = maxCalibrationAgeDays; self.onLogVerificationFailure = onLogVerificationFailure
+        }
+    }
+
+    public struct EscalateRules: Sendable, Equatable {
+        /// More scans than `repeat_scans.max_scans` → escalate (possible outcome shopping).
+        public var onScansOverLimit: Bool
+        /// The answer is not a dangerous class but "not <dangerous class>" was not established → escalate.
+        public var onDangerousClassNotExcluded: Bool
+        public init(onScansOverLimit: Bool, onDangerousClassNotExcluded: Bool) {
+            self.onScansOverLimit = onScansOverLimit; self.onDangerousClassNotExcluded = onDangerousClassNotExcluded
+        }
+    }
+
+    public struct ReviewRules: Sendable, Equatable {
+        /// `reviewers` — sign-offs required for a case that needs review.
+        public var reviewers: Int
+        /// `second_reviewer_for_classes` — a second, different reviewer whenever the answer or its
+        /// prediction set contains one of these classes.
+        public var secondReviewerForClasses: [String]
+        /// `min_seconds` — shortest review time accepted before sign-off.
+        public var minSeconds: Double
+        /// `blind_first_read` — the reviewer records a class before seeing the model's answer.
+        public var blindFirstRead: Bool
+        /// `catch_trial_rate` — fraction of the queue that is catch trials.
+        public var catchTrialRate: Double
+        public init(reviewers: Int, secondReviewerForClasses: [String], minSeconds: Double,
+                    blindFirstRead: Bool, catchTrialRate: Double) {
+            self.reviewers = reviewers; self.secondReviewerForClasses = secondReviewerForClasses
+            self.minSeconds = minSeconds; self.blindFirstRead = blindFirstRead; self.catchTrialRate = catchTrialRate
+        }
+    }
+
+    /// How a case's scans are merged into one probability vector.
+    public enum ScanMerge: String, Sendable, Equatable, CaseIterable, Codable {
+        case average
+        case pooledRecalibration = "pooled-recalibration"
+    }
+
+    /// Which anytime-valid e-process makes "not class j" claims (same words as
+    /// `RepeatScan.EProcessConstruction`).
+    public enum ClaimConstruction: String, Sendable, Equatable, CaseIterable, Codable {
+        case modelBased = "model-based"
+        case modelFree = "model-free"
+    }
+
+    public struct RepeatScanRules: Sendable, Equatable {
+        public var maxScans: Int
+        public var merge: ScanMerge
+        public var claimConstruction: ClaimConstruction
+        /// Level α of "not class j" claims (threshold 1/α, or M/α model-free).
+        public var claimAlpha: Double
+        public init(maxScans: Int, merge: ScanMerge, claimConstruction: ClaimConstruction, claimAlpha: Double) {
+            self.maxScans = maxScans; self.merge = merge
+            self.claimConstruction = claimConstruction; self.claimAlpha = claimAlpha
+        }
+    }
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class ReportsSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
