@@ -6,6 +6,10 @@ import Foundation
 /// over a `nil` field is `notEvaluated`, never a pass, and a `notEvaluated` check always keeps the
 /// case from being reported without review.
 public struct CaseEvidence: Codable, Equatable, Sendable {
+    /// The study's class labels (the model's classes). Class-specific rules (dangerous classes,
+    /// second reviewer) apply only to classes the model can answer; nil means unknown, in which
+    /// case every class the policy names is assumed possible.
+    public var studyClasses: [String]?
     /// The model's answer (class label).
     public var predictedClass: String?
     /// Calibrated probability of `predictedClass`, in [0, 1].
@@ -33,12 +37,13 @@ public struct CaseEvidence: Codable, Equatable, Sendable {
     /// Result of verifying the audit log before the run.
     public var logVerification: LogVerificationState?
 
-    public init(predictedClass: String? = nil, calibratedConfidence: Double? = nil,
+    public init(studyClasses: [String]? = nil, predictedClass: String? = nil, calibratedConfidence: Double? = nil,
                 conformalSet: ConformalSetEvidence? = nil, credibility: Double? = nil,
                 oodPercentile: Double? = nil, scanCount: Int? = nil,
                 scanDisagreement: ScanDisagreementEvidence? = nil, claims: [ClaimEvidence]? = nil,
                 driftAlarm: Bool? = nil, calibratorPresent: Bool? = nil, calibratorFittedForModel: Bool? = nil,
                 calibrationAgeDays: Double? = nil, logVerification: LogVerificationState? = nil) {
+        self.studyClasses = studyClasses
         self.predictedClass = predictedClass; self.calibratedConfidence = calibratedConfidence
         self.conformalSet = conformalSet; self.credibility = credibility; self.oodPercentile = oodPercentile
         self.scanCount = scanCount; self.scanDisagreement = scanDisagreement; self.claims = claims
@@ -48,7 +53,7 @@ public struct CaseEvidence: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case predictedClass = "predicted_class", calibratedConfidence = "calibrated_confidence"
+        case studyClasses = "study_classes", predictedClass = "predicted_class", calibratedConfidence = "calibrated_confidence"
         case conformalSet = "conformal_set", credibility, oodPercentile = "ood_percentile"
         case scanCount = "scan_count", scanDisagreement = "scan_disagreement", claims
         case driftAlarm = "drift_alarm", calibratorPresent = "calibrator_present"

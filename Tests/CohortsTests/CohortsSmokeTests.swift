@@ -1,5 +1,0 @@
-import XCTest
-
-final class CohortsSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
