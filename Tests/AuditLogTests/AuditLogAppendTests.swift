@@ -55,7 +55,7 @@ final class AuditLogAppendTests: XCTestCase {
                                     payload: Payload(name: "n\"\(i)", count: i, score: Double(i) / 4, tags: ["a", "b"]),
                                     time: t)
             }
-            XCTAssertEqual(e.seq, Int64(i))
+            XCTAssertEqual(e.seq, i)
             events.append(e)
         }
         let first = events[1]
