@@ -83,6 +83,13 @@ z0 = np.log(prev) + res.x * g0
 out["pooled_recalibration"] = {"prevalences": prev.tolist(), "lesions": lesions, "beta": float(res.x),
                                "pooled_first_case": special.softmax(z0).tolist()}
 
+# 4. Quantiles used for the upper confidence limit of the lesion variance.
+out["quantiles"] = {
+    "normal": [[p, float(stats.norm.ppf(p))] for p in [0.001, 0.01, 0.05, 0.3, 0.5, 0.95, 0.999]],
+    "chi_square": [[p, k, float(stats.chi2.ppf(p, k))] for (p, k) in [(0.05, 9), (0.05, 99), (0.05, 299),
+                                                                        (0.01, 999), (0.1, 50)]],
+}
+
 path = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "RepeatScanTests" / "RepeatScanFixtures.swift"
 doc = json.dumps(out, indent=1)
 path.write_text(
