@@ -54,7 +54,8 @@ public struct PooledRecalibrator: Sendable, Equatable, Codable {
     /// A scan count needs at least `minimumCases` calibration cases to get its own fit.
     public static func fit(calibration: [CalibrationLesion], prevalences: [Double],
                            minimumCases: Int = 20) throws -> PooledRecalibrator {
-        let dependence = try ScanDependenceModel.fit(calibration: calibration, prevalences: prevalences)
+        let dependence = try ScanDependenceModel.fit(calibration: calibration, prevalences: prevalences,
+                                                      nullLesionVarianceConfidence: nil)
         var result = try PooledRecalibrator(prevalences: prevalences,
                                             intraclassCorrelation: min(1, max(0, dependence.intraclassCorrelation)))
         let byK = Dictionary(grouping: calibration, by: { $0.scanProbabilities.count })

@@ -48,7 +48,14 @@ public struct RandomEffectParameters: Sendable, Equatable, Codable {
     /// Fits by one-way random-effects ANOVA (method of moments, unbalanced form): s² is the pooled
     /// within-lesion variance, τ² = max(0, (MSB − MSW) / n₀). Needs at least two lesions and at least
     /// one lesion with two or more scans.
-    public static func fit(lesions: [[Double]], what: String = "random-effect model") throws
+    ///
+    /// With `lesionVarianceConfidence` (e.g. 0.95) τ² is replaced by its one-sided upper confidence
+    /// limit, from (a − 1)·MSB / (s² + n₀τ²) ~ χ²(a − 1) (exact for balanced designs; chi-square
+    /// quantile by Wilson–Hilferty). A null model that overstates the lesion effect makes the
+    /// likelihood ratio conservative; one that understates it lets correlated scans look like
+    /// fresh evidence, so the claims' level should not rest on a lucky point estimate.
+    public static func fit(lesions: [[Double]], what: String = "random-effect model",
+                           lesionVarianceConfidence: Double? = nil) throws
         -> RandomEffectParameters {
         let groups = lesions.filter { !$0.isEmpty }
         guard groups.count >= 2 else {
@@ -79,7 +86,16 @@ public struct RandomEffectParameters: Sendable, Equatable, Codable {
         let a = Double(groups.count)
         let msb = ssb / (a - 1)
         let n0 = (Double(n) - sumNi2 / Double(n)) / (a - 1)
-        let tau2 = max(0, (msb - msw) / n0)
+        var tau2 = max(0, (msb - msw) / n0)
+        if let confidence = lesionVarianceConfidence {
+            guard confidence > 0.5, confidence < 1 else {
+                throw RepeatScanError.invalidParameter(name: "lesionVarianceConfidence", value: "\(confidence)",
+                                                       reason: "must be in (0.5, 1)")
+            }
+            let df = a - 1
+            let lowerQuantile = chiSquareQuantile(1 - confidence, degreesOfFreedom: df)
+            tau2 = max(tau2, (df * msb / lowerQuantile - msw) / n0)
+        }
         guard msw > 0 else {
             throw RepeatScanError.insufficientCalibrationData(
                 what: what, reason: "scans within a lesion show no variation (within-lesion variance 0)")
@@ -108,4 +124,33 @@ public struct RandomEffectParameters: Sendable, Equatable, Codable {
         for v in values { s1 += v; s2 += v * v }
         return logMarginalLikelihood(sum: s1, sumOfSquares: s2, count: values.count)
     }
+}
+
+/// Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
+func normalQuantile(_ p: Double) -> Double {
+    let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
+    let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+             6.680131188771972e+01, -1.328068155288572e+01]
+    let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
+    let d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
+    let pLow = 0.02425
+    if p < pLow {
+        let q = (-2 * log(p)).squareRoot()
+        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
+            / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    }
+    if p > 1 - pLow { return -normalQuantile(1 - p) }
+    let q = p - 0.5, r = q * q
+    return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+        / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+}
+
+/// Chi-square quantile by the Wilson–Hilferty cube-root approximation (good to a few parts in a
+/// thousand for ten or more degrees of freedom).
+func chiSquareQuantile(_ p: Double, degreesOfFreedom k: Double) -> Double {
+    let h = 2 / (9 * k)
+    let base = 1 - h + normalQuantile(p) * h.squareRoot()
+    return max(1e-12, k * base * base * base)
 }

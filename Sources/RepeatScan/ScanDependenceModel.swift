@@ -55,9 +55,15 @@ public struct ScanDependenceModel: Sendable, Equatable, Codable {
         }
     }
 
+    /// Default confidence of the upper limit used for the null models' lesion variance.
+    public static let defaultNullLesionVarianceConfidence = 0.95
+
     /// Fits null and alternative random-effect models for each class that has calibration lesions
-    /// of its own and of other classes.
-    public static func fit(calibration: [CalibrationLesion], prevalences: [Double]) throws
+    /// of its own and of other classes. The null models' lesion variance is taken at its upper
+    /// confidence limit (`nullLesionVarianceConfidence`; `nil` for the point estimate), so that
+    /// estimation error in the within-lesion correlation does not erode the claims' level.
+    public static func fit(calibration: [CalibrationLesion], prevalences: [Double],
+                           nullLesionVarianceConfidence: Double? = defaultNullLesionVarianceConfidence) throws
         -> ScanDependenceModel {
         try validatePrevalences(prevalences)
         let c = prevalences.count
@@ -84,7 +90,8 @@ public struct ScanDependenceModel: Sendable, Equatable, Codable {
                 if lesion.label == j { nullGroups.append(u) } else { altGroups.append(u) }
             }
             let null = try RandomEffectParameters.fit(lesions: nullGroups,
-                                                      what: "dependence model for class \(j)")
+                                                      what: "dependence model for class \(j)",
+                                                      lesionVarianceConfidence: nullLesionVarianceConfidence)
             let alt = try RandomEffectParameters.fit(lesions: altGroups,
                                                      what: "dependence model for classes other than \(j)")
             rivals.append(RivalDependenceModel(rival: j, null: null, alternative: alt))

@@ -38,18 +38,22 @@ public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
     public var calibrationLesionsPerClass: Int
     public var calibrationScansPerLesion: Int
     public var rules: [ShoppingRule]
+    /// Confidence of the upper limit on the null model's lesion variance (`nil`: point estimate).
+    public var nullLesionVarianceConfidence: Double?
 
     enum CodingKeys: String, CodingKey {
         case rhos, casesPerClass = "cases_per_class", maxScans = "max_scans", alpha, seed, separation
         case malignantPrevalence = "malignant_prevalence"
         case calibrationLesionsPerClass = "calibration_lesions_per_class"
         case calibrationScansPerLesion = "calibration_scans_per_lesion", rules
+        case nullLesionVarianceConfidence = "null_lesion_variance_confidence"
     }
 
     public init(rhos: [Double], casesPerClass: Int, maxScans: Int, alpha: Double, seed: UInt64,
                 separation: Double = 2, malignantPrevalence: Double = 0.5,
                 calibrationLesionsPerClass: Int = 300, calibrationScansPerLesion: Int = 5,
-                rules: [ShoppingRule] = ShoppingRule.required) {
+                rules: [ShoppingRule] = ShoppingRule.required,
+                nullLesionVarianceConfidence: Double? = ScanDependenceModel.defaultNullLesionVarianceConfidence) {
         self.rhos = rhos
         self.casesPerClass = casesPerClass
         self.maxScans = maxScans
@@ -60,6 +64,7 @@ public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
         self.calibrationLesionsPerClass = calibrationLesionsPerClass
         self.calibrationScansPerLesion = calibrationScansPerLesion
         self.rules = rules
+        self.nullLesionVarianceConfidence = nullLesionVarianceConfidence
     }
 
     public func validate() throws {
@@ -117,8 +122,10 @@ public struct ShoppingFit: Sendable, Equatable, Codable {
     public var rho: Double
     /// The model fitted on simulated calibration lesions, against "malignant".
     public var model: RivalDependenceModel
-    /// Within-lesion correlation estimated under the null (malignant) model.
+    /// Within-lesion correlation of the null (malignant) model as used, i.e. with the lesion
+    /// variance at its upper confidence limit.
     public var estimatedRho: Double
+    enum CodingKeys: String, CodingKey { case rho, model, estimatedRho = "estimated_rho" }
 }
 
 public struct ShoppingReport: Sendable, Equatable, Codable {
@@ -164,7 +171,8 @@ public enum ShoppingSimulation {
         var rng = SeededScanGenerator(seed: config.seed ^ (0xA076_1D64_78BD_642F &* (stream &+ 1)))
         let calibration = model.calibrationLesions(perClass: config.calibrationLesionsPerClass,
                                                    scansPerLesion: config.calibrationScansPerLesion, using: &rng)
-        let dependence = try ScanDependenceModel.fit(calibration: calibration, prevalences: model.prevalences)
+        let dependence = try ScanDependenceModel.fit(calibration: calibration, prevalences: model.prevalences,
+                                                      nullLesionVarianceConfidence: config.nullLesionVarianceConfidence)
         guard let rival = dependence.model(against: LesionScanModel.malignant) else {
             throw RepeatScanError.insufficientCalibrationData(what: "dependence model", reason: "no model for malignant")
         }

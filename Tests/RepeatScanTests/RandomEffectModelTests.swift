@@ -15,7 +15,9 @@ struct ReferenceFixtures: Decodable {
         struct Lesion: Decodable { let label: Int; let scans: [[Double]] }
         let prevalences: [Double], lesions: [Lesion], beta: Double, pooled_first_case: [Double]
     }
+    struct Quantiles: Decodable { let normal: [[Double]], chi_square: [[Double]] }
     let marginal_likelihood: [Likelihood]
+    let quantiles: Quantiles
     let anova: Anova
     let pooled_recalibration: Pooled
 
@@ -77,6 +79,37 @@ final class RandomEffectModelTests: XCTestCase {
         XCTAssertEqual(fit.lesionVariance, 1.5, accuracy: 0.12)
         XCTAssertEqual(fit.scanVariance, 0.5, accuracy: 0.03)
         XCTAssertEqual(fit.intraclassCorrelation, 0.75, accuracy: 0.03)
+    }
+
+    func testQuantilesMatchScipy() throws {
+        let q = try ReferenceFixtures.load().quantiles
+        for row in q.normal { XCTAssertEqual(normalQuantile(row[0]), row[1], accuracy: 1e-8) }
+        for row in q.chi_square {
+            XCTAssertEqual(chiSquareQuantile(row[0], degreesOfFreedom: row[1]), row[2], accuracy: 0.005 * row[2])
+        }
+    }
+
+    /// The upper confidence limit for τ² covers the true value at about its stated rate.
+    func testLesionVarianceUpperLimitCoverage() throws {
+        var rng = SeededScanGenerator(seed: 31)
+        let fits = 2000
+        var covered = 0, pointCovered = 0
+        for _ in 0..<fits {
+            var lesions: [[Double]] = []
+            for _ in 0..<60 {
+                let b = rng.standardNormal()                       // τ² = 1
+                lesions.append((0..<4).map { _ in b + 2.0.squareRoot() * rng.standardNormal() })  // s² = 2
+            }
+            let upper = try RandomEffectParameters.fit(lesions: lesions, lesionVarianceConfidence: 0.95)
+            let point = try RandomEffectParameters.fit(lesions: lesions)
+            XCTAssertGreaterThanOrEqual(upper.lesionVariance, point.lesionVariance)
+            if upper.lesionVariance >= 1 { covered += 1 }
+            if point.lesionVariance >= 1 { pointCovered += 1 }
+        }
+        let rate = Double(covered) / Double(fits)
+        XCTAssertEqual(rate, 0.95, accuracy: 0.02)
+        XCTAssertLessThan(Double(pointCovered) / Double(fits), 0.6)
+        XCTAssertThrowsError(try RandomEffectParameters.fit(lesions: [[1, 2], [3, 5]], lesionVarianceConfidence: 1.5))
     }
 
     func testFitRejectsInsufficientData() {
