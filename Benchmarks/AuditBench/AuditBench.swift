@@ -5,5 +5,5 @@ struct AuditBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit-bench",
         abstract: "Countersign benchmarks; each prints one JSON document.",
-        subcommands: [ShoppingBench.self])
+        subcommands: [ShoppingBench.self, RetrievalBench.self])
 }

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import LinearAlgebra
+import Retrieval
+
+/// Exact k-nearest search on seeded random embeddings: batched throughput, one query against the
+/// memory-bandwidth bound (a streaming read of the same matrix, same run), and resident memory
+/// against the matrix size. `--peer` runs `Benchmarks/peers/faiss_knn.py` on the same data first
+/// and reports the ratios.
+struct RetrievalBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retrieval",
+        abstract: "Exact k-NN search speed and memory (EmbeddingIndex) against faiss and the bandwidth bound.")
+
+    @Option(help: "Rows in the index.") var rows = 1_000_000
+    @Option(help: "Embedding dimension.") var dim = 64
+    @Option(help: "Queries per batch.") var queries = 100
+    @Option(help: "Neighbours per query.") var k = 10
+    @Option(help: "Data seed (queries use seed + 1), as in faiss_knn.py.") var seed: UInt64 = 42
+    @Option(help: "Search workers and streaming-read threads.") var threads = 2
+    @Option(help: "OpenBLAS threads inside each gemm (1: the search workers already use every core).")
+    var blasThreads = 1
+    @Option(help: "Timed repetitions; the best is reported.") var repeats = 5
+    @Option(help: "euclidean or cosine.") var metric: String = "euclidean"
+    @Option(help: "Path of faiss_knn.py to run first on the same data (python3).") var peer: String?
+    @Flag(help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        guard rows > 0, dim > 0, queries > 0, k > 0, threads > 0, blasThreads > 0, repeats > 0 else {
+            throw ValidationError("--rows, --dim, --queries, --k, --threads and --repeats must be positive")
+        }
+        guard DistanceMetric(rawValue: metric) != nil else { throw ValidationError("--metric must be euclidean or cosine") }
+    }
+
+    func run() throws {
+        let metric = DistanceMetric(rawValue: self.metric)!
+        var peerResult: [String: Any]? = nil
+        if let peer { peerResult = try runPeer(peer) }
+
+        MatrixProduct.setThreadCount(blasThreads)
+        let residentBefore = Self.residentBytes()
+        let index = try EmbeddingIndex(dimension: dim, reservingCapacity: rows)
+        let chunkRows = 16_384
+        var start = 0
+        while start < rows {
+            let n = min(chunkRows, rows - start)
+            let values = SyntheticEmbeddings.uniform(seed: seed, offset: start * dim, count: n * dim)
+            let meta = (start..<(start + n)).map {
+                RowMetadata(caseID: "b\($0)", study: "bench", label: "c\($0 % 5)", verifiedBy: "audit-bench")
+            }
+            try index.add(vectors: values, metadata: meta)
+            start += n
+        }
+        let residentIndex = Self.residentBytes() - residentBefore
+        let qv = SyntheticEmbeddings.uniform(seed: seed &+ 1, count: queries * dim)
+        let batch = (0..<queries).map { SearchQuery(vector: Array(qv[($0 * dim)..<(($0 + 1) * dim)]), caseID: "q\($0)") }
+        let options = SearchOptions(k: k, metric: metric, threads: threads)
+
+        var firstIDs: [String] = []
+        let batchSeconds = try Self.best(repeats) { firstIDs = try index.search(batch, options: options)[0].map(\.metadata.caseID) }
+        let singleSeconds = try Self.best(max(repeats, 10)) { _ = try index.search(batch[0], options: options) }
+        var checksum = 0.0
+        let streamSeconds = Self.best(max(repeats, 10)) { checksum += index.streamingReadSum(threads: threads) }
+        let residentAfter = Self.residentBytes()
+        let peak = Self.peakResidentBytes()
+
+        let matrixBytes = index.matrixBytes
+        var out: [String: Any] = [
+            "ms_per_batch": batchSeconds * 1e3,
+            "queries_per_s": Double(queries) / batchSeconds,
+            "bytes": matrixBytes,
+            "rows": rows, "dim": dim, "queries": queries, "k": k, "seed": seed, "threads": threads, "blas_threads": blasThreads,
+            "metric": metric.rawValue,
+            "single_query_ms": singleSeconds * 1e3,
+            "stream_read_ms": streamSeconds * 1e3,
+            "stream_read_gb_per_s": Double(matrixBytes) / streamSeconds / 1e9,
+            "single_query_over_stream_read": singleSeconds / streamSeconds,
+            "resident_index_bytes": residentIndex,
+            "resident_index_over_matrix": Double(residentIndex) / Double(matrixBytes),
+            "resident_process_bytes": residentAfter,
+            "resident_process_over_matrix": Double(residentAfter) / Double(matrixBytes),
+            "peak_resident_process_bytes": peak,
+            "first_query_ids": firstIDs.map { Int($0.dropFirst()) ?? -1 },
+            "stream_checksum": checksum,
+        ]
+        if let peerResult {
+            out["peer"] = peerResult
+            let key = metric == .euclidean ? "faiss_l2" : "faiss_ip"
+            if let f = peerResult[key] as? [String: Any], let ms = f["ms_per_batch"] as? Double {
+                out["speedup_vs_faiss"] = ms / (batchSeconds * 1e3)
+                if let ids = f["first_query_ids"] as? [Int] {
+                    out["same_neighbours_as_faiss"] = ids == firstIDs.map { Int($0.dropFirst()) ?? -1 }
+                }
+            }
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for key in out.keys.sorted() { print("\(key): \(out[key]!)") }
+        }
+    }
+
+    /// Runs the Python peer on the same data and thread count (before our index exists, so the two
+    /// never compete for memory or cores).
+    private func runPeer(_ script: String) throws -> [String: Any] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--rows", "\(rows)", "--dim", "\(dim)", "--queries", "\(queries)",
+                             "--k", "\(k)", "--seed", "\(seed)", "--threads", "\(threads)", "--repeats", "\(repeats)",
+                             "--no-numpy"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ValidationError("peer \(script) failed (status \(process.terminationStatus))")
+        }
+        return object
+    }
+
+    static func best(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
+        try body() // warm-up
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return best
+    }
+
+    /// Resident set size now (Linux `/proc/self/statm`), 0 where unavailable.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Peak resident set size (`VmHWM` in `/proc/self/status`), 0 where unavailable.
+    static func peakResidentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+            return kb * 1024
+        }
+        return 0
+    }
+}
