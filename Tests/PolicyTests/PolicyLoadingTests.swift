@@ -118,7 +118,7 @@ final class PolicyLoadingTests: XCTestCase {
     func testInvalidEnumWordAndUnsupportedVersion() throws {
         let merge = try XCTUnwrap(policyError(Self.minimal + "\nrepeat_scans:\n  merge: median\n"))
         XCTAssertEqual(merge.kind, .invalidValue)
-        XCTAssertEqual(merge.line, 14)
+        XCTAssertEqual(merge.line, 13)
         XCTAssertEqual(merge.keyPath, "repeat_scans.merge")
         XCTAssertTrue(merge.description.contains("average, pooled-recalibration"), merge.description)
 
@@ -158,7 +158,7 @@ final class PolicyLoadingTests: XCTestCase {
     func testCrossFieldConsistency() throws {
         let ood = try XCTUnwrap(policyError(Self.minimal + "\nabstain:\n  ood_percentile_above: 90\n"))
         XCTAssertEqual(ood.kind, .invalidValue)
-        XCTAssertEqual(ood.line, 14)
+        XCTAssertEqual(ood.line, 13)
         XCTAssertEqual(ood.keyPath, "abstain.ood_percentile_above")
 
         let typo = try XCTUnwrap(policyError(Self.minimal + "\napplies_to:\n  classes: [benign, malignent]\n"))

@@ -1,0 +1,58 @@
+import Foundation
+import XCTest
+@testable import Policy
+
+final class AssessmentTests: XCTestCase {
+    func makeAssessment() throws -> Assessment {
+        let policy = try AuditPolicy.shipped("default")
+        return Assessment(caseId: "lesion-0007", runId: "run-1", study: "lesions", evidence: DispositionTableTests.reportable,
+                          policy: policy,
+                          provenance: AssessmentProvenance(modelId: "abc123", calibrator: "temperature", calibrationCount: 500,
+                                                           alpha: 0.1, eceBins: 15),
+                          details: ["scans": try JSONValue(encoding: ["s1": 0.98, "s2": 0.97])])
+    }
+
+    func testCanonicalJSONIsSortedStableAndRoundTrips() throws {
+        let assessment = try makeAssessment()
+        let first = try assessment.canonicalJSON()
+        let second = try makeAssessment().canonicalJSON()
+        XCTAssertEqual(first, second)
+        let text = try XCTUnwrap(String(data: first, encoding: .utf8))
+        // Top-level keys appear in lexicographic order.
+        let keys = ["case_id", "checks", "details", "disposition", "evidence", "format_version", "provenance", "run_id", "study"]
+        let positions = keys.map { text.range(of: "\"\($0)\":")?.lowerBound }
+        XCTAssertFalse(positions.contains(nil), text)
+        XCTAssertEqual(positions.compactMap { $0 }, positions.compactMap { $0 }.sorted())
+        XCTAssertFalse(text.contains("\n"))
+
+        let decoded = try Assessment.decode(first)
+        XCTAssertEqual(decoded, assessment)
+        XCTAssertEqual(try decoded.canonicalJSON(), first)
+    }
+
+    func testProvenanceCarriesPolicyHashAndRunAndSHA256IsOverCanonicalBytes() throws {
+        let assessment = try makeAssessment()
+        let policy = try AuditPolicy.shipped("default")
+        XCTAssertEqual(assessment.provenance.policySHA256, policy.sha256)
+        XCTAssertEqual(assessment.provenance.policyName, "default")
+        XCTAssertEqual(assessment.provenance.runId, "run-1")
+        XCTAssertEqual(assessment.disposition.kind, .report)
+        XCTAssertEqual(try assessment.sha256(), PolicyDigest.sha256Hex(try assessment.canonicalJSON()))
+        var changed = assessment
+        changed.caseId = "lesion-0008"
+        XCTAssertNotEqual(try changed.sha256(), try assessment.sha256())
+        let json = try XCTUnwrap(String(data: try assessment.canonicalJSON(), encoding: .utf8))
+        XCTAssertTrue(json.contains("\"policy_sha256\":\"\(policy.sha256)\""), json)
+        XCTAssertTrue(json.contains("\"kind\":\"report\""), json)
+        XCTAssertTrue(json.contains("\"status\":\"pass\""), json)
+    }
+
+    func testNotEvaluatedIsSpelledOutInJSON() throws {
+        let policy = try AuditPolicy.shipped("default")
+        let assessment = Assessment(caseId: "c", runId: "r", study: "s", evidence: CaseEvidence(), policy: policy,
+                                    provenance: AssessmentProvenance())
+        let json = try XCTUnwrap(String(data: try assessment.canonicalJSON(), encoding: .utf8))
+        XCTAssertTrue(json.contains("\"status\":\"not-evaluated\""), json)
+        XCTAssertFalse(json.contains("\"status\":\"pass\""), json)
+    }
+}
