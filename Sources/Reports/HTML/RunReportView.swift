@@ -129,7 +129,7 @@ extension RunReportView {
             return CalibrationView(
                 calibrator: d(c.calibrator), calibrationSize: String(c.calibrationSize),
                 beforeSvg: SVGChart.reliabilityDiagram(c.reliabilityBefore, title: "Before calibration"),
-                afterSvg: SVGChart.reliabilityDiagram(c.reliabilityAfter, title: "After calibration (" + c.calibrator + ")"),
+                afterSvg: SVGChart.reliabilityDiagram(c.reliabilityAfter, title: "After calibration"),
                 eceRows: [ece("before calibration", c.eceBefore), ece("after calibration", c.eceAfter)])
         }
         coverageSection = m.coverage.map { rows in

@@ -117,7 +117,7 @@ public enum SVGChart {
                        tooltip: "confidence \(ReportNumber.fixed(bin.meanConfidence, 3)), accuracy \(ReportNumber.fixed(bin.accuracy, 3)), n = \(bin.count)")
         }
         svg.line(px(0), py(0), px(1), py(1), cls: "diagonal")
-        svg.text(left + plot / 2, top + plot + 30, "mean confidence → accuracy", cls: "axis", anchor: "middle")
+        svg.text(left + plot / 2, top + plot + 30, "confidence (bars: accuracy per bin)", cls: "axis", anchor: "middle")
         return svg.finish(cls: "chart reliability")
     }
 

@@ -24,6 +24,7 @@ enum ReportNumber {
         if a != 0 && (a >= 1e6 || a < 1e-3) {
             return String(format: "%.2e", x)
         }
+        if x == x.rounded() { return fixed(x, 0) }
         if a >= 100 { return fixed(x, 0) }
         if a >= 10 { return fixed(x, 1) }
         return fixed(x, 2)
