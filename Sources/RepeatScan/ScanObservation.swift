@@ -5,8 +5,8 @@ import Foundation
 /// the scan looked out of distribution (a motion-artefact scan should stand out).
 public struct ScanObservation: Sendable, Equatable, Codable {
     public var scanID: String
-    /// Acquisition time, if known.
-    public var time: Date?
+    /// Acquisition time as stored (RFC 3339 text), if known.
+    public var acquiredAt: String?
     /// Acquisition description (illumination, device, protocol), if known.
     public var acquisition: String?
     /// Calibrated class probabilities for this scan alone.
@@ -14,17 +14,17 @@ public struct ScanObservation: Sendable, Equatable, Codable {
     /// Out-of-distribution mark from retrieval; `nil` when retrieval did not run.
     public var outOfDistribution: Bool?
 
-    public init(scanID: String, time: Date? = nil, acquisition: String? = nil,
+    public init(scanID: String, acquiredAt: String? = nil, acquisition: String? = nil,
                 probabilities: [Double], outOfDistribution: Bool? = nil) {
         self.scanID = scanID
-        self.time = time
+        self.acquiredAt = acquiredAt
         self.acquisition = acquisition
         self.probabilities = probabilities
         self.outOfDistribution = outOfDistribution
     }
 
     enum CodingKeys: String, CodingKey {
-        case scanID = "scan_id", time, acquisition, probabilities
+        case scanID = "scan_id", acquiredAt = "acquired_at", acquisition, probabilities
         case outOfDistribution = "out_of_distribution"
     }
 
