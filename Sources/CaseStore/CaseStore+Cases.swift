@@ -25,3 +25,153 @@ extension CaseStore {
         try ScanRecord.filter(Column("case_id") == caseId).order(Column("scan_index")).fetchAll(db)
     }
 }
+
+/// A case with its scans, ready to be written (generated cohorts, tests).
+public struct NewCase: Sendable, Equatable {
+    public var record: CaseRecord
+    public var scans: [ScanRecord]
+    public init(record: CaseRecord, scans: [ScanRecord]) { self.record = record; self.scans = scans }
+}
+
+/// What a bulk write stored.
+public struct CasesWritten: Codable, Sendable, Equatable {
+    public var study: String
+    public var studyCreated: Bool
+    public var cases: Int
+    public var scans: Int
+    public var splitCounts: [String: Int]
+    public var classCounts: [String: Int]
+
+    enum CodingKeys: String, CodingKey {
+        case study, cases, scans
+        case studyCreated = "study_created", splitCounts = "split_counts", classCounts = "class_counts"
+    }
+}
+
+/// One row of `audit cases list`: the case plus the shape of its scans, without loading values.
+public struct CaseSummary: Codable, Sendable, Equatable {
+    public var caseId: String
+    public var study: String
+    public var subject: String
+    public var split: Split
+    public var label: String?
+    public var verifiedBy: String?
+    public var scans: Int
+    /// Length of the first scan.
+    public var length: Int?
+    public var channels: Int?
+    public var hasMissing: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case study, subject, split, label, scans, length, channels
+        case caseId = "case_id", verifiedBy = "verified_by", hasMissing = "has_missing"
+    }
+}
+
+/// Per-study figures for `audit store info`.
+public struct StudySummary: Codable, Sendable, Equatable {
+    public var name: String
+    public var classes: [String]
+    public var channels: [String]
+    public var description: String
+    public var cases: Int
+    public var scans: Int
+    public var splitCounts: [String: Int]
+    public var classCounts: [String: Int]
+    public var unlabelled: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, classes, channels, description, cases, scans, unlabelled
+        case splitCounts = "split_counts", classCounts = "class_counts"
+    }
+}
+
+extension CaseStore {
+    /// Writes `cases` (and their scans) into `study` inside the caller's transaction: the study is
+    /// created when missing and must otherwise have the same classes and channels; an id already in
+    /// the store is refused. A thrown error rolls the caller's transaction back.
+    public static func insertCases(_ db: Database, study: Study, cases: [NewCase]) throws -> CasesWritten {
+        var studyCreated = false
+        if let existing = try Study.fetchOne(db, key: study.name) {
+            guard existing.classes == study.classes, existing.channels == study.channels else {
+                throw CaseStoreError.invalid(
+                    "study '\(study.name)' exists with classes [\(existing.classes.joined(separator: ", "))] and "
+                    + "channels [\(existing.channels.joined(separator: ", "))]; the new cases need classes "
+                    + "[\(study.classes.joined(separator: ", "))] and channels [\(study.channels.joined(separator: ", "))]")
+            }
+        } else {
+            try study.insert(db)
+            studyCreated = true
+        }
+        var result = CasesWritten(study: study.name, studyCreated: studyCreated, cases: 0, scans: 0,
+                                  splitCounts: [:], classCounts: [:])
+        for c in cases {
+            guard c.record.study == study.name else {
+                throw CaseStoreError.invalid("case '\(c.record.id)' belongs to study '\(c.record.study)', not '\(study.name)'")
+            }
+            if try CaseRecord.exists(db, key: c.record.id) {
+                throw CaseStoreError.invalid("case id '\(c.record.id)' already exists in the case store")
+            }
+            if let label = c.record.label, !study.classes.contains(label) {
+                throw CaseStoreError.invalid("case '\(c.record.id)': label '\(label)' is not one of the study's classes")
+            }
+            try c.record.insert(db)
+            for s in c.scans {
+                guard s.caseId == c.record.id, s.channels == study.channels.count else {
+                    throw CaseStoreError.invalid("case '\(c.record.id)' scan \(s.scanIndex): \(s.channels) channels, study has \(study.channels.count)")
+                }
+                try s.insert(db)
+            }
+            result.cases += 1
+            result.scans += c.scans.count
+            result.splitCounts[c.record.split.rawValue, default: 0] += 1
+            if let l = c.record.label { result.classCounts[l, default: 0] += 1 }
+        }
+        return result
+    }
+
+    /// Case summaries (id order), optionally for one study and/or split.
+    public static func caseSummaries(_ db: Database, study: String? = nil, split: Split? = nil) throws -> [CaseSummary] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let study { conditions.append("c.study = ?"); _ = arguments.append(contentsOf: [study]) }
+        if let split { conditions.append("c.split = ?"); _ = arguments.append(contentsOf: [split.rawValue]) }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = """
+            SELECT c.id, c.study, c.subject, c.split, c.label, c.verified_by,
+                   (SELECT COUNT(*) FROM scans s WHERE s.case_id = c.id) AS scan_count,
+                   (SELECT s.length FROM scans s WHERE s.case_id = c.id ORDER BY s.scan_index LIMIT 1) AS first_length,
+                   (SELECT s.channels FROM scans s WHERE s.case_id = c.id ORDER BY s.scan_index LIMIT 1) AS first_channels,
+                   (SELECT COALESCE(MAX(s.has_missing), 0) FROM scans s WHERE s.case_id = c.id) AS any_missing
+            FROM cases c \(whereClause) ORDER BY c.id
+            """
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            let splitText: String = row["split"]
+            guard let split = Split(rawValue: splitText) else {
+                throw CaseStoreError.invalid("case '\(row["id"] as String)' has an unknown split '\(splitText)'")
+            }
+            return CaseSummary(caseId: row["id"], study: row["study"], subject: row["subject"], split: split,
+                               label: row["label"], verifiedBy: row["verified_by"], scans: row["scan_count"],
+                               length: row["first_length"], channels: row["first_channels"],
+                               hasMissing: (row["any_missing"] as Int) != 0)
+        }
+    }
+
+    /// Every study with its case counts per split and class.
+    public static func studySummaries(_ db: Database) throws -> [StudySummary] {
+        try Study.order(Column("name")).fetchAll(db).map { s in
+            var summary = StudySummary(name: s.name, classes: s.classes, channels: s.channels, description: s.description,
+                                       cases: 0, scans: 0, splitCounts: [:], classCounts: [:], unlabelled: 0)
+            for row in try Row.fetchAll(db, sql: "SELECT split, label, COUNT(*) AS n FROM cases WHERE study = ? GROUP BY split, label",
+                                        arguments: [s.name]) {
+                let n: Int = row["n"]
+                summary.cases += n
+                summary.splitCounts[row["split"], default: 0] += n
+                if let label: String = row["label"] { summary.classCounts[label, default: 0] += n } else { summary.unlabelled += n }
+            }
+            summary.scans = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM scans JOIN cases ON cases.id = scans.case_id WHERE cases.study = ?",
+                                             arguments: [s.name]) ?? 0
+            return summary
+        }
+    }
+}

@@ -72,3 +72,9 @@ struct SHA256Hasher {
         var hasher = SHA256Hasher(); hasher.update(bytes); return hasher.finalize()
     }
 }
+
+/// Content hashes for provenance (files imported, generated cohorts).
+public enum ContentHash {
+    /// SHA-256 of `data` as lower-case hex.
+    public static func sha256Hex(_ data: Data) -> String { SHA256Hasher.hex(data) }
+}
