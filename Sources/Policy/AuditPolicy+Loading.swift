@@ -7,6 +7,24 @@ extension AuditPolicy {
     static let topLevelKeys = ["policy", "version", "intended_use", "applies_to", "dangerous_classes", "conformal",
                                "report_without_review", "abstain", "escalate", "review", "repeat_scans"]
 
+    /// Keys allowed inside each section of schema version 1.
+    static let sectionKeys: [String: [String]] = [
+        "applies_to": ["classes"],
+        "conformal": ["alpha", "class_conditional", "score"],
+        "report_without_review": ["allowed", "min_confidence", "singleton_set", "min_credibility", "max_ood_percentile",
+                                  "allow_scan_disagreement", "require_established_claim"],
+        "abstain": ["ood_percentile_above", "on_drift_alarm", "on_calibrator_missing", "on_calibrator_mismatch",
+                    "max_calibration_age_days", "on_log_verification_failure"],
+        "escalate": ["on_scans_over_limit", "on_dangerous_class_not_excluded"],
+        "review": ["reviewers", "second_reviewer_for_classes", "min_seconds", "blind_first_read", "catch_trial_rate"],
+        "repeat_scans": ["max_scans", "merge", "claim_construction", "claim_alpha"],
+    ]
+
+    /// Reader for one section, with its allowed keys from `sectionKeys`.
+    private static func section(_ name: String, of top: PolicyYAMLReader) throws -> PolicyYAMLReader {
+        try top.section(name, allowedKeys: sectionKeys[name] ?? [])
+    }
+
     /// Loads and validates a policy file. Errors name the file, line, column and key path.
     public static func load(contentsOf url: URL) throws -> AuditPolicy {
         let data: Data
@@ -67,13 +85,13 @@ extension AuditPolicy {
         }
         intendedUse = try top.string("intended_use")
 
-        let applies = try top.section("applies_to", allowedKeys: ["classes"])
+        let applies = try Self.section("applies_to", of: top)
         appliesTo = AppliesTo(classes: try applies.stringList("classes", default: []))
 
         dangerousClasses = try top.stringList("dangerous_classes", default: [])
         try Self.requireKnownClasses(dangerousClasses, key: "dangerous_classes", reader: top, known: appliesTo.classes)
 
-        let conformalSection = try top.section("conformal", allowedKeys: ["alpha", "class_conditional", "score"])
+        let conformalSection = try Self.section("conformal", of: top)
         conformal = ConformalRules(
             alpha: try conformalSection.requiredDouble("alpha", default: 0.1,
                                                        range: NumberRange(lower: 0, upper: 0.5, lowerOpen: true)),
@@ -82,9 +100,7 @@ extension AuditPolicy {
 
         let unit = NumberRange(lower: 0, upper: 1)
         let percent = NumberRange(lower: 0, upper: 100)
-        let rwr = try top.section("report_without_review", allowedKeys: [
-            "allowed", "min_confidence", "singleton_set", "min_credibility", "max_ood_percentile",
-            "allow_scan_disagreement", "require_established_claim"])
+        let rwr = try Self.section("report_without_review", of: top)
         reportWithoutReview = ReportWithoutReviewRules(
             allowed: try rwr.bool("allowed", default: true),
             minConfidence: try rwr.requiredDouble("min_confidence", default: 0.95, range: unit),
@@ -94,9 +110,7 @@ extension AuditPolicy {
             allowScanDisagreement: try rwr.bool("allow_scan_disagreement", default: false),
             requireEstablishedClaim: try rwr.bool("require_established_claim", default: true))
 
-        let abstainSection = try top.section("abstain", allowedKeys: [
-            "ood_percentile_above", "on_drift_alarm", "on_calibrator_missing", "on_calibrator_mismatch",
-            "max_calibration_age_days", "on_log_verification_failure"])
+        let abstainSection = try Self.section("abstain", of: top)
         abstain = AbstainRules(
             oodPercentileAbove: try abstainSection.requiredDouble("ood_percentile_above", default: 99.5, range: percent),
             onDriftAlarm: try abstainSection.bool("on_drift_alarm", default: true),
@@ -114,14 +128,12 @@ extension AuditPolicy {
                             "report_without_review.max_ood_percentile (\(formatNumber(reportWithoutReview.maxOODPercentile))) must not exceed abstain.ood_percentile_above (\(formatNumber(abstain.oodPercentileAbove)))")
         }
 
-        let escalateSection = try top.section("escalate", allowedKeys: [
-            "on_scans_over_limit", "on_dangerous_class_not_excluded"])
+        let escalateSection = try Self.section("escalate", of: top)
         escalate = EscalateRules(
             onScansOverLimit: try escalateSection.bool("on_scans_over_limit", default: true),
             onDangerousClassNotExcluded: try escalateSection.bool("on_dangerous_class_not_excluded", default: true))
 
-        let reviewSection = try top.section("review", allowedKeys: [
-            "reviewers", "second_reviewer_for_classes", "min_seconds", "blind_first_read", "catch_trial_rate"])
+        let reviewSection = try Self.section("review", of: top)
         review = ReviewRules(
             reviewers: try reviewSection.int("reviewers", default: 1, range: 1...5),
             secondReviewerForClasses: try reviewSection.stringList("second_reviewer_for_classes", default: []),
@@ -133,8 +145,7 @@ extension AuditPolicy {
         try Self.requireKnownClasses(review.secondReviewerForClasses, key: "second_reviewer_for_classes",
                                      reader: reviewSection, known: appliesTo.classes)
 
-        let scans = try top.section("repeat_scans", allowedKeys: [
-            "max_scans", "merge", "claim_construction", "claim_alpha"])
+        let scans = try Self.section("repeat_scans", of: top)
         repeatScans = RepeatScanRules(
             maxScans: try scans.int("max_scans", default: 4, range: 1...100),
             merge: try scans.choice("merge", default: ScanMerge.average),

@@ -39,3 +39,36 @@ final class ShippedPoliciesTests: XCTestCase {
         XCTAssertThrowsError(try AuditPolicy.shipped("lenient"))
     }
 }
+
+final class PolicyReadmeTests: XCTestCase {
+    /// The error examples in Policies/README.md are real: breaking default.yaml as described yields
+    /// exactly those messages.
+    func testReadmeErrorExamplesAreWhatTheLoaderSays() throws {
+        let root = packageRoot()
+        let text = try String(contentsOf: root.appendingPathComponent("Policies/default.yaml"), encoding: .utf8)
+        let readme = try String(contentsOf: root.appendingPathComponent("Policies/README.md"), encoding: .utf8)
+        let broken = [
+            text.replacingOccurrences(of: "  min_confidence: 0.95", with: "  min_confidense: 0.95"),
+            text.replacingOccurrences(of: "  alpha: 0.1\n", with: "  alpha: 0.7\n"),
+        ]
+        for variant in broken {
+            XCTAssertNotEqual(variant, text)
+            let error = try XCTUnwrap(policyError(variant, source: "Policies/default.yaml"))
+            XCTAssertTrue(readme.contains(error.description), "README does not show: \(error.description)")
+        }
+    }
+
+    /// Every key the loader accepts is documented in the README key tables.
+    func testEveryKeyIsDocumented() throws {
+        let readme = try String(contentsOf: packageRoot().appendingPathComponent("Policies/README.md"), encoding: .utf8)
+        let sections = AuditPolicy.sectionKeys.filter { $0.key != "applies_to" }
+        for key in AuditPolicy.topLevelKeys where sections[key] == nil {
+            XCTAssertTrue(readme.contains("| `\(key)` |") || readme.contains("| `\(key).classes` |"), key)
+        }
+        for (section, keys) in sections {
+            XCTAssertTrue(readme.contains("### `\(section)`"), section)
+            for key in keys { XCTAssertTrue(readme.contains("| `\(key)` |"), "\(section).\(key)") }
+        }
+        for id in CheckID.allCases { XCTAssertTrue(readme.contains("`\(id.rawValue)`"), id.rawValue) }
+    }
+}
