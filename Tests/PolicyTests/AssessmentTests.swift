@@ -56,3 +56,31 @@ final class AssessmentTests: XCTestCase {
         XCTAssertFalse(json.contains("\"status\":\"pass\""), json)
     }
 }
+
+final class RunLevelCheckTests: XCTestCase {
+    func testRunLevelChecksCoverDeploymentStateOnly() throws {
+        let policy = try AuditPolicy.shipped("default")
+        var state = CaseEvidence(driftAlarm: false, calibratorPresent: true, calibratorFittedForModel: true,
+                                 calibrationAgeDays: 10, logVerification: .verified)
+        XCTAssertEqual(policy.runLevelChecks(for: state).map(\.id),
+                       [.calibratorPresent, .calibratorFitted, .calibrationAge, .driftAlarm, .logVerification])
+        XCTAssertTrue(policy.runLevelChecks(for: state).allSatisfy { $0.status == .pass })
+        state.calibratorFittedForModel = false
+        XCTAssertEqual(policy.runLevelChecks(for: state).filter { $0.status == .fail }.map(\.id), [.calibratorFitted])
+
+        // research.yaml does not act on drift: the alarm is shown as a warning, not a failure.
+        let research = try AuditPolicy.shipped("research")
+        state.calibratorFittedForModel = true
+        state.driftAlarm = true
+        XCTAssertEqual(research.runLevelChecks(for: state).first { $0.id == .driftAlarm }?.status, .warn)
+        XCTAssertFalse(research.runLevelChecks(for: state).contains { $0.id == .calibrationAge })
+    }
+
+    func testIdentityEncodesHashAndSource() throws {
+        let identity = try AuditPolicy.shipped("screening-strict").identity
+        XCTAssertEqual(identity.source, "embedded:screening-strict.yaml")
+        let json = try XCTUnwrap(String(data: try Assessment.canonicalEncoder.encode(identity), encoding: .utf8))
+        XCTAssertTrue(json.hasPrefix("{\"intended_use\":"), json)
+        XCTAssertTrue(json.contains("\"sha256\":\"\(identity.sha256)\""), json)
+    }
+}
