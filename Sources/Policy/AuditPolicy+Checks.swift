@@ -195,7 +195,7 @@ extension AuditPolicy {
                                     reference: RegulatoryReference.anytimeValid, onFailure: .escalate) : nil
         }
         return Check(id: .dangerousClassExcluded, status: .pass, measured: measured, threshold: threshold,
-                     reason: "\(classList(rivals).prefix(1).uppercased() + classList(rivals).dropFirst()) has been excluded at the stated level, counting every scan taken.",
+                     reason: "\(capitalizingFirst(classList(rivals))) has been excluded at the stated level, counting every scan taken.",
                      reference: RegulatoryReference.anytimeValid, onFailure: .escalate)
     }
 
@@ -404,6 +404,8 @@ func classList(_ classes: [String]) -> String {
     default: return classes.dropLast().joined(separator: ", ") + " or " + (classes.last ?? "")
     }
 }
+
+func capitalizingFirst(_ text: String) -> String { text.prefix(1).uppercased() + text.dropFirst() }
 
 func setDescription(_ classes: [String]) -> String { "{" + classes.joined(separator: ", ") + "}" }
 

@@ -118,8 +118,11 @@ struct PolicyYAMLReader {
             if let defaultValue { return defaultValue }
             throw missing(key)
         }
-        guard value.tagName == .int, let number = value.int else {
+        guard value.tagName == .int else {
             throw error(.wrongType, key, "expected a whole number, found \(describeType(value))")
+        }
+        guard let number = value.int else {
+            throw error(.outOfRange, key, "\(value.scalar?.string ?? "value") is too large; allowed [\(range.lowerBound), \(range.upperBound)]")
         }
         guard range.contains(number) else {
             throw error(.outOfRange, key, "\(number) is out of range; allowed [\(range.lowerBound), \(range.upperBound)]")

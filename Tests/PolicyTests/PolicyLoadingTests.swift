@@ -104,6 +104,7 @@ final class PolicyLoadingTests: XCTestCase {
             ("min_confidence: 0.9", "min_confidence: 1.2", 8, "report_without_review.min_confidence"),
             ("reviewers: 1", "reviewers: 0", 10, "review.reviewers"),
             ("alpha: 0.1", "alpha: .nan", 5, "conformal.alpha"),
+            ("reviewers: 1", "reviewers: 99999999999999999999999", 10, "review.reviewers"),
         ]
         for (old, new, line, keyPath) in cases {
             let error = try XCTUnwrap(policyError(Self.minimal.replacingOccurrences(of: old, with: new)), new)
