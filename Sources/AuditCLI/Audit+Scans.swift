@@ -1,0 +1,225 @@
+import ArgumentParser
+import Calibration
+import CaseStore
+import Foundation
+import GRDB
+import Recurrent
+import RepeatScan
+
+extension Audit {
+    /// `audit scans CASE --model ID`: every scan of one case with its calibrated probability, the
+    /// pooled probability, disagreement between scans, and the anytime-valid e-process against each
+    /// class with its claim — counting every scan the store holds for the case.
+    struct Scans: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "scans",
+            abstract: "Repeat scans of a case: per-scan probabilities, pooled probability, e-processes and claims.",
+            discussion: """
+                Every scan stored for CASE counts, in scan order; a scan that cannot be evaluated stops the \
+                command (exit 65) rather than being left out. Per-scan probabilities come from --model and its \
+                calibrator (the latest one stored, or --calibrator ID). Class prevalences π are the verified \
+                labels of the calibrator's calibration split (add-one smoothed). The model-based e-process and \
+                the pooled recalibration are fitted on the calibration cases that have repeat scans; when \
+                there are too few, only the model-free e-process (threshold M/α) is reported, and why.
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Case id.") var caseID: String
+        @Option(help: "Model id (SHA-256 of its weights).") var model: String
+        @Option(help: "Calibrator id (default: the model's most recently fitted calibrator).") var calibrator: Int64?
+        @Option(help: "Level α of the \"not class j\" claims.") var alpha: Double = 0.05
+        @Option(help: "Policy maximum number of scans M (escalation; model-free threshold M/α).") var maxScans: Int = 4
+
+        func validate() throws {
+            guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must be in (0, 1)") }
+            guard maxScans >= 1 else { throw ValidationError("--max-scans must be ≥ 1") }
+        }
+
+        struct CalibratorInfo: Encodable {
+            var id: Int64?
+            var method: String
+            var study: String
+            var calibrationSplit: String
+            var calibrationN: Int
+            var calibrationSha256: String
+            enum CodingKeys: String, CodingKey {
+                case id, method, study, calibrationSplit = "calibration_split", calibrationN = "calibration_n"
+                case calibrationSha256 = "calibration_sha256"
+            }
+        }
+
+        struct Document: Encodable {
+            var caseID: String
+            var study: String
+            var modelID: String
+            var calibrator: CalibratorInfo
+            var classes: [String]
+            var prevalences: [Double]
+            var prevalenceSource: String
+            var calibrationCasesWithRepeatScans: Int
+            var notes: [String]
+            var assessment: RepeatScanAssessment
+            enum CodingKeys: String, CodingKey {
+                case caseID = "case_id", study, modelID = "model_id", calibrator, classes, prevalences
+                case prevalenceSource = "prevalence_source"
+                case calibrationCasesWithRepeatScans = "calibration_cases_with_repeat_scans", notes, assessment
+            }
+        }
+
+        func run() throws {
+            let store = try storeOptions.openExisting()
+            let modelID = model
+            let calibratorID = calibrator
+            let (caseRecord, caseScans, weights, calRecord) = try store.read { db -> (CaseRecord, [ScanRecord], Data, CalibratorRecord) in
+                let c = try CaseStore.caseRecord(db, id: caseID)
+                let s = try CaseStore.scans(db, caseId: caseID)
+                let w = try CaseStore.modelForEmbedding(db, id: modelID).weights
+                let r: CalibratorRecord
+                if let calibratorID {
+                    r = try CaseStore.calibrator(db, id: calibratorID)
+                    guard r.modelId == modelID else {
+                        throw CLIError.badInput("calibrator \(calibratorID) belongs to model \(r.modelId), not \(modelID)")
+                    }
+                } else {
+                    guard let latest = try CaseStore.latestCalibrator(db, modelId: modelID) else {
+                        throw CLIError.missing("model \(modelID) has no fitted calibrator; fit one first")
+                    }
+                    r = latest
+                }
+                return (c, s, w, r)
+            }
+            guard !caseScans.isEmpty else { throw CLIError.missing("case '\(caseID)' has no scans") }
+
+            let classifier: SequenceClassifier
+            do { classifier = try SequenceClassifier(safetensors: [UInt8](weights), file: "model \(modelID)") } catch {
+                throw CLIError.badInput("model \(modelID): \(error)")
+            }
+            let calibratorValue: AnyCalibrator
+            do { calibratorValue = try JSONDecoder().decode(AnyCalibrator.self, from: Data(calRecord.parameters.utf8)) } catch {
+                throw CLIError.badInput("calibrator \(calRecord.id.map(String.init) ?? "?"): field parameters: \(error)")
+            }
+            let classes = classifier.classes
+            guard calibratorValue.classCount == classes.count else {
+                throw CLIError.badInput("calibrator \(calRecord.id.map(String.init) ?? "?") has \(calibratorValue.classCount) classes, model \(modelID) has \(classes.count)")
+            }
+
+            /// Calibrated probabilities of each scan (in order); any scan that cannot be evaluated is an error.
+            func probabilities(_ caseId: String, _ scans: [ScanRecord]) throws -> [[Double]] {
+                let logits: [[Float]]
+                do { logits = try classifier.logits(scans.map(\.values)) } catch {
+                    throw CLIError.badInput("case '\(caseId)': \(error)")
+                }
+                for (s, l) in zip(scans, logits) where l.contains(where: { !$0.isFinite }) {
+                    throw CLIError.badInput("case '\(caseId)' scan \(s.scanIndex): the model gives non-finite logits (missing values?); every scan must count, so the case cannot be assessed")
+                }
+                do {
+                    return try calibratorValue.calibratedProbabilities(logits: logits.map { $0.map(Double.init) })
+                } catch {
+                    throw CLIError.badInput("case '\(caseId)': calibrator: \(error)")
+                }
+            }
+
+            // Calibration cases: prevalences and the repeat-scan dependence model.
+            guard let split = Split(rawValue: calRecord.calibrationSplit) else {
+                throw CLIError.badInput("calibrator \(calRecord.id.map(String.init) ?? "?"): field calibration_split: unknown split '\(calRecord.calibrationSplit)'")
+            }
+            let calibrationCases = try store.read { db in
+                try CaseStore.cases(db, study: calRecord.study, split: split).filter(\.isVerified).map {
+                    ($0, try CaseStore.scans(db, caseId: $0.id))
+                }
+            }
+            var counts = [Int](repeating: 0, count: classes.count)
+            var lesions: [CalibrationLesion] = []
+            var notes: [String] = []
+            var unknownLabels = 0
+            for (c, scans) in calibrationCases {
+                guard let label = c.label, let y = classes.firstIndex(of: label) else { unknownLabels += 1; continue }
+                counts[y] += 1
+                if scans.count >= 2 {
+                    lesions.append(CalibrationLesion(label: y, scanProbabilities: try probabilities(c.id, scans)))
+                }
+            }
+            if unknownLabels > 0 {
+                notes.append("\(unknownLabels) calibration cases have labels the model does not know and were not used for prevalences")
+            }
+            let total = counts.reduce(0, +)
+            guard total > 0 else {
+                throw CLIError.missing("no verified calibration cases of study \(calRecord.study) in split \(split.rawValue); class prevalences are unknown")
+            }
+            let prevalences = counts.map { (Double($0) + 1) / Double(total + classes.count) }
+
+            var dependence: ScanDependenceModel?
+            var recalibrator: PooledRecalibrator?
+            do {
+                dependence = try ScanDependenceModel.fit(calibration: lesions, prevalences: prevalences)
+            } catch {
+                notes.append("model-based e-process not available: \(error)")
+            }
+            do {
+                recalibrator = try PooledRecalibrator.fit(calibration: lesions, prevalences: prevalences)
+            } catch {
+                notes.append("pooled recalibration not available: \(error)")
+            }
+
+            let perScan = try probabilities(caseID, caseScans)
+            let observations = zip(caseScans, perScan).map { s, p in
+                ScanObservation(scanID: "\(caseID)#\(s.scanIndex)", acquiredAt: s.acquiredAt,
+                                acquisition: s.acquisition.isEmpty ? nil : s.acquisition, probabilities: p)
+            }
+            let policy: RepeatScanPolicy
+            let assessment: RepeatScanAssessment
+            do {
+                policy = try RepeatScanPolicy(alpha: alpha, maxScans: maxScans)
+                assessment = try RepeatScanAssessment(caseID: caseID, scans: observations, prevalences: prevalences,
+                                                      policy: policy, dependenceModel: dependence,
+                                                      recalibrator: recalibrator)
+            } catch {
+                throw CLIError.badInput("case '\(caseID)': \(error)")
+            }
+            let doc = Document(
+                caseID: caseID, study: caseRecord.study, modelID: modelID,
+                calibrator: CalibratorInfo(id: calRecord.id, method: calRecord.method, study: calRecord.study,
+                                           calibrationSplit: calRecord.calibrationSplit,
+                                           calibrationN: calRecord.calibrationN,
+                                           calibrationSha256: calRecord.calibrationSha256),
+                classes: classes, prevalences: prevalences,
+                prevalenceSource: "verified labels of \(total) \(split.rawValue) cases of study \(calRecord.study), add-one smoothed",
+                calibrationCasesWithRepeatScans: lesions.count, notes: notes, assessment: assessment)
+            if output.json {
+                try Console.json(doc)
+                return
+            }
+            printText(doc)
+        }
+
+        private func printText(_ doc: Document) {
+            let a = doc.assessment
+            func f(_ x: Double, _ d: Int = 3) -> String { String(format: "%.\(d)f", x) }
+            func probs(_ p: [Double]) -> String {
+                zip(doc.classes, p).map { "\($0) \(f($1))" }.joined(separator: ", ")
+            }
+            Console.out("case \(doc.caseID) (study \(doc.study)) — model \(doc.modelID.prefix(12))…, calibrator \(doc.calibrator.method) #\(doc.calibrator.id.map(String.init) ?? "?") (n = \(doc.calibrator.calibrationN))")
+            Console.out("prevalences: \(probs(doc.prevalences)) — \(doc.prevalenceSource)")
+            for (i, s) in a.scans.enumerated() {
+                var line = "scan \(i + 1): \(s.acquiredAt ?? "time unknown")"
+                if let acq = s.acquisition { line += ", \(acq)" }
+                line += " — \(probs(s.probabilities))"
+                Console.out(line)
+            }
+            Console.out("pooled (mean of calibrated probabilities): \(probs(a.pooledMean))")
+            if let r = a.pooledRecalibrated, let m = a.recalibration {
+                Console.out("pooled, recalibrated for \(m.scanCount) scans (β = \(f(m.beta)), \(m.source.rawValue)): \(probs(r))")
+            }
+            Console.out("disagreement: \(a.disagreement.classFlips) class flips, largest spread \(f(a.disagreement.maximumSpread))")
+            for e in a.eProcesses {
+                let name = e.rival < doc.classes.count ? doc.classes[e.rival] : "class \(e.rival)"
+                Console.out("against \(name) [\(e.construction.rawValue)]: e-process \(e.path.map { f($0, 2) }.joined(separator: " → ")) (threshold \(f(e.threshold, 1))) — \(e.claim.statement(classNames: doc.classes))")
+            }
+            Console.out(a.sentence)
+            for r in a.escalationReasons { Console.out("escalate: \(r)") }
+            for r in a.reviewReasons { Console.out("review: \(r)") }
+            for n in doc.notes { Console.out("note: \(n)") }
+        }
+    }
+}
