@@ -181,7 +181,8 @@ extension AuditPolicy {
         }
         let measured = rivals.map { rival -> String in
             guard let claim = claims.first(where: { $0.againstClass == rival }) else { return "not \(rival): not tested" }
-            let value = claim.eValue.map { " (e = \(formatNumber($0)))" } ?? ""
+            var value = claim.eValue.map { " (e = \(formatNumber($0))" } ?? ""
+            if !value.isEmpty { value += claim.threshold.map { ", needs \(formatNumber($0)))" } ?? ")" }
             return "not \(rival): \(claim.established ? "established" : "not established")\(value)"
         }.joined(separator: "; ")
         if !open.isEmpty {
