@@ -51,6 +51,37 @@ final class ShoppingSimulationTests: XCTestCase {
         XCTAssertLessThan(try line(r, 0.7, .countersign).falseReassurance, product.falseReassurance / 3)
     }
 
+    /// The naive rule's rates have a closed form given the lesion effect b:
+    /// P(some of M scans reassures) = E_b[1 − (1 − p(b))^M], p(b) = P(ε ≥ c ∓ d/2 − b), integrated
+    /// over b ~ N(0, ρ) numerically. An independent check of the simulator.
+    func testFirstReassuringMatchesAnalyticRate() throws {
+        let r = try Self.report.get()
+        let d = 2.0, m = 10.0, alpha = Self.alpha
+        let c = log((1 - alpha) / alpha) / d        // π_benign = 0.5
+        func rate(rho: Double, classMean: Double) -> Double {
+            func anyReassuring(_ b: Double) -> Double {
+                let p = 0.5 * erfc((c - classMean - b) / (2 * (1 - rho)).squareRoot())
+                return 1 - pow(1 - p, m)
+            }
+            if rho == 0 { return anyReassuring(0) }
+            var total = 0.0
+            let h = 0.001, sd = rho.squareRoot()
+            var z = -9.0
+            while z <= 9 {
+                total += exp(-0.5 * z * z) / (2 * Double.pi).squareRoot() * anyReassuring(sd * z) * h
+                z += h
+            }
+            return total
+        }
+        for rho in [0, 0.3, 0.7] {
+            let l = try line(r, rho, .firstReassuring)
+            XCTAssertEqual(l.falseReassurance, rate(rho: rho, classMean: -d / 2), accuracy: 4 * l.falseReassuranceSE,
+                           "ρ = \(rho)")
+            XCTAssertEqual(l.benignCleared, rate(rho: rho, classMean: d / 2), accuracy: 4 * l.benignClearedSE + 1e-4,
+                           "ρ = \(rho)")
+        }
+    }
+
     func testDependenceModelIsFittedPerRho() throws {
         let r = try Self.report.get()
         XCTAssertEqual(r.fits.map(\.rho), [0, 0.3, 0.7])
