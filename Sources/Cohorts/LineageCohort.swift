@@ -21,7 +21,7 @@ public struct LineageParameters: Codable, Sendable, Equatable {
     public var splits: SplitProportions
 
     public init(study: String = "lineage", cases: Int = 200, megeFraction: Double = 0.5, separability: Double = 1,
-                minFrames: Int = 30, maxFrames: Int = 120, divergenceFrames: Double = 60, frameSeconds: Double = 90,
+                minFrames: Int = 30, maxFrames: Int = 120, divergenceFrames: Double = 40, frameSeconds: Double = 90,
                 cellsPerCulture: Int = 8, splits: SplitProportions = SplitProportions()) {
         self.study = study; self.cases = cases; self.megeFraction = megeFraction; self.separability = separability
         self.minFrames = minFrames; self.maxFrames = maxFrames; self.divergenceFrames = divergenceFrames
@@ -59,7 +59,7 @@ public enum LineageCohort {
 
     /// Lineage effect sizes at full divergence (g = 1, separability 1) in each feature's own noise
     /// units, signed towards MegE: area, eccentricity (logit), speed (log), intensity, texture.
-    public static let lineageShift = (area: 0.9, eccentricityLogit: -0.8, logSpeed: -0.7, intensity: -0.6, texture: -0.6)
+    public static let lineageShift = (area: 1.2, eccentricityLogit: -1.0, logSpeed: -0.9, intensity: -0.8, texture: -0.8)
 
     /// First frame of every experiment; tracks of culture k start k hours later.
     static let experimentStart = Date(timeIntervalSince1970: 1_767_600_000)  // 2026-01-05T08:00:00Z

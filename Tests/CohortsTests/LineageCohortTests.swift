@@ -100,11 +100,11 @@ final class LineageCohortTests: XCTestCase {
         }
         print("lineage signal: Welch t (log speed, GM − MegE) \(t); nearest-centroid LOO accuracy \(accuracy)")
         XCTAssertLessThan(abs(t[3]!), 3, "first frames carry little evidence")
-        XCTAssertGreaterThan(t[15]!, t[3]! + 1)
-        XCTAssertGreaterThan(t[60]!, t[15]! + 2)
+        XCTAssertGreaterThan(t[15]!, t[3]! + 2)
+        XCTAssertGreaterThan(t[60]!, t[15]! + 4)
         XCTAssertLessThan(accuracy[3]!, 0.65)
-        XCTAssertGreaterThan(accuracy[60]!, accuracy[15]!)
-        XCTAssertGreaterThan(accuracy[60]!, 0.8)
+        XCTAssertGreaterThan(accuracy[60]!, accuracy[15]! + 0.1)
+        XCTAssertGreaterThan(accuracy[60]!, 0.75)
     }
 
     func testZeroSeparabilityCarriesNoSignal() throws {
