@@ -30,6 +30,8 @@ public struct Assessment: Codable, Equatable, Sendable {
     /// Evaluates `policy` on `evidence` and records the policy's name and hash in the provenance.
     public init(caseId: String, runId: String, study: String, evidence: CaseEvidence, policy: AuditPolicy,
                 provenance: AssessmentProvenance, details: [String: JSONValue] = [:]) {
+        // Stored as evaluated: measurements outside their domain were not evaluated, so they are not kept.
+        let evidence = evidence.validMeasurements
         let decision = policy.evaluate(evidence)
         var provenance = provenance
         provenance.policyName = policy.name
@@ -56,15 +58,25 @@ public struct Assessment: Codable, Equatable, Sendable {
 
     /// Decodes an assessment from its JSON.
     public static func decode(_ data: Data) throws -> Assessment {
-        try JSONDecoder().decode(Assessment.self, from: data)
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = nonConformingFloats
+        return try decoder.decode(Assessment.self, from: data)
     }
 
     /// The encoder behind `canonicalJSON()`, for other values that must hash the same way.
     public static var canonicalEncoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = nonConformingFloatsForEncoding
         return encoder
     }
+
+    /// Non-finite numbers in detail blobs are written as the strings "NaN", "Infinity", "-Infinity"
+    /// instead of making encoding fail.
+    static let nonConformingFloats = JSONDecoder.NonConformingFloatDecodingStrategy
+        .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    static let nonConformingFloatsForEncoding = JSONEncoder.NonConformingFloatEncodingStrategy
+        .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
 }
 
 /// Where an assessment's numbers come from, so a reader can recompute them from the case store.

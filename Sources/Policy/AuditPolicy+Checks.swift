@@ -5,7 +5,11 @@ extension AuditPolicy {
     /// escalation, second reviewer, report-without-review). A condition the policy switches off is
     /// still shown as `warn` when the evidence is there (and omitted when it is not), so a reader
     /// sees it without it blocking anything.
-    public func checks(for evidence: CaseEvidence) -> [Check] {
+    ///
+    /// Measurements outside their domain (NaN, a probability above 1, a negative age) are treated as
+    /// not evaluated: a broken stage must not pass a check by accident (`NaN > limit` is false).
+    public func checks(for rawEvidence: CaseEvidence) -> [Check] {
+        let evidence = rawEvidence.validMeasurements
         var checks: [Check] = []
         func add(_ check: Check?) { if let check { checks.append(check) } }
 

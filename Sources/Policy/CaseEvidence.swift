@@ -62,6 +62,25 @@ public struct CaseEvidence: Codable, Equatable, Sendable {
     }
 }
 
+extension CaseEvidence {
+    /// This evidence with every measurement outside its domain removed (set to nil, i.e. not
+    /// evaluated): probabilities and credibility outside [0, 1], percentiles outside [0, 100],
+    /// non-finite numbers, negative counts and ages, a set whose α is outside (0, 1).
+    public var validMeasurements: CaseEvidence {
+        func unit(_ x: Double?) -> Double? { x.flatMap { $0.isFinite && $0 >= 0 && $0 <= 1 ? $0 : nil } }
+        var clean = self
+        clean.calibratedConfidence = unit(calibratedConfidence)
+        clean.credibility = unit(credibility)
+        clean.oodPercentile = oodPercentile.flatMap { $0.isFinite && $0 >= 0 && $0 <= 100 ? $0 : nil }
+        clean.calibrationAgeDays = calibrationAgeDays.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
+        clean.scanCount = scanCount.flatMap { $0 >= 0 ? $0 : nil }
+        if let set = conformalSet, !(set.alpha.isFinite && set.alpha > 0 && set.alpha < 1 && set.calibrationCount >= 0) {
+            clean.conformalSet = nil
+        }
+        return clean
+    }
+}
+
 /// A conformal prediction set with the settings that give its guarantee meaning.
 public struct ConformalSetEvidence: Codable, Equatable, Sendable {
     /// Class labels in the set, in the study's class order.

@@ -84,3 +84,18 @@ final class RunLevelCheckTests: XCTestCase {
         XCTAssertTrue(json.contains("\"sha256\":\"\(identity.sha256)\""), json)
     }
 }
+
+final class AssessmentNonFiniteTests: XCTestCase {
+    func testNonFiniteNumbersNeverBreakEncodingOrPassChecks() throws {
+        let policy = try AuditPolicy.shipped("default")
+        var evidence = DispositionTableTests.reportable
+        evidence.oodPercentile = .nan
+        let assessment = Assessment(caseId: "c", runId: "r", study: "s", evidence: evidence, policy: policy,
+                                    provenance: AssessmentProvenance(), details: ["spread": .number(.infinity)])
+        XCTAssertNil(assessment.evidence.oodPercentile)
+        XCTAssertEqual(assessment.disposition.kind, .review)
+        let data = try assessment.canonicalJSON()
+        XCTAssertTrue(String(decoding: data, as: UTF8.self).contains("\"spread\":\"Infinity\""))
+        XCTAssertEqual(try Assessment.decode(data).canonicalJSON(), data)
+    }
+}

@@ -95,6 +95,13 @@ final class DispositionTableTests: XCTestCase {
         Row(name: "calibration age unknown", change: { $0.calibrationAgeDays = nil }, kind: .review,
             decidedBy: [.calibrationAge], reviewers: 1),
         Row(name: "log not verified", change: { $0.logVerification = nil }, kind: .review, decidedBy: [.logVerification], reviewers: 1),
+        // Measurements outside their domain count as not evaluated, never as a pass.
+        Row(name: "NaN OOD percentile", change: { $0.oodPercentile = .nan }, kind: .review,
+            decidedBy: [.farOutOfDistribution, .outOfDistribution], reviewers: 1),
+        Row(name: "confidence above 1", change: { $0.calibratedConfidence = 1.5 }, kind: .review, decidedBy: [.confidence], reviewers: 1),
+        Row(name: "negative calibration age", change: { $0.calibrationAgeDays = -3 }, kind: .review,
+            decidedBy: [.calibrationAge], reviewers: 1),
+        Row(name: "infinite credibility", change: { $0.credibility = .infinity }, kind: .review, decidedBy: [.credibility], reviewers: 1),
         // Without a set, malignant cannot be ruled out of it: two reviewers.
         Row(name: "no conformal set", change: { $0.conformalSet = nil }, kind: .secondReview,
             decidedBy: [.secondReviewerClass, .conformalSettings, .singletonSet], reviewers: 2),
