@@ -149,6 +149,15 @@ final class PolicyLoadingTests: XCTestCase {
         XCTAssertEqual(tab.line, 3)
     }
 
+    func testRootMustBeOneMapping() throws {
+        let list = try XCTUnwrap(policyError("- policy: x\n- version: 1\n"))
+        XCTAssertEqual(list.kind, .wrongType)
+        XCTAssertEqual(list.line, 1)
+        let twoDocuments = try XCTUnwrap(policyError(Self.minimal + "\n---\npolicy: other\n"))
+        XCTAssertEqual(twoDocuments.kind, .invalidYAML)
+        XCTAssertEqual(twoDocuments.line, 12)
+    }
+
     func testDuplicateKeyIsRefused() throws {
         let error = try XCTUnwrap(policyError(Self.minimal + "\npolicy: again\n"))
         XCTAssertEqual(error.kind, .invalidYAML)
