@@ -139,8 +139,31 @@ public struct ShoppingReport: Sendable, Equatable, Codable {
     }
 }
 
+/// Where simulated lesions come from: each call returns the calibrated per-scan probabilities of
+/// benign for `count` scans of one new lesion of class `label` (0 benign, 1 malignant). The default
+/// is `ModelLesionSource` (this module's `LesionScanModel`); the CLI plugs in the Cohorts lesion
+/// generator, whose latent per-scan evidence follows the same model.
+public protocol LesionScanSource {
+    mutating func nextLesion(label: Int, count: Int, into buffer: inout [Double]) throws
+}
+
+/// Lesions drawn from `LesionScanModel` with RepeatScan's own seeded generator.
+public struct ModelLesionSource: LesionScanSource {
+    public let model: LesionScanModel
+    public var generator: SeededScanGenerator
+
+    public init(model: LesionScanModel, seed: UInt64) {
+        self.model = model
+        self.generator = SeededScanGenerator(seed: seed)
+    }
+
+    public mutating func nextLesion(label: Int, count: Int, into buffer: inout [Double]) throws {
+        model.drawLesion(label: label, count: count, into: &buffer, using: &generator)
+    }
+}
+
 /// Simulates a shopper who rescans until reassured, against each reporting rule, on lesions from
-/// `LesionScanModel`. Every rule sees the same simulated scans (common random numbers), so
+/// a `LesionScanSource` (by default `LesionScanModel`). Every rule sees the same simulated scans (common random numbers), so
 /// differences between rules are not Monte-Carlo noise in the lesions.
 public enum ShoppingSimulation {
     public static let generativeModelDescription =
@@ -148,29 +171,53 @@ public enum ShoppingSimulation {
         + "calibrated per-scan q_benign = sigmoid(logit(pi_benign) + d*l); dependence model fitted per rho "
         + "on simulated calibration lesions with repeat scans"
 
+    /// Seed of the lesion stream for the ρ at `index` (distinct streams per ρ).
+    public static func streamSeed(_ seed: UInt64, index: Int) -> UInt64 {
+        seed ^ (0xA076_1D64_78BD_642F &* (UInt64(index) &+ 1))
+    }
+
+    /// Runs with lesions from `LesionScanModel`.
     public static func run(_ config: ShoppingSimulationConfiguration) throws -> ShoppingReport {
+        try run(config, generativeModel: generativeModelDescription) { model, seed in
+            ModelLesionSource(model: model, seed: seed)
+        }
+    }
+
+    /// Runs with lesions from `makeSource(model, seed)`, called once per ρ with that ρ's model
+    /// parameters and stream seed; `generativeModel` describes the source for the report.
+    public static func run(_ config: ShoppingSimulationConfiguration, generativeModel: String,
+                           source makeSource: (LesionScanModel, UInt64) throws -> any LesionScanSource) throws
+        -> ShoppingReport {
         try config.validate()
         var results: [ShoppingResult] = []
         var fits: [ShoppingFit] = []
         for (index, rho) in config.rhos.enumerated() {
-            let (lines, fit) = try runOne(config, rho: rho, stream: UInt64(index))
+            let model = try LesionScanModel(separation: config.separation, rho: rho,
+                                            malignantPrevalence: config.malignantPrevalence)
+            var source = try makeSource(model, streamSeed(config.seed, index: index))
+            let (lines, fit) = try runOne(config, model: model, source: &source)
             results.append(contentsOf: lines)
             fits.append(fit)
         }
-        return ShoppingReport(configuration: config, generativeModel: generativeModelDescription,
+        return ShoppingReport(configuration: config, generativeModel: generativeModel,
                               results: results, fits: fits)
     }
 
     /// Outcome of one lesion under one rule.
     struct Outcome { var calledBenign: Bool; var scans: Int }
 
-    static func runOne(_ config: ShoppingSimulationConfiguration, rho: Double, stream: UInt64) throws
-        -> ([ShoppingResult], ShoppingFit) {
-        let model = try LesionScanModel(separation: config.separation, rho: rho,
-                                        malignantPrevalence: config.malignantPrevalence)
-        var rng = SeededScanGenerator(seed: config.seed ^ (0xA076_1D64_78BD_642F &* (stream &+ 1)))
-        let calibration = model.calibrationLesions(perClass: config.calibrationLesionsPerClass,
-                                                   scansPerLesion: config.calibrationScansPerLesion, using: &rng)
+    static func runOne(_ config: ShoppingSimulationConfiguration, model: LesionScanModel,
+                       source: inout any LesionScanSource) throws -> ([ShoppingResult], ShoppingFit) {
+        let rho = model.rho
+        var calibration: [CalibrationLesion] = []
+        var buffer: [Double] = []
+        for label in [LesionScanModel.benign, LesionScanModel.malignant] {
+            for _ in 0..<config.calibrationLesionsPerClass {
+                try source.nextLesion(label: label, count: config.calibrationScansPerLesion, into: &buffer)
+                try checkLesion(buffer, count: config.calibrationScansPerLesion)
+                calibration.append(CalibrationLesion(label: label, scanProbabilities: buffer.map { [$0, 1 - $0] }))
+            }
+        }
         let dependence = try ScanDependenceModel.fit(calibration: calibration, prevalences: model.prevalences,
                                                       nullLesionVarianceConfidence: config.nullLesionVarianceConfidence)
         guard let rival = dependence.model(against: LesionScanModel.malignant) else {
@@ -184,11 +231,11 @@ public enum ShoppingSimulation {
 
         var called = [[Int]](repeating: [0, 0], count: config.rules.count)   // [benign, malignant]
         var scans = [[Int]](repeating: [0, 0], count: config.rules.count)
-        var buffer: [Double] = []
         buffer.reserveCapacity(m)
         for label in [LesionScanModel.benign, LesionScanModel.malignant] {
             for _ in 0..<config.casesPerClass {
-                model.drawLesion(label: label, count: m, into: &buffer, using: &rng)
+                try source.nextLesion(label: label, count: m, into: &buffer)
+                try checkLesion(buffer, count: m)
                 for (r, rule) in config.rules.enumerated() {
                     let o = play(rule, buffer, rival: rival, malignantPrevalence: piM, reassuring: reassuring,
                                  logThreshold: logThreshold, logModelFreeThreshold: logModelFreeThreshold)
@@ -211,6 +258,17 @@ public enum ShoppingSimulation {
         }
         let fit = ShoppingFit(rho: rho, model: rival, estimatedRho: rival.null.intraclassCorrelation)
         return (lines, fit)
+    }
+
+    static func checkLesion(_ buffer: [Double], count: Int) throws {
+        guard buffer.count == count else {
+            throw RepeatScanError.invalidParameter(name: "lesion source", value: "\(buffer.count) scans",
+                                                   reason: "asked for \(count)")
+        }
+        for q in buffer where !(q >= 0 && q <= 1) {
+            throw RepeatScanError.invalidParameter(name: "lesion source", value: "\(q)",
+                                                   reason: "per-scan probability not in [0, 1]")
+        }
     }
 
     /// Plays one lesion's scans (benign probabilities, in order) under a rule. The shopper stops at
