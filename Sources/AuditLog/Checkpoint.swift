@@ -137,7 +137,7 @@ extension AuditLog {
         if let latest, latest.treeSize > Int(range.size) {
             throw AuditLogError.invalidCheckpoint("the latest checkpoint has size \(latest.treeSize) but the log has \(range.size) events")
         }
-        var ms = Int64((time.timeIntervalSince1970 * 1000).rounded(.down))
+        var ms = RFC3339.milliseconds(of: time)
         if let previous = latest?.time.flatMap(RFC3339.milliseconds(from:)), ms <= previous { ms = previous + 1 }
         let cp = try Checkpoint.sign(origin: signer.name, treeSize: Int(range.size), rootHash: range.root(),
                                      time: RFC3339.string(millisecondsSince1970: ms), signer: signer)

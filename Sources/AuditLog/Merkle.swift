@@ -125,12 +125,13 @@ public enum Merkle {
     /// Checks that the tree of `size2` with head `root2` extends the tree of `size1` with head `root1`.
     public static func verifyConsistency(size1: UInt64, size2: UInt64, root1: Data, root2: Data, proof: [Data]) throws {
         if size2 < size1 { throw AuditLogError.invalidProof("size2 \(size2) < size1 \(size1)") }
+        // An empty tree is trivially a prefix of anything: such a "proof" proves nothing, so it is refused.
+        if size1 == 0 { throw AuditLogError.invalidProof("no consistency proof from an empty tree") }
         if size1 == size2 {
             guard proof.isEmpty else { throw AuditLogError.invalidProof("equal sizes but the proof is not empty") }
             guard root1 == root2 else { throw AuditLogError.invalidProof("equal sizes but different roots") }
             return
         }
-        if size1 == 0 { throw AuditLogError.invalidProof("no consistency proof from an empty tree") }
         if proof.isEmpty { throw AuditLogError.invalidProof("empty consistency proof") }
 
         var (inner, border) = decomposeInclusionProof(index: size1 - 1, size: size2)

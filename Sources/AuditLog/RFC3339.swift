@@ -5,8 +5,14 @@ import Foundation
 /// create. Milliseconds are truncated (floor), so a time never appears later than it happened.
 enum RFC3339 {
     static func string(from date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        return string(millisecondsSince1970: ms)
+        return string(millisecondsSince1970: milliseconds(of: date))
+    }
+
+    /// Whole milliseconds since 1970, truncated. Rounds to the microsecond first so that binary
+    /// floating-point noise (x.123 stored as x.12299999…) does not lose a millisecond.
+    static func milliseconds(of date: Date) -> Int64 {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        return micros >= 0 ? micros / 1000 : -((-micros + 999) / 1000)
     }
 
     static func string(millisecondsSince1970 ms: Int64) -> String {

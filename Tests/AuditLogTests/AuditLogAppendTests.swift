@@ -39,9 +39,11 @@ final class AuditLogAppendTests: XCTestCase {
 
     func testRFC3339Milliseconds() {
         XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000Z")
-        XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: 1_796_528_261.1239)), "2026-12-05T04:57:41.123Z")
+        XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: 1_796_528_261.1239)), "2026-12-06T03:37:41.123Z")
         XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: 951_782_400.5)), "2000-02-29T00:00:00.500Z")
         XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: -0.001)), "1969-12-31T23:59:59.999Z")
+        XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: 1_796_528_261.123)), "2026-12-06T03:37:41.123Z")
+        XCTAssertEqual(RFC3339.milliseconds(from: "2026-12-06T03:37:41.123Z"), 1_796_528_261_123)
     }
 
     func testAppendStoresCanonicalEntryAndKeepsFrontier() throws {
@@ -61,7 +63,7 @@ final class AuditLogAppendTests: XCTestCase {
         let first = events[1]
         XCTAssertEqual(first.payload, #"{"count":1,"name":"n\"1","score":0.25,"tags":["a","b"]}"#)
         XCTAssertEqual(first.payloadSHA256, Hex.string(SHA256.hash(data: Data(first.payload.utf8))))
-        let entry = #"{"action":"case.import","actor":"tester","payload":{"count":1,"name":"n\"1","score":0.25,"tags":["a","b"]},"payload_sha256":"\#(first.payloadSHA256)","seq":1,"subject":{"id":"c1","type":"case"},"time":"2026-12-01T03:33:20.250Z"}"#
+        let entry = #"{"action":"case.import","actor":"tester","payload":{"count":1,"name":"n\"1","score":0.25,"tags":["a","b"]},"payload_sha256":"\#(first.payloadSHA256)","seq":1,"subject":{"id":"c1","type":"case"},"time":"2026-11-30T00:53:20.250Z"}"#
         XCTAssertEqual(first.canonicalEntry, entry)
         // The canonical entry is itself canonical JSON.
         XCTAssertEqual(try CanonicalJSON.canonicalize(entry), entry)

@@ -92,7 +92,7 @@ final class MerkleTests: XCTestCase {
     // MARK: - transparency-dev/merkle probe vectors
 
     static var vectorsDirectory: URL {
-        URL(fileURLWithPath: #filePath)
+        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("../shared/vectors/merkle").standardizedFileURL
     }
