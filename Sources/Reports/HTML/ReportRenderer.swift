@@ -90,7 +90,7 @@ public struct ReportRenderer: Sendable {
     }
 
     private func render(_ view: Any, template: String) throws -> String {
-        guard let html = library.render(view, withTemplate: template) else {
+        guard let html = library.render(MustacheTree.convert(view), withTemplate: template) else {
             throw ReportError.templateMissing(name: template, directory: templatesSource == "built-in" ? nil : templatesSource)
         }
         return html

@@ -6,10 +6,20 @@ enum ReportNumber {
     static func fixed(_ x: Double, _ digits: Int) -> String {
         if x.isNaN { return "not a number" }
         if x.isInfinite { return x > 0 ? "∞" : "−∞" }
-        let s = String(format: "%.\(digits)f", x)
-        // Avoid "-0.000".
-        if s.hasPrefix("-"), s.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) { return String(s.dropFirst()) }
-        return s
+        // Integer arithmetic (String(format:) is slow on Linux and charts format thousands of numbers).
+        let scale = [1.0, 10, 100, 1_000, 10_000, 100_000, 1_000_000][min(max(digits, 0), 6)]
+        let scaled = (abs(x) * scale).rounded()
+        guard scaled < 9e15 else { return String(format: "%.\(digits)f", x) }
+        let units = UInt64(scaled)
+        let d = min(max(digits, 0), 6)
+        let divisor = UInt64(scale)
+        var text = String(units / divisor)
+        if d > 0 {
+            var fraction = String(units % divisor)
+            while fraction.count < d { fraction = "0" + fraction }
+            text += "." + fraction
+        }
+        return (x < 0 && units != 0 ? "-" : "") + text
     }
 
     /// A probability as a percentage with one decimal ("97.3%").
