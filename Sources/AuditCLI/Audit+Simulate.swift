@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cohorts
 import Foundation
 import RepeatScan
 
@@ -19,9 +20,9 @@ extension Audit.Simulate {
             commandName: "shopping",
             abstract: "Scan until reassured: false reassurance per within-lesion correlation ρ and reporting rule.",
             discussion: """
-                Simulates lesions from the lesion generative model (per-scan latent score ±d/2 + b + e with a \
-                shared lesion effect b ~ N(0, ρ) and scan noise e ~ N(0, 1 − ρ); calibrated per-scan \
-                probability of benign σ(logit π_benign + d·score)). A shopper rescans each lesion until the \
+                Simulates lesions with the lesion cohort's generator (Cohorts.LesionCohort: per-scan latent \
+                evidence z = ±d/2 + u + e with a shared lesion effect u ~ N(0, ρ) and scan noise \
+                e ~ N(0, 1 − ρ)); each scan's calibrated probability of malignant is σ(logit π + d·z). A shopper rescans each lesion until the \
                 report is reassuring or --max-scans scans were taken. Rules: first-reassuring (each scan's \
                 probability shown, stop at the first ≥ 1 − α), last-scan (only the latest scan reported), \
                 countersign ("not malignant at level α" only when the model-based e-process over every scan \
@@ -107,7 +108,13 @@ extension Audit.Simulate {
             }
             let start = Date()
             let report: ShoppingReport
-            do { report = try ShoppingSimulation.run(config) } catch let e as RepeatScanError {
+            do {
+                report = try ShoppingSimulation.run(config, generativeModel: CohortLesionSource.description) {
+                    CohortLesionSource(model: $0, seed: $1)
+                }
+            } catch let e as RepeatScanError {
+                throw CLIError.badInput("\(e)")
+            } catch let e as CohortError {
                 throw CLIError.badInput("\(e)")
             }
             let seconds = Date().timeIntervalSince(start)
@@ -133,5 +140,54 @@ extension Audit.Simulate {
         private func pad(_ s: String, _ width: Int) -> String {
             s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
         }
+    }
+}
+
+/// Lesions from the Cohorts lesion generator, as calibrated per-scan probabilities of benign. The
+/// cohort's malignant logit for a scan with latent evidence z is logit π_malignant + d·z, so
+/// q_benign = σ(logit π_benign − d·z). Lesions are generated in seeded chunks of one class and one
+/// scan count (no measurement noise or artefacts: the latent evidence is used directly).
+struct CohortLesionSource: LesionScanSource {
+    static let description =
+        "Cohorts.LesionCohort (lesion cohort generator): latent per-scan evidence z = mu_class + u + e, "
+        + "u ~ N(0, rho), e ~ N(0, 1 - rho), mu = -d/2 benign, +d/2 malignant; calibrated per-scan "
+        + "q_malignant = sigmoid(logit(pi_malignant) + d*z); dependence model fitted per rho on generated "
+        + "calibration lesions with repeat scans"
+
+    let model: LesionScanModel
+    let seed: UInt64
+    let chunk: Int
+    private var queues: [String: [[Double]]] = [:]
+    private var chunksDrawn: [String: UInt64] = [:]
+
+    init(model: LesionScanModel, seed: UInt64, chunk: Int = 2000) {
+        self.model = model
+        self.seed = seed
+        self.chunk = chunk
+    }
+
+    mutating func nextLesion(label: Int, count: Int, into buffer: inout [Double]) throws {
+        let key = "\(label)/\(count)"
+        if queues[key, default: []].isEmpty {
+            let n = chunksDrawn[key, default: 0]
+            chunksDrawn[key] = n + 1
+            var state = seed ^ (UInt64(label) << 56) ^ (UInt64(count) << 40) ^ n
+            let chunkSeed = SeededGenerator.splitMix64(&state)
+            let p = LesionParameters(study: "shopping", cases: chunk,
+                                     malignantPrevalence: label == LesionScanModel.malignant ? 1 : 0,
+                                     rho: model.rho, separation: model.separation, measurementNoise: 0,
+                                     minScans: count, maxScans: count, artefactRate: 0, lesionsPerPatient: 1)
+            let cohort = try LesionCohort.generate(p, seed: chunkSeed)
+            let priorLogit = log((1 - model.malignantPrevalence) / model.malignantPrevalence)
+            queues[key] = try cohort.cases.map { c in
+                try c.scans.map { s in
+                    guard let z = s.latentEvidence else {
+                        throw CLIError.badInput("lesion cohort case \(c.id) scan \(s.index): no latent evidence")
+                    }
+                    return 1 / (1 + exp(-(priorLogit - model.separation * z)))
+                }
+            }
+        }
+        buffer = queues[key]?.popLast() ?? []
     }
 }
