@@ -52,6 +52,13 @@ public enum RepeatScanClaim: Sendable, Equatable, Codable {
 /// remove a scan). Under "the lesion is of class j" it is a test supermartingale over the scans as
 /// they arrive, so the chance that it *ever* reaches its threshold is at most α however the user
 /// decides when to stop.
+///
+/// Assumptions, stated so a report can carry them: the model-based construction is exact when the
+/// fitted null model describes class-j lesions (its lesion variance is taken at an upper confidence
+/// limit to absorb estimation error) and the stopping decision depends on the scans through the
+/// per-scan evidence against j — always so with two classes, where that evidence determines the
+/// shown probability. The model-free construction needs neither: only per-scan calibration and at
+/// most M counted scans.
 public struct CaseEProcess: Sendable, Equatable, Codable {
     public let caseID: String
     public let rival: Int
