@@ -33,7 +33,8 @@ public struct LogVerifierKey: Sendable, Equatable, CustomStringConvertible {
     /// Parses a verifier key string; the embedded key id must match the one computed from name and key.
     public init(string raw: String) throws {
         let s = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        let parts = s.split(separator: "+", omittingEmptySubsequences: false)
+        // The base64 key may itself contain '+': split at the first two only (as Go's note package does).
+        let parts = s.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3 else {
             throw AuditLogError.invalidKey("a verifier key is <name>+<hex key id>+<base64 key>; got \(parts.count) '+'-separated fields")
         }
@@ -112,7 +113,7 @@ public struct LogSigner: Sendable {
 
     public init(privateKeyString raw: String) throws {
         let s = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        let parts = s.split(separator: "+", omittingEmptySubsequences: false)
+        let parts = s.split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY" else {
             throw AuditLogError.invalidKey("a private key is PRIVATE+KEY+<name>+<hex key id>+<base64 key>")
         }
