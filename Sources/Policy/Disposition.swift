@@ -38,6 +38,9 @@ public struct Disposition: Codable, Equatable, Sendable {
     /// One sentence for the report header.
     public var summary: String
 
+    /// Whether the case waits in the review queue for sign-off (review, second-review, escalate).
+    public var needsSignOff: Bool { reviewersRequired > 0 }
+
     public init(kind: Kind, decidedBy: [CheckID], reviewersRequired: Int, summary: String) {
         self.kind = kind; self.decidedBy = decidedBy
         self.reviewersRequired = reviewersRequired; self.summary = summary

@@ -64,6 +64,8 @@ final class DispositionInvariantTests: XCTestCase {
                     XCTAssertGreaterThanOrEqual(decision.disposition.reviewersRequired, 1)
                     XCTAssertFalse(decision.disposition.decidedBy.isEmpty)
                 }
+                XCTAssertEqual(decision.disposition.needsSignOff,
+                               [.review, .secondReview, .escalate].contains(decision.disposition.kind))
                 if decision.disposition.kind == .secondReview {
                     XCTAssertGreaterThanOrEqual(decision.disposition.reviewersRequired, 2)
                 }
