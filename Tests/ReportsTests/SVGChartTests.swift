@@ -69,6 +69,21 @@ final class SVGChartTests: XCTestCase {
         assertWellFormed(SVGMarkup(svg))
     }
 
+    func testLongMartingaleIsThinnedButKeepsItsPeak() {
+        var path = (0..<10_000).map { 1 + 0.5 * sin(Double($0) / 300) }
+        path[7_321] = 250
+        let kept = SVGChart.displayPoints(path)
+        XCTAssertLessThanOrEqual(kept.count, 1002)
+        XCTAssertTrue(kept.contains(7_321))
+        XCTAssertEqual(kept.first, 0)
+        XCTAssertEqual(kept.last, 9_999)
+        XCTAssertEqual(kept, kept.sorted(), "points stay in processing order")
+        XCTAssertEqual(SVGChart.displayPoints([1, 2, 3]), [0, 1, 2])
+        let svg = SVGChart.martingalePath(path, threshold: 100).markup
+        XCTAssertTrue(svg.contains("cases in processing order (10000)"))
+        XCTAssertLessThan(svg.utf8.count, 40_000)
+    }
+
     func testChartTextIsEscaped() {
         let evil = "<script>alert(1)</script>\u{202E}"
         let scan = ScanRow(index: 1, takenAt: "t", acquisition: "a", probabilities: [0.5, 0.5])

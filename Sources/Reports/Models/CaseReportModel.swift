@@ -183,6 +183,7 @@ public struct ScansSection: Codable, Sendable, Equatable {
     /// The sentence every case report carries about outcome shopping.
     public var allScansSentence: String {
         let n = scans.count
+        if n == 0 { return "No scans were recorded." }
         return n == 1
             ? "1 scan was taken; the stated confidence accounts for it."
             : "\(n) scans were taken; the stated confidence accounts for all \(n)."

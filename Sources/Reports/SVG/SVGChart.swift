@@ -144,9 +144,30 @@ public enum SVGChart {
             svg.line(left, y(threshold), left + plotW, y(threshold), cls: "threshold")
             svg.text(left + plotW - 4, y(threshold) - 4, "alarm at " + ReportNumber.general(threshold), cls: "tick", anchor: "end")
         }
-        svg.path(path.enumerated().map { (x($0.offset), y($0.element)) }, cls: "martingale")
+        svg.path(displayPoints(path).map { (x($0), y(path[$0])) }, cls: "martingale")
         svg.text(left + plotW / 2, top + plotH + 16, "cases in processing order (\(n))", cls: "axis", anchor: "middle")
         return svg.finish(cls: "chart martingale")
+    }
+
+    /// Indices to draw for a long path: all of them up to `limit`, otherwise the first, the last
+    /// and each bucket's minimum and maximum (in order), so peaks and alarms stay visible while a
+    /// 10,000-case run does not make a 10,000-point SVG. The XML report keeps every value.
+    static func displayPoints(_ path: [Double], limit: Int = 1000) -> [Int] {
+        guard path.count > limit else { return Array(path.indices) }
+        let buckets = limit / 2
+        var result: [Int] = [0]
+        for b in 0..<buckets {
+            let lo = b * path.count / buckets, hi = (b + 1) * path.count / buckets
+            guard lo < hi else { continue }
+            var iMin = lo, iMax = lo
+            for i in lo..<hi {
+                if path[i] < path[iMin] || path[iMin].isNaN { iMin = i }
+                if path[i] > path[iMax] || path[iMax].isNaN { iMax = i }
+            }
+            for i in iMin < iMax ? [iMin, iMax] : [iMax, iMin] where i != result.last { result.append(i) }
+        }
+        if result.last != path.count - 1 { result.append(path.count - 1) }
+        return result
     }
 
     /// At most `limit` characters (grapheme clusters), with an ellipsis when cut.
