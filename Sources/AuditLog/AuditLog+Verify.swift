@@ -166,6 +166,17 @@ extension AuditLog {
             }
             if let seq { report.firstBadSeq = min(report.firstBadSeq ?? seq, seq) }
         }
+        // The first row that is inconsistent in itself; a checkpoint or frontier mismatch over a
+        // range that contains it is explained by it, so it names that row rather than the range.
+        var firstRowFailure: Int?
+        func failRow(_ kind: LogVerificationFailure.Kind, seq: Int, _ message: String) {
+            firstRowFailure = min(firstRowFailure ?? seq, seq)
+            fail(kind, seq: seq, message)
+        }
+        func firstBad(from lower: Int, below upper: Int) -> Int {
+            if let r = firstRowFailure, r >= lower, r < upper { return r }
+            return lower
+        }
 
         // Keys.
         var storeKeys: [LogVerifierKey] = []
@@ -229,7 +240,7 @@ extension AuditLog {
             let seqValue = Int.fromDatabaseValue(row[0])
             if let seq = seqValue, seq - position != offset {
                 offset = seq - position
-                fail(.sequenceGap, seq: min(seq, position),
+                failRow(.sequenceGap, seq: min(seq, position),
                      seq > position ? "expected event \(position), found \(seq): events \(position)…\(seq - 1) are missing"
                                     : "event \(seq) appears again at position \(position)")
             }
@@ -238,7 +249,7 @@ extension AuditLog {
                   let action = String.fromDatabaseValue(row[3]), let subjectType = String.fromDatabaseValue(row[4]),
                   let subjectID = String.fromDatabaseValue(row[5]), let payload = String.fromDatabaseValue(row[6]),
                   let payloadSHA = String.fromDatabaseValue(row[7]), let storedLeaf = Data.fromDatabaseValue(row[8]) else {
-                fail(.unreadableRow, seq: seqValue ?? position, "event at position \(position) has a NULL or wrongly typed column")
+                failRow(.unreadableRow, seq: min(seqValue ?? position, position), "event at position \(position) has a NULL or wrongly typed column")
                 // Keep the tree shape: an unreadable row still occupies its leaf.
                 range.append(Data(count: 32))
                 position += 1
@@ -248,7 +259,7 @@ extension AuditLog {
             var payloadBytes = Array(payload.utf8)
             let computedPayloadSHA = Hex.string(SHA256.hash(data: payloadBytes))
             if computedPayloadSHA != payloadSHA {
-                fail(.payloadHashMismatch, seq: seq, "event \(seq): payload hashes to \(computedPayloadSHA), stored \(payloadSHA)")
+                failRow(.payloadHashMismatch, seq: min(seq, position), "event \(seq): payload hashes to \(computedPayloadSHA), stored \(payloadSHA)")
             }
             payloadBytes.removeAll(keepingCapacity: false)
             // Bind the leaf to its position: a moved row does not hash as it did.
@@ -257,7 +268,7 @@ extension AuditLog {
                                                        payload: payload, payloadSHA256: payloadSHA)
             let leaf = Merkle.leafHash(entry)
             if leaf != storedLeaf {
-                fail(.leafHashMismatch, seq: seq == position ? seq : min(seq, position),
+                failRow(.leafHashMismatch, seq: min(seq, position),
                      "event \(seq): leaf hash recomputed from its columns differs from the stored leaf hash")
             }
             range.append(leaf)
@@ -303,7 +314,7 @@ extension AuditLog {
                      "checkpoint \(s.size) signs \(s.size) events but the log holds \(position): events \(position)…\(s.size - 1) were removed")
             } else if let root = rootsAt[s.size], root != cp.rootHash {
                 good = false
-                fail(.checkpointRootMismatch, seq: lastGood, checkpointSize: s.size,
+                fail(.checkpointRootMismatch, seq: firstBad(from: lastGood, below: s.size), checkpointSize: s.size,
                      "the root over events 0…\(s.size - 1) differs from the root checkpoint \(s.size) signed: an event in \(lastGood)…\(s.size - 1) was rewritten")
             }
             if good {
@@ -319,7 +330,7 @@ extension AuditLog {
         do {
             let f = try frontier(db)
             if f != range {
-                let at = f.size != range.size ? min(Int(f.size), position) : lastGood
+                let at = f.size != range.size ? min(Int(f.size), position) : firstBad(from: lastGood, below: position)
                 fail(.frontierMismatch, seq: at, "the stored frontier (size \(f.size)) differs from the one recomputed over \(position) events")
             }
         } catch {
@@ -349,7 +360,7 @@ extension AuditLog {
                 consistent = false
                 // Only checkpoints signed by a trusted key narrow down where the rewrite is.
                 let below = trustedKey == nil ? 0 : (goodSizes.filter { $0 < earlier.treeSize }.max() ?? 0)
-                fail(.checkpointRootMismatch, seq: below, checkpointSize: earlier.treeSize,
+                fail(.checkpointRootMismatch, seq: firstBad(from: below, below: earlier.treeSize), checkpointSize: earlier.treeSize,
                      "the current tree is not consistent with the earlier checkpoint of size \(earlier.treeSize): an event before \(earlier.treeSize) was rewritten")
             }
             report.earlierCheckpointConsistent = consistent
