@@ -33,4 +33,17 @@ final class ReportFilesTests: XCTestCase {
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         XCTAssertEqual(names, ["taken"])
     }
+
+    func testSafeFileNamesStayInTheirFolderAndStayDistinct() {
+        XCTAssertEqual(ReportFiles.safeFileName("lesion-0042_b"), "lesion-0042_b")
+        XCTAssertEqual(ReportFiles.safeFileName("../../etc/passwd"), "%2E%2E%2F%2E%2E%2Fetc%2Fpasswd")
+        XCTAssertEqual(ReportFiles.safeFileName(".hidden"), "%2Ehidden")
+        XCTAssertEqual(ReportFiles.safeFileName("a\u{202E}b"), "a%E2%80%AEb")
+        XCTAssertNotEqual(ReportFiles.safeFileName("a/b"), ReportFiles.safeFileName("a%2Fb"))
+        XCTAssertEqual(ReportFiles.safeFileName(""), "%00empty")
+        for p in ReportFixtures.payloads {
+            let name = ReportFiles.safeFileName(p)
+            XCTAssertFalse(name.contains("/") || name.contains("\\") || name.hasPrefix("."), name)
+        }
+    }
 }
