@@ -214,3 +214,13 @@ extension AuditLog {
                    payload: KeyCreated(name: key.name, key_id: Hex.string(key.keyID), verifier_key: key.string), time: time)
     }
 }
+
+/// The log key file of a store on disk, for commands that only know the store's path.
+public enum LogKeyFile {
+    /// The signer for the store at `storePath`: loads `keyPath` (default `<store>.logkey`), or
+    /// creates and registers a key if the store has none (see `LogSigner.openOrCreate`).
+    public static func signer(storePath: String, keyPath: String? = nil, actor: String = "system") throws -> LogSigner {
+        let store = try CaseStore(path: storePath)
+        return try LogSigner.openOrCreate(for: store, keyPath: keyPath ?? LogSigner.defaultKeyPath(forStore: storePath), actor: actor)
+    }
+}
