@@ -3,7 +3,7 @@ import Foundation
 /// A one-line progress bar on stderr: count, rate, ETA. Silent when disabled (not a terminal,
 /// `--quiet`), so scripted use sees clean output.
 final class ProgressBar {
-    private let total: Int
+    private var total: Int
     private let label: String
     private let enabled: Bool
     private let start = Date()
@@ -28,6 +28,12 @@ final class ProgressBar {
         let line = String(format: "\r%@ %@ %d/%d  %@  ETA %@ ", label, bar, done, total, detail,
                           Self.format(seconds: eta))
         FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    /// Updates the bar when the total becomes known only while running.
+    func update(_ done: Int, total: Int, detail: String = "") {
+        self.total = max(total, 1)
+        update(done, detail: detail)
     }
 
     /// Ends the line.

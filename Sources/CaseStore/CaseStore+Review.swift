@@ -42,3 +42,57 @@ extension CaseStore {
                                 && Column("version") == version && Column("format") == format.rawValue).fetchOne(db)
     }
 }
+
+extension CaseStore {
+    public static func insertReviewer(_ db: Database, _ reviewer: ReviewerRecord, key: ReviewerKeyRecord) throws {
+        try reviewer.insert(db)
+        try key.insert(db)
+    }
+
+    /// Marks a reviewer inactive; their signatures stay verifiable.
+    public static func deactivateReviewer(_ db: Database, id: String, at time: String) throws {
+        guard var r = try reviewer(db, id: id) else { throw CaseStoreError.notFound(kind: "reviewer", id: id) }
+        r.active = false
+        r.deactivatedAt = time
+        try r.update(db)
+    }
+
+    /// Retires the current key and stores the next version.
+    public static func rotateReviewerKey(_ db: Database, reviewerId: String, newKey: ReviewerKeyRecord) throws {
+        try db.execute(sql: "UPDATE reviewer_keys SET retired_at = ? WHERE reviewer_id = ? AND retired_at IS NULL",
+                       arguments: [newKey.createdAt, reviewerId])
+        try newKey.insert(db)
+    }
+
+    public static func reviewers(_ db: Database) throws -> [ReviewerRecord] {
+        try ReviewerRecord.order(Column("id")).fetchAll(db)
+    }
+
+    @discardableResult
+    public static func insertReviewSession(_ db: Database, _ session: ReviewSessionRecord) throws -> ReviewSessionRecord {
+        var s = session
+        try s.insert(db)
+        return s
+    }
+
+    public static func recordBlindRead(_ db: Database, sessionId: Int64, className: String, at time: String) throws {
+        try db.execute(sql: "UPDATE review_sessions SET blind_read_class = ?, blind_read_at = ? WHERE id = ?",
+                       arguments: [className, time, sessionId])
+    }
+
+    @discardableResult
+    public static func insertSignOff(_ db: Database, _ signOff: SignOffRecord) throws -> SignOffRecord {
+        var s = signOff
+        try s.insert(db)
+        return s
+    }
+
+    public static func insertCatchTrial(_ db: Database, _ trial: CatchTrialRecord) throws {
+        try trial.insert(db)
+    }
+
+    public static func revealCatchTrial(_ db: Database, runId: String, caseId: String, at time: String) throws {
+        try db.execute(sql: "UPDATE catch_trials SET revealed_at = ? WHERE run_id = ? AND case_id = ? AND revealed_at IS NULL",
+                       arguments: [time, runId, caseId])
+    }
+}

@@ -88,7 +88,9 @@ public final class AuditRunner {
         guard !request.caseIds.isEmpty else { throw RunError.noCases("the selection is empty") }
         let resumed = try store.write { db -> Bool in try self.startOrResume(db, request) }
 
-        let done = Set(try store.read { db in try CaseStore.assessments(db, runId: request.runId).map(\.caseId) })
+        let stored = try store.read { db in try CaseStore.assessments(db, runId: request.runId) }
+        try assessor.resume(from: stored)
+        let done = Set(stored.map(\.caseId))
         var assessedNow = 0
         progress(done.count, request.caseIds.count)
         for (position, caseId) in request.caseIds.enumerated() where !done.contains(caseId) {
@@ -207,18 +209,18 @@ public final class AuditRunner {
         values.reduce(into: [:]) { $0[$1, default: 0] += 1 }
     }
 
-    /// Reads `disposition.deciding_checks` from a stored assessment document.
+    /// Reads `disposition.decided_by` from a stored assessment document.
     static func decidingChecks(in json: String) -> [String] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
               let disposition = object["disposition"] as? [String: Any],
-              let ids = disposition["deciding_checks"] as? [String] else { return [] }
+              let ids = disposition["decided_by"] as? [String] else { return [] }
         return ids
     }
 }
 
 struct RunStartPayload: Encodable {
     var run_id: String, study: String, model_id: String?, calibrator_id: Int64?
-    var policy_name: String, policy_sha256: String, operator: String, parameters: String
+    var policy_name: String, policy_sha256: String, `operator`: String, parameters: String
 }
 
 struct CaseAssessedPayload: Encodable {

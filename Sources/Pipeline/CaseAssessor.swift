@@ -27,5 +27,7 @@ public struct CaseOutcome: Sendable {
 /// Assesses one case of a run. Implementations must be deterministic given the store's contents and
 /// the assessments already stored for the run (the runner resumes from those).
 public protocol CaseAssessor {
+    /// Restores state carried from case to case (e.g. the drift monitor) from the run's stored assessments.
+    func resume(from stored: [AssessmentRecord]) throws
     func assess(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String) throws -> CaseOutcome
 }

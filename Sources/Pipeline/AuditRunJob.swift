@@ -1,0 +1,118 @@
+import AuditLog
+import CaseStore
+import Foundation
+import GRDB
+import Policy
+import Reports
+import Retrieval
+
+/// `audit run` as a library call: resolve the cases, the model and the policy, load the run context,
+/// drive the runner, and return the closing summary.
+public struct AuditRunJob {
+    public enum Selection: Sendable, Equatable {
+        case split(Split)
+        case cases([String])
+    }
+
+    public var store: CaseStore
+    public var policy: AuditPolicy
+    public var study: String
+    public var selection: Selection
+    public var modelId: String?
+    public var outDirectory: URL
+    public var runId: String
+    public var operatorId: String
+    public var k: Int
+    public var metric: DistanceMetric
+    /// Folder of report templates to prefer over the built-in ones.
+    public var templatesDirectory: URL?
+    public var logSigner: LogSigner?
+
+    public init(store: CaseStore, policy: AuditPolicy, study: String, selection: Selection, modelId: String?,
+                outDirectory: URL, runId: String, operatorId: String, k: Int = 10, metric: DistanceMetric = .euclidean,
+                templatesDirectory: URL? = nil, logSigner: LogSigner? = nil) {
+        self.store = store; self.policy = policy; self.study = study; self.selection = selection
+        self.modelId = modelId; self.outDirectory = outDirectory; self.runId = runId; self.operatorId = operatorId
+        self.k = k; self.metric = metric; self.templatesDirectory = templatesDirectory; self.logSigner = logSigner
+    }
+
+    /// The closing summary of a run.
+    public struct Summary: Sendable, Encodable {
+        public var runId: String
+        public var study: String
+        public var cases: Int
+        public var assessedNow: Int
+        public var resumed: Bool
+        public var dispositions: [String: Int]
+        public var checksFired: [String: Int]
+        public var out: String
+        public var runReport: String
+        public var policyName: String
+        public var policySha256: String
+        public var modelId: String?
+        public var calibrator: String?
+        public var driftAlarm: Bool
+        public var driftValue: Double?
+        public var logVerified: Bool?
+        public var checkpointSize: Int?
+        public var notes: [String]
+        /// Run-level checks that failed (exit status 1).
+        public var runLevelFailures: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case runId = "run_id", study, cases, assessedNow = "assessed_now", resumed, dispositions
+            case checksFired = "checks_fired", out, runReport = "run_report", policyName = "policy_name"
+            case policySha256 = "policy_sha256", modelId = "model_id", calibrator, driftAlarm = "drift_alarm"
+            case driftValue = "drift_value", logVerified = "log_verified", checkpointSize = "checkpoint_size"
+            case notes, runLevelFailures = "run_level_failures"
+        }
+    }
+
+    public func execute(progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
+        let (caseIds, model, context) = try store.read { db -> ([String], String?, RunContext) in
+            _ = try CaseStore.study(db, named: study)
+            let ids: [String]
+            switch selection {
+            case .split(let s): ids = try CaseStore.cases(db, study: study, split: s).map(\.id)
+            case .cases(let list):
+                for id in list {
+                    let c = try CaseStore.caseRecord(db, id: id)
+                    guard c.study == study else { throw CaseStoreError.invalid("case '\(id)' belongs to study \(c.study), not \(study)") }
+                }
+                ids = list
+            }
+            let model = try modelId ?? CaseStore.newestModelId(db, study: study)
+            var context = try RunContext.load(db, study: study, policy: policy, modelId: model, k: k, metric: metric)
+            context.logVerified = try AuditLog.verify(db).ok
+            return (ids, model, context)
+        }
+        let renderer = try templatesDirectory.map { try ReportRenderer.preferringFolder($0) } ?? ReportRenderer()
+        let assessor = try EvidenceAssessor(context: context, renderer: renderer)
+        var parameters = ["k": String(k), "metric": metric.rawValue, "study": study]
+        switch selection {
+        case .split(let s): parameters["split"] = s.rawValue
+        case .cases: parameters["selection"] = "cases"
+        }
+        let request = RunRequest(runId: runId, study: study, caseIds: caseIds, modelId: model,
+                                 calibratorId: context.calibration?.record.id, policyName: policy.name,
+                                 policySha256: policy.sha256, policyText: policy.source, operatorId: operatorId,
+                                 parameters: parameters)
+        let runner = AuditRunner(store: store, logSigner: logSigner)
+        let outcome = try runner.execute(request, assessor: assessor, outDirectory: outDirectory, runReport: { db, run, assessments in
+            let model = try RunReportBuilder.model(db, run: run, assessments: assessments, context: context,
+                                                   driftPath: assessor.driftPath, driftAlarm: assessor.driftAlarm)
+            return (Data(try renderer.renderRunHTML(model).utf8), try XMLReportWriter.runXML(model))
+        }, progress: progress)
+
+        var failures: [String] = []
+        if assessor.driftAlarm { failures.append("drift alarm: exchangeability martingale crossed \(Int(1 / EvidenceAssessor.driftDelta))") }
+        if context.logVerified == false { failures.append("audit log verification failed before the run") }
+        if let cal = context.calibration, cal.record.modelId != model { failures.append("calibrator \(cal.label) was fitted for another model") }
+        return Summary(runId: runId, study: study, cases: outcome.cases, assessedNow: outcome.assessedNow, resumed: outcome.resumed,
+                       dispositions: outcome.dispositions, checksFired: outcome.checksFired, out: outDirectory.path,
+                       runReport: outcome.runReportHTML.path, policyName: policy.name, policySha256: policy.sha256,
+                       modelId: model, calibrator: context.calibration?.label, driftAlarm: assessor.driftAlarm,
+                       driftValue: assessor.driftPath.last, logVerified: context.logVerified,
+                       checkpointSize: outcome.checkpointSize, notes: context.notes, runLevelFailures: failures)
+    }
+}

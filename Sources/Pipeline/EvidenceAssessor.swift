@@ -1,0 +1,325 @@
+import AuditLog
+import Calibration
+import CaseStore
+import Crypto
+import Foundation
+import GRDB
+import Policy
+import Recurrent
+import RepeatScan
+import Reports
+import Retrieval
+
+/// Assesses one case through every stage that exists — model, calibration and conformal set,
+/// retrieval, repeat scans — applies the policy, and renders the case's reports. Deterministic for a
+/// given store and run position: seeds come from the case id, and the drift monitor is replayed from
+/// the run's stored assessments when a run resumes.
+public final class EvidenceAssessor: CaseAssessor {
+    public let context: RunContext
+    let renderer: ReportRenderer
+    /// Conformal test martingale over the true-label p-values of verified cases in run order.
+    var drift: ConformalTestMartingale?
+    public static let driftDelta = 0.01
+
+    public init(context: RunContext, renderer: ReportRenderer) throws {
+        self.context = context
+        self.renderer = renderer
+        if context.calibration != nil {
+            drift = try ConformalTestMartingale(betting: .standardMixture, delta: Self.driftDelta)
+        }
+    }
+
+    /// Replays the drift monitor from assessments already stored for this run (resume).
+    public func resume(from stored: [AssessmentRecord]) throws {
+        for record in stored {
+            let assessment = try Assessment.decode(Data(record.assessment.utf8))
+            if case let .object(d)? = assessment.details["drift"], case let .number(p)? = d["true_label_p_value"] {
+                try drift?.observe(pValue: p)
+            }
+        }
+    }
+
+    public var driftPath: [Double] { drift?.path ?? [] }
+    public var driftAlarm: Bool { drift?.alarmRaised ?? false }
+
+    public func assess(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String) throws -> CaseOutcome {
+        let scans = try CaseStore.scans(db, caseId: caseRecord.id)
+        let policy = context.policy
+        var evidence = CaseEvidence(scanCount: scans.count)
+        var details: [String: JSONValue] = [:]
+        var notes = context.notes
+        var report = CaseReportModel(caseId: caseRecord.id, studyId: caseRecord.study,
+                                     provenance: Provenance(modelId: context.model?.id ?? "not evaluated",
+                                                            policyName: policy.name, policySHA256: policy.sha256, runId: runId))
+        evidence.logVerification = context.logVerified.map { $0 ? .verified : .failed }
+        evidence.driftAlarm = drift.map { $0.alarmRaised }
+        if let cal = context.calibration {
+            evidence.calibratorPresent = true
+            evidence.calibratorFittedForModel = cal.record.modelId == context.model?.id
+            evidence.calibrationAgeDays = cal.ageDays
+        } else if context.model != nil {
+            evidence.calibratorPresent = false
+        }
+        let seed = Self.seed(runId: runId, caseId: caseRecord.id)
+        var inputs = ["scans_sha256": Self.scansHash(scans), "policy_sha256": policy.sha256]
+        if let m = context.model { inputs["model_id"] = m.id }
+        if let c = context.calibration { inputs["calibrator"] = c.label; inputs["calibration_sha256"] = c.record.calibrationSha256 }
+
+        if let model = context.model, !scans.isEmpty {
+            let classes = model.classifier.classes
+            evidence.studyClasses = classes
+            if let bad = scans.first(where: \.hasMissing) {
+                notes.append("scan \(bad.scanIndex + 1) has missing values; the model cannot read it, so no model output is reported for this case")
+            } else {
+                let output = try model.classifier.evaluate(scans.map(\.values))
+                let logits = output.logits.map { $0.map(Double.init) }
+                let rawFirst = Softmax.probabilities(logits: [logits[0]])[0]
+                if let cal = context.calibration {
+                    let perScan = try cal.calibrator.calibratedProbabilities(logits: logits)
+                    let scanOOD = context.retrieval.map { r in Self.outOfDistributionMarks(output.embeddings, caseRecord, r, policy) }
+                    let pooled = try assessRepeatScans(caseRecord, scans, perScan, scanOOD, classes: classes,
+                                                       evidence: &evidence, report: &report, details: &details, notes: &notes)
+                    let predicted = pooled.indices.max { pooled[$0] < pooled[$1] } ?? 0
+                    evidence.predictedClass = classes[predicted]
+                    evidence.calibratedConfidence = pooled[predicted]
+                    report.prediction = PredictionSection(
+                        predictedClass: classes[predicted], calibratedConfidence: pooled[predicted],
+                        uncalibratedConfidence: scans.count == 1 ? rawFirst[predicted] : nil,
+                        sentence: Self.predictionSentence(classes[predicted], pooled[predicted], scans.count),
+                        classProbabilities: zip(classes, pooled).map { ClassProbability(label: $0, probability: $1) })
+                    try conformal(cal, firstScan: perScan[0], classes: classes, seed: seed, caseRecord: caseRecord,
+                                  evidence: &evidence, report: &report, details: &details)
+                } else {
+                    let predicted = rawFirst.indices.max { rawFirst[$0] < rawFirst[$1] } ?? 0
+                    evidence.predictedClass = classes[predicted]
+                    notes.append("confidence shown uncalibrated: no calibrator is fitted for this model")
+                }
+                if let r = context.retrieval {
+                    try neighbours(db, r, embedding: output.embeddings[0], caseRecord: caseRecord, firstScan: scans[0],
+                                   predicted: evidence.predictedClass, evidence: &evidence, report: &report, details: &details)
+                }
+            }
+        } else if scans.isEmpty {
+            notes.append("the case has no scans")
+        }
+
+        let assessment = Assessment(caseId: caseRecord.id, runId: runId, study: caseRecord.study, evidence: evidence,
+                                    policy: policy, provenance: provenance(), details: details)
+        report.disposition = DispositionSection(code: assessment.disposition.kind.rawValue,
+                                                headline: Self.headline(assessment.disposition),
+                                                reason: assessment.disposition.summary,
+                                                requiredReviewers: assessment.disposition.reviewersRequired,
+                                                decidingChecks: assessment.disposition.decidedBy.map(\.rawValue))
+        report.checks = assessment.checks.map(Self.row)
+        report.provenance = reportProvenance(db, runId: runId)
+        report.notes = notes
+        var stored = assessment
+        stored.details["report_model"] = try JSONValue(encoding: report)
+        let html = Data(try renderer.renderCaseHTML(report).utf8)
+        let xml = try XMLReportWriter.caseXML(report)
+        return CaseOutcome(caseId: caseRecord.id, disposition: assessment.disposition.kind.rawValue,
+                           assessmentJSON: try stored.canonicalJSON(), html: html, xml: xml,
+                           decidingChecks: assessment.disposition.decidedBy.map(\.rawValue), inputHashes: inputs)
+    }
+
+    // MARK: stages
+
+    /// Pools every scan, computes disagreement and the e-processes, fills the claims. Returns the
+    /// probabilities the case is judged on (pooled recalibration when the policy asks and it exists).
+    func assessRepeatScans(_ c: CaseRecord, _ scans: [ScanRecord], _ perScan: [[Double]], _ ood: [Bool]?, classes: [String],
+                           evidence: inout CaseEvidence, report: inout CaseReportModel,
+                           details: inout [String: JSONValue], notes: inout [String]) throws -> [Double] {
+        let policy = context.policy
+        guard let rs = context.repeatScans else {
+            notes.append("repeat-scan claims not evaluated: class prevalences are unknown")
+            return try ScanPooling.meanProbabilities(perScan.enumerated().map { ScanObservation(scanID: "\(c.id)#\($0.offset)", probabilities: $0.element) })
+        }
+        let observations = zip(scans, perScan).enumerated().map { i, pair in
+            ScanObservation(scanID: "\(c.id)#\(pair.0.scanIndex)", acquiredAt: pair.0.acquiredAt,
+                            acquisition: pair.0.acquisition.isEmpty ? nil : pair.0.acquisition,
+                            probabilities: pair.1, outOfDistribution: ood?[i])
+        }
+        let rsPolicy = try RepeatScanPolicy(alpha: policy.repeatScans.claimAlpha, maxScans: policy.repeatScans.maxScans,
+                                            reviewOnOutOfDistribution: ood != nil)
+        let a = try RepeatScanAssessment(caseID: c.id, scans: observations, prevalences: rs.prevalences, policy: rsPolicy,
+                                         dependenceModel: rs.dependence, recalibrator: rs.recalibrator)
+        let useRecalibrated = policy.repeatScans.merge == .pooledRecalibration && a.pooledRecalibrated != nil
+        if policy.repeatScans.merge == .pooledRecalibration && a.pooledRecalibrated == nil {
+            notes.append("pooled recalibration is not available; the mean of calibrated probabilities is used")
+        }
+        let pooled = useRecalibrated ? a.pooledRecalibrated! : a.pooledMean
+        let wanted: EProcessConstruction = policy.repeatScans.claimConstruction == .modelBased && rs.dependence != nil
+            ? .modelBased : .modelFree
+        if policy.repeatScans.claimConstruction == .modelBased && rs.dependence == nil {
+            notes.append("the model-based e-process needs calibration cases with repeat scans; the model-free construction (threshold M/α) is used")
+        }
+        let predicted = pooled.indices.max { pooled[$0] < pooled[$1] } ?? 0
+        var claims: [ClaimEvidence] = []
+        var shown: CaseEProcess?
+        for j in classes.indices where j != predicted {
+            guard let e = a.eProcess(against: j, construction: wanted) else { continue }
+            claims.append(ClaimEvidence(againstClass: classes[j], established: e.claim.isEstablished,
+                                        eValue: e.value, threshold: e.threshold))
+            // Show the path against the most dangerous rival (the first dangerous class), else the first rival.
+            if shown == nil || (policy.dangerousClasses.contains(classes[j]) && !policy.dangerousClasses.contains(classes[shown!.rival])) {
+                shown = e
+            }
+        }
+        evidence.claims = claims
+        let disagreeing = a.review || a.disagreement.classFlips > 0
+        evidence.scanDisagreement = ScanDisagreementEvidence(
+            disagree: disagreeing,
+            detail: disagreeing ? (a.reviewReasons + (a.disagreement.classFlips > 0 ? ["the top class changed \(a.disagreement.classFlips) time(s) between scans"] : [])).joined(separator: "; ")
+                                : "all \(scans.count) scans agree")
+        let claimText: String
+        if let e = shown {
+            claimText = e.claim.isEstablished
+                ? String(format: "Not %@, at level α = %g (%@ e-process reached %.3g ≥ %.3g).", classes[e.rival], e.alpha, e.construction.rawValue, e.value, e.threshold)
+                : String(format: "Not %@: not established at level α = %g (%@ e-process %.3g < %.3g).", classes[e.rival], e.alpha, e.construction.rawValue, e.value, e.threshold)
+        } else {
+            claimText = "No rival class to test."
+        }
+        report.scans = ScansSection(
+            classLabels: classes,
+            scans: zip(scans, perScan).enumerated().map { i, pair in
+                ScanRow(index: pair.0.scanIndex + 1, takenAt: pair.0.acquiredAt ?? "not recorded",
+                        acquisition: pair.0.acquisition, probabilities: pair.1, outOfDistribution: ood?[i] ?? false)
+            },
+            pooledProbabilities: pooled, eValuePath: shown?.path ?? [], eValueThreshold: shown?.threshold ?? 1 / rsPolicy.alpha,
+            claim: claimText, claimEstablished: shown?.claim.isEstablished ?? false,
+            merge: useRecalibrated ? "pooled recalibration (design effect)" : "mean of calibrated probabilities")
+        details["repeat_scans"] = try JSONValue(encoding: a)
+        return pooled
+    }
+
+    func conformal(_ cal: RunContext.LoadedCalibration, firstScan: [Double], classes: [String], seed: UInt64, caseRecord: CaseRecord,
+                   evidence: inout CaseEvidence, report: inout CaseReportModel, details: inout [String: JSONValue]) throws {
+        let p = cal.predictor
+        let set = try p.predictionSets(probabilities: [firstScan], uniforms: .seeded(seed))[0]
+        let n = p.classConditional ? (p.classCalibrationCounts.min() ?? 0) : p.calibrationCount
+        evidence.conformalSet = ConformalSetEvidence(classes: set.map { classes[$0] }, alpha: p.alpha,
+                                                     calibrationCount: n, classConditional: p.classConditional)
+        let pValues = try p.pValues(probabilities: [firstScan], uniforms: .seeded(seed))[0]
+        let upper = p.guarantees.map(\.upperBound).max()
+        report.conformal = ConformalSection(
+            predictionSet: set.map { classes[$0] }, alpha: p.alpha, calibrationSize: n, classConditional: p.classConditional,
+            coverageLowerBound: 1 - p.alpha, coverageUpperBound: upper,
+            condition: p.guarantees.first?.condition ?? "calibration and test cases are exchangeable",
+            score: p.score.name)
+        var drift: [String: JSONValue] = [:]
+        if caseRecord.isVerified, let label = caseRecord.label, let y = classes.firstIndex(of: label) {
+            try self.drift?.observe(pValue: pValues[y])
+            drift["true_label_p_value"] = .number(pValues[y])
+            drift["true_label"] = .string(label)
+            drift["martingale"] = .number(self.drift?.value ?? 1)
+        }
+        details["conformal"] = .object([
+            "p_values": .object(Dictionary(uniqueKeysWithValues: zip(classes, pValues.map(JSONValue.number)))),
+            "scan": .number(1), "seed": .string(String(seed)),
+        ])
+        if !drift.isEmpty { details["drift"] = .object(drift) }
+    }
+
+    func neighbours(_ db: Database, _ r: RunContext.RetrievalContext, embedding: [Float], caseRecord: CaseRecord, firstScan: ScanRecord,
+                    predicted: String?, evidence: inout CaseEvidence, report: inout CaseReportModel,
+                    details: inout [String: JSONValue]) throws {
+        let query = SearchQuery(vector: embedding, caseID: caseRecord.id, subject: caseRecord.subject, study: caseRecord.study)
+        let found = try r.index.search(query, options: r.options)
+        let ev = r.calibration.evidence(neighbours: found)
+        evidence.credibility = predicted.flatMap { ev.pValues[$0] } ?? ev.credibility
+        evidence.oodPercentile = ev.oodPercentile
+        var rows: [Reports.Neighbour] = []
+        for n in found {
+            let scan = try CaseStore.scans(db, caseId: n.metadata.caseID).first { $0.scanIndex == n.metadata.scanIndex }
+            rows.append(Reports.Neighbour(caseId: n.metadata.caseID, distance: n.distance, label: n.metadata.label ?? "",
+                                          verifiedBy: n.metadata.verifiedBy ?? "", verifiedAt: n.metadata.verifiedAt ?? "",
+                                          sequence: scan.map { Self.firstChannel($0) } ?? []))
+        }
+        report.neighbours = NeighboursSection(querySequence: Self.firstChannel(firstScan), neighbours: rows,
+                                              outOfDistributionSentence: ev.oodSentence, distanceMetric: r.options.metric.rawValue,
+                                              credibility: evidence.credibility, outOfDistributionPercentile: ev.oodPercentile)
+        details["neighbours"] = .object([
+            "k": .number(Double(ev.k)), "metric": .string(ev.metric.rawValue),
+            "calibration_n": .number(Double(ev.calibrationCount)),
+            "credibility": .number(evidence.credibility ?? ev.credibility), "confidence": .number(ev.confidence),
+            "ood_percentile": .number(ev.oodPercentile), "kth_distance": .number(ev.kthDistance.isFinite ? ev.kthDistance : -1),
+            "vote": .object(ev.vote.mapValues { .number(Double($0)) }),
+            "cases": .array(found.map { .object(["case_id": .string($0.metadata.caseID), "scan": .number(Double($0.metadata.scanIndex)),
+                                                 "distance": .number($0.distance), "label": .string($0.metadata.label ?? "")]) }),
+        ])
+    }
+
+    // MARK: helpers
+
+    /// Per-scan out-of-distribution marks: the scan's k-th-neighbour distance is beyond the policy's
+    /// `max_ood_percentile` of calibration cases (a motion-artefact scan stands out).
+    static func outOfDistributionMarks(_ embeddings: [[Float]], _ c: CaseRecord, _ r: RunContext.RetrievalContext,
+                                       _ policy: AuditPolicy) -> [Bool] {
+        let queries = embeddings.map { SearchQuery(vector: $0, caseID: c.id, subject: c.subject, study: c.study) }
+        guard let results = try? r.index.search(queries, options: r.options) else { return embeddings.map { _ in false } }
+        return results.map { n in
+            guard let d = n.last?.distance else { return true }
+            return r.calibration.outOfDistributionPercentile(kthDistance: d) > policy.reportWithoutReview.maxOODPercentile
+        }
+    }
+
+    func provenance() -> AssessmentProvenance {
+        AssessmentProvenance(modelId: context.model?.id, calibrator: context.calibration?.label,
+                             calibrationCount: context.calibration?.record.calibrationN,
+                             alpha: context.calibration?.predictor.alpha, eceBins: Self.eceBins)
+    }
+
+    /// The log position the case's own event will take, and the newest checkpoint root.
+    func reportProvenance(_ db: Database, runId: String) -> Provenance {
+        let seq = (try? AuditLog.treeSize(db)).map(Int64.init)
+        let root = (try? AuditLog.latestCheckpoint(db))??.rootHash.map { String(format: "%02x", $0) }.joined()
+        return Provenance(modelId: context.model?.id ?? "not evaluated", calibrator: context.calibration?.label,
+                          calibrationSize: context.calibration?.record.calibrationN, alpha: context.calibration?.predictor.alpha,
+                          eceBins: Self.eceBins, policyName: context.policy.name, policySHA256: context.policy.sha256,
+                          runId: runId, logSequence: seq, checkpointRoot: root)
+    }
+
+    static let eceBins = 15
+
+    static func row(_ c: Check) -> CheckRow {
+        CheckRow(id: c.id.rawValue, status: Reports.CheckStatus(rawValue: c.status.rawValue) ?? .notEvaluated,
+                 value: c.measured, threshold: c.threshold, reason: c.reason, reference: c.reference)
+    }
+
+    static func headline(_ d: Disposition) -> String {
+        switch d.kind {
+        case .report: return "Reported without review — every check passed"
+        case .review: return d.reviewersRequired > 1 ? "Needs review by \(d.reviewersRequired) clinicians" : "Needs review by one clinician"
+        case .secondReview: return "Needs review by two clinicians"
+        case .escalate: return "Escalated — a senior clinician must decide"
+        case .abstain: return "Abstained — the system gives no answer for this case"
+        }
+    }
+
+    static func predictionSentence(_ label: String, _ p: Double, _ scans: Int) -> String {
+        let pct = String(format: "%.1f%%", p * 100)
+        return scans == 1
+            ? "The model proposes \(label), with a calibrated confidence of \(pct)."
+            : "The model proposes \(label), with a calibrated confidence of \(pct) pooled over all \(scans) scans."
+    }
+
+    static func firstChannel(_ scan: ScanRecord) -> [Double] {
+        let v = scan.values
+        return stride(from: 0, to: v.count, by: max(scan.channels, 1)).map { Double(v[$0]) }
+    }
+
+    /// Seed for the case's randomised choices: a hash of run and case, so a resume draws the same.
+    static func seed(runId: String, caseId: String) -> UInt64 {
+        SHA256.hash(data: Data("\(runId)\u{0}\(caseId)".utf8)).prefix(8).reduce(UInt64(0)) { ($0 << 8) | UInt64($1) }
+    }
+
+    static func scansHash(_ scans: [ScanRecord]) -> String {
+        var h = SHA256()
+        for s in scans {
+            h.update(data: Data("\(s.caseId)\u{0}\(s.scanIndex)\u{0}\(s.length)\u{0}\(s.channels)\u{0}".utf8))
+            h.update(data: s.valuesBlob)
+        }
+        return h.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
