@@ -5,5 +5,6 @@ struct AuditBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit-bench",
         abstract: "Countersign benchmarks; each prints one JSON document.",
-        subcommands: [ShoppingBench.self, RetrievalBench.self])
+        subcommands: [ShoppingBench.self, RetrievalBench.self, RecurrentBench.self,
+                      RecurrentAccuracyBench.self])
 }

@@ -12,8 +12,10 @@ extension SequenceClassifier {
         public static let classes = "countersign.classes"
         public static let featureMean = "countersign.feature_mean"
         public static let featureStd = "countersign.feature_std"
+        /// Optional (default 1): raw time steps per input frame, see `SequenceClassifier.stepsPerFrame`.
+        public static let stepsPerFrame = "countersign.steps_per_frame"
         static let all: Set<String> = [arch, inputSize, hiddenSize, layerCount, bidirectional, classes,
-                                       featureMean, featureStd]
+                                       featureMean, featureStd, stepsPerFrame]
     }
 
     /// Reads a model from safetensors bytes; `file` names the source in errors.
@@ -67,10 +69,12 @@ extension SequenceClassifier {
         }
         let normalization: FeatureNormalization
         do { normalization = try FeatureNormalization(mean: mean, std: std) } catch { throw fail("\(error)") }
+        var frame = 1
+        if meta[MetadataKey.stepsPerFrame] != nil { frame = try int(MetadataKey.stepsPerFrame) }
         do {
             try self.init(network: try RecurrentNetwork(configuration: config, parameters: parameters),
                           classes: classes, normalization: normalization,
-                          provenance: meta.filter { !MetadataKey.all.contains($0.key) })
+                          provenance: meta.filter { !MetadataKey.all.contains($0.key) }, stepsPerFrame: frame)
         } catch let e as RecurrentError {
             throw fail("\(e)")
         }
@@ -98,6 +102,7 @@ extension SequenceClassifier {
         m[MetadataKey.classes] = (try? encoder.encode(classes)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
         m[MetadataKey.featureMean] = Self.formatFloatArray(normalization.mean)
         m[MetadataKey.featureStd] = Self.formatFloatArray(normalization.std)
+        if stepsPerFrame != 1 { m[MetadataKey.stepsPerFrame] = String(stepsPerFrame) }
         return m
     }
 

@@ -8,12 +8,22 @@ public struct SequenceClassifier: Sendable, Equatable {
     public var normalization: FeatureNormalization
     /// Extra `__metadata__` entries (training provenance), written verbatim on export.
     public var provenance: [String: String]
+    /// Consecutive time steps fed to the network as one input frame (a strided linear front end:
+    /// `[T][D]` is read as `[T/k][k·D]`, so `inputSize = k·D`). 1 = the plain PyTorch network.
+    public var stepsPerFrame: Int
+
+    /// Width of one raw time step (before framing).
+    public var stepWidth: Int { configuration.inputSize / stepsPerFrame }
 
     public var configuration: RecurrentConfiguration { network.configuration }
 
     public init(network: RecurrentNetwork, classes: [String], normalization: FeatureNormalization,
-                provenance: [String: String] = [:]) throws {
+                provenance: [String: String] = [:], stepsPerFrame: Int = 1) throws {
         let c = network.configuration
+        guard stepsPerFrame >= 1, c.inputSize % stepsPerFrame == 0 else {
+            throw RecurrentError.invalidConfiguration(
+                "steps per frame \(stepsPerFrame) must be ≥ 1 and divide the input size \(c.inputSize)")
+        }
         guard classes.count == c.classCount else {
             throw RecurrentError.invalidConfiguration(
                 "\(classes.count) class labels for a head with \(c.classCount) outputs")
@@ -29,11 +39,27 @@ public struct SequenceClassifier: Sendable, Equatable {
         self.classes = classes
         self.normalization = normalization
         self.provenance = provenance
+        self.stepsPerFrame = stepsPerFrame
+    }
+
+    /// Frames a raw sequence: pads to a whole number of frames by repeating the last step.
+    public static func frame(_ sequence: [Float], stepWidth: Int, stepsPerFrame k: Int) -> [Float] {
+        guard k > 1, !sequence.isEmpty else { return sequence }
+        var out = sequence
+        let steps = sequence.count / stepWidth
+        let last = Array(sequence[((steps - 1) * stepWidth)...])
+        for _ in 0..<((k - steps % k) % k) { out += last }
+        return out
+    }
+
+    /// What the network sees: framed, then normalised.
+    public func prepare(_ sequence: [Float]) -> [Float] {
+        normalization.apply(Self.frame(sequence, stepWidth: stepWidth, stepsPerFrame: stepsPerFrame))
     }
 
     /// Checks a time-major `[length][inputSize]` sequence.
     func validate(_ sequence: [Float], index: Int? = nil) throws {
-        let w = configuration.inputSize
+        let w = stepWidth
         let which = index.map { "sequence \($0)" } ?? "sequence"
         guard !sequence.isEmpty else { throw RecurrentError.invalidInput("\(which) is empty") }
         guard sequence.count % w == 0 else {
@@ -47,7 +73,7 @@ public struct SequenceClassifier: Sendable, Equatable {
 
     func pack(_ sequences: [[Float]]) throws -> PackedBatch {
         for (i, s) in sequences.enumerated() { try validate(s, index: i) }
-        return PackedBatch(sequences: sequences.map(normalization.apply), width: configuration.inputSize)
+        return PackedBatch(sequences: sequences.map(prepare), width: configuration.inputSize)
     }
 
     /// Logits and embeddings for a batch of sequences (any lengths), in the caller's order.
@@ -74,13 +100,13 @@ public struct SequenceClassifier: Sendable, Equatable {
     /// Batch-1 path: logits for one sequence.
     public func logits(for sequence: [Float]) throws -> [Float] {
         try validate(sequence)
-        let batch = PackedBatch(sequences: [normalization.apply(sequence)], width: configuration.inputSize)
+        let batch = PackedBatch(sequences: [prepare(sequence)], width: configuration.inputSize)
         return network.forward(batch).logits.array
     }
 
     public func embedding(for sequence: [Float]) throws -> [Float] {
         try validate(sequence)
-        let batch = PackedBatch(sequences: [normalization.apply(sequence)], width: configuration.inputSize)
+        let batch = PackedBatch(sequences: [prepare(sequence)], width: configuration.inputSize)
         return network.forward(batch).embedding.array
     }
 

@@ -31,6 +31,9 @@ public struct TrainingConfiguration: Sendable {
     public var classWeights: [Float]?
     /// Fraction of the training data held out for validation when no validation split is given.
     public var validationFraction = 0.0
+    /// Raw time steps per network input frame (see `SequenceClassifier.stepsPerFrame`); the
+    /// architecture's `inputSize` must be `stepsPerFrame ×` the raw step width.
+    public var stepsPerFrame = 1
 
     public init() {}
 }
@@ -80,6 +83,20 @@ public enum Trainer {
                 throw RecurrentError.training("class weights need \(classes.count) finite non-negative values")
             }
         }
+        let k = settings.stepsPerFrame
+        guard k >= 1, arch.inputSize % k == 0 else {
+            throw RecurrentError.training("input size \(arch.inputSize) is not a multiple of steps per frame \(k)")
+        }
+        let stepWidth = arch.inputSize / k
+        func framed(_ data: LabeledSequences) throws -> LabeledSequences {
+            for (i, s) in data.sequences.enumerated() where s.isEmpty || s.count % stepWidth != 0 {
+                throw RecurrentError.invalidInput("sequence \(i) has \(s.count) values, not a positive multiple of \(stepWidth)")
+            }
+            return LabeledSequences(sequences: data.sequences.map {
+                SequenceClassifier.frame($0, stepWidth: stepWidth, stepsPerFrame: k) }, labels: data.labels)
+        }
+        let training = try framed(training)
+        let validation = try validation.map(framed)
         var rng = SeededRandom(seed: settings.seed)
         var train = training
         var valid = validation
@@ -147,7 +164,8 @@ public enum Trainer {
             }
         }
         network.parameters = best.parameters
-        let classifier = try SequenceClassifier(network: network, classes: classes, normalization: normalization)
+        let classifier = try SequenceClassifier(network: network, classes: classes, normalization: normalization,
+                                                stepsPerFrame: k)
         return TrainingOutcome(classifier: classifier, history: history, bestEpoch: best.epoch,
                                stoppedEarly: stoppedEarly)
     }
