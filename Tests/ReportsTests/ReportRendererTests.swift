@@ -9,7 +9,8 @@ final class ReportRendererTests: XCTestCase {
             "Needs review by one clinician", "The model proposes <strong>benign</strong> with a calibrated confidence of <strong>87.3%</strong>",
             "3 scans were taken; the stated confidence accounts for all 3.", "α = 0.100", "n = 412",
             "per class (class-conditional)", "lesion-0017", "Dr A. Rivera", "EU AI Act Art. 14(4)(b)",
-            "NOT SIGNED", "9b74c9897bac770ffc029102a200c5de0d3f1f2e8a0c4b6d1e2f3a4b5c6d7e8f", "1873",
+            "NOT SIGNED", "9b74c9897bac770ffc029102a200c5de0d3f1f2e8a0c4b6d1e2f3a4b5c6d7e8f", "<dd>1873</dd>",
+            "<span class=\"set\">{ benign, malignant }</span>", "and at most 90.2%",
             "<svg class=\"chart scan-chart\"", "<svg class=\"sparkline\"", "status-not-evaluated",
         ] {
             XCTAssertTrue(html.contains(expected), "case report lacks \(expected)")
