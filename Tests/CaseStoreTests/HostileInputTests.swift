@@ -52,12 +52,12 @@ final class HostileInputTests: XCTestCase {
         // And for a new study, whose creation must be undone as well.
         try assertRefused(.raggedRow, line: 2, name: "ragged2.tsv", "1\t1\t2\t3\n-1\t4\t5\n", study: "fresh")
         try assertRefused(.raggedRow, line: 3, name: "ragged.csv", "case_id,t,a,b\nx,0,1,2\nx,1,3\n", study: "fresh")
-        try assertRefused(.raggedRow, line: 2, name: "ragged.ts", "@classLabel true a\n@data\n1,2:3:a\n", study: "fresh")
+        try assertRefused(.raggedRow, line: 3, name: "ragged.ts", "@classLabel true a\n@data\n1,2:3:a\n", study: "fresh")
     }
 
     func testNonNumericValues() throws {
         try assertRefused(.notANumber, line: 2, name: "abc.tsv", "1\t1\t2\t3\n1\t0.5\tabc\t3\n")
-        try assertRefused(.notANumber, line: 2, name: "hex.tsv", "1\t0x1p3\t2\t3\n", study: "x")  // hex floats are not decimal
+        try assertRefused(.notANumber, line: 1, name: "hex.tsv", "1\t0x1p3\t2\t3\n", study: "x")  // hex floats are not decimal
         try assertRefused(.notANumber, line: 3, name: "bad.ts", "@classLabel true a\n@data\n1,two,3:a\n", study: "fresh")
         try assertRefused(.notANumber, line: 2, name: "bad.csv", "case_id,t,a\nc,0,1.2.3\n", study: "fresh")
         try assertRefused(.nonFinite, line: 1, name: "huge.tsv", "1\t1e39\t1\t1\n", study: "fresh")
@@ -102,7 +102,7 @@ final class HostileInputTests: XCTestCase {
         // Without @dimensions the first series sets the count.
         try assertRefused(.channelCount, line: 4, name: "chan2.ts", "@classLabel true 0 1\n@data\n1:2:0\n1:2:3:1\n", study: "fresh")
         // Against an existing study with one channel.
-        try assertRefused(.channelCount, line: 2, name: "chan3.ts", "@classLabel true 1\n@data\n1:2:1\n")
+        try assertRefused(.channelCount, line: 3, name: "chan3.ts", "@classLabel true 1\n@data\n1:2:1\n")
     }
 
     func testUnknownHeaderKeyAndMissingData() throws {
@@ -112,7 +112,7 @@ final class HostileInputTests: XCTestCase {
         try assertRefused(.unsupported, line: 1, name: "stamps.ts", "@timestamps true\n@data\n(1,2):a\n", study: "fresh")
         try assertRefused(.badHeader, line: 1, name: "bool.ts", "@equalLength maybe\n@data\n", study: "fresh")
         try assertRefused(.labelNotInClasses, line: 3, name: "undeclared.ts", "@classLabel true a b\n@data\n1,2:c\n", study: "fresh")
-        try assertRefused(.lengthMismatch, line: 4, name: "eq.ts", "@equalLength true\n@classLabel true a\n@data\n1,2:a\n1,2,3:a\n", study: "fresh")
+        try assertRefused(.lengthMismatch, line: 5, name: "eq.ts", "@equalLength true\n@classLabel true a\n@data\n1,2:a\n1,2,3:a\n", study: "fresh")
     }
 
     func testDuplicateCaseIds() throws {
@@ -120,8 +120,8 @@ final class HostileInputTests: XCTestCase {
         try assertRefused(.duplicateCaseId, line: 4, name: "dup.csv", "case_id,t,a\nx,0,1\ny,0,1\nx,1,1\n", study: "fresh")
         // Against the store: base.tsv's ids already exist.
         try assertRefused(.duplicateCaseId, line: 1, name: "base.tsv", "1\t1\t2\t3\n")
-        // Against the store through --id-prefix: other.tsv row 2 becomes base-2, which exists.
-        try assertRefused(.duplicateCaseId, line: 2, name: "other.tsv", "1\t1\t2\t3\n1\t1\t2\t3\n", idPrefix: "base")
+        // Against the store through --id-prefix: other.tsv row 1 becomes base-1, which exists.
+        try assertRefused(.duplicateCaseId, line: 1, name: "other.tsv", "1\t1\t2\t3\n", idPrefix: "base")
     }
 
     func testInvalidUTF8() throws {

@@ -60,8 +60,8 @@ extension CaseStore {
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             for t in tables {
                 out += "## \(t)\n"
-                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \"\(t)\" ORDER BY 1, 2")
-                for r in rows { out += r.description + "\n" }
+                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \"\(t)\"").map(\.description).sorted()
+                for r in rows { out += r + "\n" }
             }
             return out
         }

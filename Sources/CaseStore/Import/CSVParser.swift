@@ -116,7 +116,8 @@ struct CSVParser: SeriesParser {
                                       found: "'\(id)' again (first seen on line \(first))")
                 }
                 row += 1
-                current = ParsedCase(line: lineNo, row: row, id: id, subject: subject, label: label, scans: [])
+                current = ParsedCase(line: lineNo, row: row, id: id, subject: subject, label: label, scans: [],
+                                     channelNames: info.channelNames)
             } else {
                 if current!.label != label {
                     throw ImportError(.badValue, file: file, line: lineNo, field: "label",

@@ -7,7 +7,7 @@ public struct ImportError: Error, CustomStringConvertible, LocalizedError, Equat
         case unreadable, unsupportedFormat, emptyFile, noData, invalidUTF8, lineTooLong
         case badHeader, unknownKey, unsupported, missingDataSection
         case raggedRow, lengthMismatch, notANumber, nonFinite, channelCount, badValue
-        case duplicateCaseId, labelNotInClasses, fileChanged
+        case duplicateCaseId, labelNotInClasses
     }
 
     public let kind: Kind

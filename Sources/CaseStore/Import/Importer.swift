@@ -94,48 +94,39 @@ public enum Importer {
         let now = Timestamp.now()
         let verifiedBy = options.verifiedBy ?? fileName
 
-        // The study: existing, or created from what the file declares (or a first pass finds).
+        // The study: existing, or created from the first case (classes declared by the file, or
+        // collected as labels appear and put in order at the end — all inside this transaction).
         var study = try Study.fetchOne(db, key: options.study)
         let studyCreated = study == nil
-        var firstPassHash: String?
-        if study == nil {
-            var labels = Set<String>()
-            var channels: Int?
-            let info = try parser.parse(path: path, maxLineBytes: options.maxLineBytes) { c in
-                if let l = c.label { labels.insert(l) }
-                for s in c.scans {
-                    if let ch = channels, ch != s.channels {
-                        throw ImportError(.channelCount, file: fileName, line: c.line,
-                                          expected: "\(ch) channels (as the first series)", found: "\(s.channels)")
-                    }
-                    channels = s.channels
-                }
-            }
-            firstPassHash = info.sha256
-            let n = channels ?? 1
-            let names = info.channelNames ?? (0..<n).map { "ch\($0)" }
-            let classes = info.declaredClasses ?? ClassOrder.sorted(labels)
-            guard !classes.isEmpty else {
-                throw ImportError(.noData, file: fileName,
-                                  expected: "class labels in the file, or an existing study --study \(options.study) that lists its classes",
-                                  found: "no labels")
-            }
-            var description = options.studyDescription ?? "Imported from \(fileName)"
-            if options.studyDescription == nil, let p = info.problemName { description += " (\(p))" }
-            let s = Study(name: options.study, classes: classes, channels: names, description: description, createdAt: now)
-            try s.insert(db)
-            study = s
-        }
-        guard let study else { throw CaseStoreError.notFound(kind: "study", id: options.study) }
-
-        var result = ImportResult(file: fileName, format: format, sha256: "", bytes: 0, study: study.name,
+        var collectClasses = false
+        var result = ImportResult(file: fileName, format: format, sha256: "", bytes: 0, study: options.study,
                                   studyCreated: studyCreated, split: options.split, cases: 0, scans: 0,
-                                  labelled: 0, unlabelled: 0, classCounts: [:], channels: study.channels.count,
+                                  labelled: 0, unlabelled: 0, classCounts: [:], channels: study?.channels.count ?? 0,
                                   minLength: Int.max, maxLength: 0, scansWithMissing: 0, verifiedBy: nil,
                                   firstCaseId: nil, lastCaseId: nil, warnings: [])
-        let classSet = Set(study.classes)
+        var classSet = Set(study?.classes ?? [])
         var idsInFile = [String: Int]()
         let info = try parser.parse(path: path, maxLineBytes: options.maxLineBytes) { parsed in
+            if study == nil {
+                let channels = parsed.scans.first?.channels ?? 1
+                var description = options.studyDescription ?? "Imported from \(fileName)"
+                if options.studyDescription == nil, format != .csv { description += " (\(stem))" }
+                let s = Study(name: options.study, classes: parsed.declaredClasses ?? [],
+                              channels: parsed.channelNames ?? (0..<channels).map { "ch\($0)" },
+                              description: description, createdAt: now)
+                try s.insert(db)
+                study = s
+                classSet = Set(s.classes)
+                collectClasses = parsed.declaredClasses == nil
+                result.channels = s.channels.count
+            }
+            if collectClasses, let label = parsed.label, !classSet.contains(label), var grown = study {
+                classSet.insert(label)
+                grown.classes.append(label)
+                try grown.update(db)
+                study = grown
+            }
+            guard let study else { throw CaseStoreError.notFound(kind: "study", id: options.study) }
             let id: String
             if let given = parsed.id {
                 id = options.idPrefix.map { "\($0)-\(given)" } ?? given
@@ -186,9 +177,14 @@ public enum Importer {
             if result.firstCaseId == nil { result.firstCaseId = id }
             result.lastCaseId = id
         }
-        if let firstPassHash, firstPassHash != info.sha256 {
-            throw ImportError(.fileChanged, file: fileName, expected: "the file to stay unchanged during the import",
-                              found: "a different SHA-256 on the second read")
+        if collectClasses, var study {
+            study.classes = ClassOrder.sorted(study.classes)
+            guard !study.classes.isEmpty else {
+                throw ImportError(.noData, file: fileName,
+                                  expected: "class labels in the file, or an existing study --study \(options.study) that lists its classes",
+                                  found: "no labels")
+            }
+            try study.update(db)
         }
         result.sha256 = info.sha256
         result.bytes = info.bytes

@@ -29,10 +29,10 @@ struct LineReader {
     /// The next line (without its `\n` or `\r\n`) as a String, or nil at end of file.
     mutating func next() throws -> String? {
         while true {
-            if let nl = buffer[scanFrom...].firstIndex(of: 10) {
+            if let nl = newline(from: scanFrom) {
                 var end = nl
                 if end > start && buffer[end - 1] == 13 { end -= 1 }
-                let line = try decode(buffer[start..<end])
+                let line = try decode(start, end)
                 start = nl + 1; scanFrom = start
                 return line
             }
@@ -46,11 +46,21 @@ struct LineReader {
                 guard start < buffer.count else { return nil }
                 var end = buffer.count
                 if buffer[end - 1] == 13 { end -= 1 }
-                let line = try decode(buffer[start..<end])
+                let line = try decode(start, end)
                 start = buffer.count; scanFrom = start
                 return line
             }
             try fill()
+        }
+    }
+
+    /// Index of the next `\n` at or after `from` (memchr: this loop runs over every byte of the file).
+    private func newline(from: Int) -> Int? {
+        guard from < buffer.count else { return nil }
+        return buffer.withUnsafeBytes { raw -> Int? in
+            guard let base = raw.baseAddress,
+                  let hit = memchr(base + from, 10, raw.count - from) else { return nil }
+            return base.distance(to: UnsafeRawPointer(hit))
         }
     }
 
@@ -70,16 +80,21 @@ struct LineReader {
         buffer.append(contentsOf: chunk)
     }
 
-    private mutating func decode(_ bytes: ArraySlice<UInt8>) throws -> String {
+    private mutating func decode(_ from: Int, _ to: Int) throws -> String {
         lineNumber += 1
-        var slice = bytes
-        if lineNumber == 1, slice.starts(with: [0xEF, 0xBB, 0xBF]) { slice = slice.dropFirst(3) }
-        if let bad = LineReader.firstInvalidUTF8Offset(slice) {
-            throw ImportError(.invalidUTF8, file: fileName, line: lineNumber, field: "byte \(bad + 1)",
-                              expected: "UTF-8 text",
-                              found: String(format: "byte 0x%02X", slice[slice.startIndex + bad]))
+        var lower = from
+        if lineNumber == 1, to - from >= 3, buffer[from] == 0xEF, buffer[from + 1] == 0xBB, buffer[from + 2] == 0xBF {
+            lower += 3
         }
-        return String(decoding: slice, as: UTF8.self)
+        // Fast path: the standard library validates and copies in one optimised pass.
+        if let text = buffer.withUnsafeBufferPointer({ String(validating: UnsafeBufferPointer(rebasing: $0[lower..<to]), as: UTF8.self) }) {
+            return text
+        }
+        let slice = buffer[lower..<to]
+        let bad = LineReader.firstInvalidUTF8Offset(slice) ?? 0
+        throw ImportError(.invalidUTF8, file: fileName, line: lineNumber, field: "byte \(bad + 1)",
+                          expected: "UTF-8 text",
+                          found: String(format: "byte 0x%02X", slice[slice.startIndex + bad]))
     }
 
     /// Offset of the first byte that is not part of a valid UTF-8 sequence, or nil.

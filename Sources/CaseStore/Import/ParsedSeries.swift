@@ -20,6 +20,10 @@ struct ParsedCase {
     var subject: String?
     var label: String?
     var scans: [ParsedScan]
+    /// What the header declared so far (the class list of a `.ts` file, the CSV feature names):
+    /// the importer creates a missing study from the first case it sees.
+    var declaredClasses: [String]? = nil
+    var channelNames: [String]? = nil
 }
 
 /// What a parser learned from the file besides its cases.

@@ -7,7 +7,6 @@ struct SHA256Hasher {
                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var pending: [UInt8] = []
     private var totalBytes: UInt64 = 0
-    private var w = [UInt32](repeating: 0, count: 64)
 
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -25,36 +24,45 @@ struct SHA256Hasher {
         pending.append(contentsOf: bytes)
         let blocks = pending.count / 64
         guard blocks > 0 else { return }
+        var state = h
         pending.withUnsafeBufferPointer { buf in
-            for b in 0..<blocks { compress(buf, offset: b * 64) }
+            state.withUnsafeMutableBufferPointer { hp in
+                SHA256Hasher.k.withUnsafeBufferPointer { kp in
+                    for b in 0..<blocks { SHA256Hasher.compress(buf.baseAddress! + b * 64, hp.baseAddress!, kp.baseAddress!) }
+                }
+            }
         }
+        h = state
         pending.removeFirst(blocks * 64)
     }
 
-    private mutating func compress(_ buf: UnsafeBufferPointer<UInt8>, offset: Int) {
-        for i in 0..<16 {
-            let j = offset + i * 4
-            w[i] = UInt32(buf[j]) << 24 | UInt32(buf[j + 1]) << 16 | UInt32(buf[j + 2]) << 8 | UInt32(buf[j + 3])
+    /// One 64-byte block. Raw pointers and hand-inlined rotations: this module is built without
+    /// optimisation in debug, and hashing runs over every byte imported.
+    private static func compress(_ p: UnsafePointer<UInt8>, _ h: UnsafeMutablePointer<UInt32>, _ k: UnsafePointer<UInt32>) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { wb in
+            let w = wb.baseAddress!
+            for i in 0..<16 {
+                let j = i &* 4
+                w[i] = UInt32(p[j]) << 24 | UInt32(p[j &+ 1]) << 16 | UInt32(p[j &+ 2]) << 8 | UInt32(p[j &+ 3])
+            }
+            for i in 16..<64 {
+                let a = w[i &- 15], b = w[i &- 2]
+                let s0 = ((a >> 7) | (a << 25)) ^ ((a >> 18) | (a << 14)) ^ (a >> 3)
+                let s1 = ((b >> 17) | (b << 15)) ^ ((b >> 19) | (b << 13)) ^ (b >> 10)
+                w[i] = w[i &- 16] &+ s0 &+ w[i &- 7] &+ s1
+            }
+            var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
+            for i in 0..<64 {
+                let s1 = ((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7))
+                let ch = (e & f) ^ (~e & g)
+                let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
+                let s0 = ((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10))
+                let maj = (a & b) ^ (a & c) ^ (b & c)
+                hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ s0 &+ maj
+            }
+            h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d; h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
         }
-        for i in 16..<64 {
-            let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-            let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-        }
-        var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
-        for i in 0..<64 {
-            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-            let ch = (e & f) ^ (~e & g)
-            let t1 = hh &+ s1 &+ ch &+ SHA256Hasher.k[i] &+ w[i]
-            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-            let maj = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ maj
-            hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
-        }
-        h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d; h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
     }
-
-    @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 
     /// Lower-case hex digest; the hasher is consumed.
     mutating func finalize() -> String {

@@ -185,7 +185,8 @@ struct TSParser: SeriesParser {
             let scan = ParsedScan(index: 0, length: length, channels: channels, values: values)
             if missingDeclared == false && scan.hasMissing { missingUndeclared += 1 }
             row += 1
-            try sink(ParsedCase(line: lineNo, row: row, id: nil, subject: nil, label: label, scans: [scan]))
+            try sink(ParsedCase(line: lineNo, row: row, id: nil, subject: nil, label: label, scans: [scan],
+                                declaredClasses: info.declaredClasses))
         }
         (info.sha256, info.bytes) = reader.finish()
         guard sawAnyLine else {

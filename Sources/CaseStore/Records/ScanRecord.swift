@@ -34,18 +34,18 @@ public struct ScanRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     }
 
     public static func encode(_ values: [Float]) -> Data {
-        var data = Data(capacity: values.count * 4)
-        for v in values {
-            withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) }
-        }
-        return data
+        // Bulk copy of the little-endian bit patterns (one pass; this runs for every stored scan).
+        let patterns = values.map { $0.bitPattern.littleEndian }
+        return patterns.withUnsafeBytes { Data($0) }
     }
 
     public static func decode(_ data: Data) -> [Float] {
         let n = data.count / 4
-        return data.withUnsafeBytes { raw in
-            (0..<n).map { i in Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
+        var patterns = [UInt32](repeating: 0, count: n)
+        patterns.withUnsafeMutableBytes { dst in
+            data.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<(n * 4)])) }
         }
+        return patterns.map { Float(bitPattern: UInt32(littleEndian: $0)) }
     }
 
     enum CodingKeys: String, CodingKey {
