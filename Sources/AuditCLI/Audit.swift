@@ -12,7 +12,7 @@ struct Audit: AsyncParsableCommand {
             Exit status: 0 success; 1 completed but a check failed; 64 usage error; \
             65 bad input data; 66 missing file or record; 70 internal error.
             """,
-        subcommands: [Simulate.self])
+        subcommands: [Simulate.self, Log.self])
 
     /// Parses, runs, and maps every error onto the documented exit codes.
     static func main() async {
