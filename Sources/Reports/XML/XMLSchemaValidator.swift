@@ -38,7 +38,7 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         _ = Self.initialized
         let sink = ErrorSink()
         let parsed: xmlSchemaPtr? = data.withUnsafeBytes { raw -> xmlSchemaPtr? in
-            guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self),
+            guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count <= Int(Int32.max),
                   let context = xmlSchemaNewMemParserCtxt(base, Int32(raw.count)) else { return nil }
             defer { xmlSchemaFreeParserCtxt(context) }
             withExtendedLifetime(sink) {
@@ -62,10 +62,11 @@ public final class XMLSchemaValidator: @unchecked Sendable {
             guard let parser = xmlNewParserCtxt() else { throw ReportError.documentNotWellFormed(reason: "out of memory") }
             defer { xmlFreeParserCtxt(parser) }
             let document: xmlDocPtr? = data.withUnsafeBytes { raw in
-                guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return nil }
+                guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count <= Int(Int32.max) else { return nil }
                 return xmlCtxtReadMemory(parser, base, Int32(raw.count), "report.xml", "UTF-8", options)
             }
             guard let document else {
+                if data.count > Int(Int32.max) { throw ReportError.documentNotWellFormed(reason: "document larger than 2 GiB") }
                 let last = parser.pointee.lastError
                 let message = last.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "empty document"
                 throw ReportError.documentNotWellFormed(reason: last.line > 0 ? "line \(last.line): \(message)" : message)
