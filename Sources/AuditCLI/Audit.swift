@@ -12,7 +12,7 @@ struct Audit: AsyncParsableCommand {
             Exit status: 0 success; 1 completed but a check failed; 64 usage error; \
             65 bad input data; 66 missing file or record; 70 internal error.
             """,
-        subcommands: [Simulate.self, Log.self])
+        subcommands: [Run.self, Cases.self, Cohort.self, Store.self, Simulate.self, Log.self, Reviewer.self])
 
     /// Parses, runs, and maps every error onto the documented exit codes.
     static func main() async {
@@ -33,6 +33,9 @@ struct Audit: AsyncParsableCommand {
         case let e as CLIError:
             Console.err("error: \(e)")
             Foundation.exit(e.exitCode)
+        case let e as ImportError:
+            Console.err("error: \(e)")
+            Foundation.exit(65)
         case let e as CaseStoreError:
             Console.err("error: \(e)")
             if case .notFound = e { Foundation.exit(66) }

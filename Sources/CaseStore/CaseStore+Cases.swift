@@ -69,7 +69,7 @@ public struct CaseSummary: Codable, Sendable, Equatable {
 }
 
 /// Per-study figures for `audit store info`.
-public struct StudySummary: Codable, Sendable, Equatable {
+public struct StudyOverview: Codable, Sendable, Equatable {
     public var name: String
     public var classes: [String]
     public var channels: [String]
@@ -158,9 +158,9 @@ extension CaseStore {
     }
 
     /// Every study with its case counts per split and class.
-    public static func studySummaries(_ db: Database) throws -> [StudySummary] {
+    public static func studyOverviews(_ db: Database) throws -> [StudyOverview] {
         try Study.order(Column("name")).fetchAll(db).map { s in
-            var summary = StudySummary(name: s.name, classes: s.classes, channels: s.channels, description: s.description,
+            var summary = StudyOverview(name: s.name, classes: s.classes, channels: s.channels, description: s.description,
                                        cases: 0, scans: 0, splitCounts: [:], classCounts: [:], unlabelled: 0)
             for row in try Row.fetchAll(db, sql: "SELECT split, label, COUNT(*) AS n FROM cases WHERE study = ? GROUP BY split, label",
                                         arguments: [s.name]) {

@@ -1,0 +1,171 @@
+import ArgumentParser
+import AuditLog
+import CaseStore
+import Cohorts
+import Foundation
+import GRDB
+
+extension Audit {
+    struct Cohort: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cohort",
+            abstract: "Synthetic demo cohorts (deterministic for a seed); see docs/cohorts.md.",
+            subcommands: [Generate.self])
+    }
+}
+
+extension Audit.Cohort {
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case lineage, lesion }
+
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a lineage or lesion cohort and write it to the store in one transaction.",
+            discussion: """
+                lineage: haematopoietic progenitor tracks, MegE vs GM (after Buggenthin et al. 2017).
+                lesion: skin lesions with repeat scans over illumination configurations, within-lesion \
+                correlation --rho. Incoming cases are written unlabelled. The same seed gives the same cohort.
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var actorOptions: ActorOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "lineage or lesion.") var kind: Kind
+        @Option(help: "Number of cases (tracks or lesions).") var cases: Int
+        @Option(help: "Random seed.") var seed: UInt64
+        @Option(help: "Study name (default: the generator's name).") var study: String?
+        @Option(help: "Split proportions, e.g. train=0.5,validation=0.1,calibration=0.15,reference=0.1,test=0.1,incoming=0.05.")
+        var splits: String?
+        // Lesion.
+        @Option(help: "lesion: within-lesion correlation ρ of the per-scan evidence, in [0, 1).") var rho: Double?
+        @Option(help: "lesion: standardised benign–malignant separation d of the per-scan evidence.") var separation: Double?
+        @Option(help: "lesion: malignant prevalence.") var prevalence: Double?
+        @Option(help: "lesion: atypical prevalence (> 0 adds the class 'atypical').") var atypical: Double?
+        @Option(help: "lesion: probability of a motion-artefact scan.") var artefactRate: Double?
+        @Option(help: "lesion: fewest scans per lesion.") var minScans: Int?
+        @Option(help: "lesion: most scans per lesion.") var maxScans: Int?
+        // Lineage.
+        @Option(help: "lineage: fraction of MegE tracks.") var megeFraction: Double?
+        @Option(help: "lineage: scale of the lineage differences (0 = none).") var separability: Double?
+        @Option(help: "lineage: shortest track (frames).") var minFrames: Int?
+        @Option(help: "lineage: longest track (frames).") var maxFrames: Int?
+
+        func validate() throws {
+            guard cases > 0 else { throw ValidationError("--cases must be positive") }
+            let lesionOnly = [rho, separation, prevalence, atypical, artefactRate].contains { $0 != nil } || minScans != nil || maxScans != nil
+            let lineageOnly = megeFraction != nil || separability != nil || minFrames != nil || maxFrames != nil
+            if kind == .lineage && lesionOnly { throw ValidationError("--rho, --separation, --prevalence, --atypical, --artefact-rate, --min-scans, --max-scans are lesion options") }
+            if kind == .lesion && lineageOnly { throw ValidationError("--mege-fraction, --separability, --min-frames, --max-frames are lineage options") }
+            if let splits { _ = try Self.parseSplits(splits) }
+        }
+
+        static func parseSplits(_ text: String) throws -> SplitProportions {
+            var p = SplitProportions(train: 0, validation: 0, calibration: 0, reference: 0, test: 0, incoming: 0)
+            for part in text.split(separator: ",") {
+                let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard kv.count == 2, let v = Double(kv[1]), v.isFinite, v >= 0 else {
+                    throw ValidationError("--splits: expected name=proportion, found '\(part)'")
+                }
+                switch kv[0] {
+                case "train": p.train = v
+                case "validation": p.validation = v
+                case "calibration": p.calibration = v
+                case "reference": p.reference = v
+                case "test": p.test = v
+                case "incoming": p.incoming = v
+                default: throw ValidationError("--splits: unknown split '\(kv[0])'")
+                }
+            }
+            return p
+        }
+
+        func makeCohort() throws -> Cohorts.Cohort {
+            let splitProportions = try splits.map(Self.parseSplits) ?? SplitProportions()
+            switch kind {
+            case .lineage:
+                var p = LineageParameters(study: study ?? "lineage", cases: cases, splits: splitProportions)
+                if let megeFraction { p.megeFraction = megeFraction }
+                if let separability { p.separability = separability }
+                if let minFrames { p.minFrames = minFrames }
+                if let maxFrames { p.maxFrames = maxFrames }
+                return try LineageCohort.generate(p, seed: seed)
+            case .lesion:
+                var p = LesionParameters(study: study ?? "lesion", cases: cases, splits: splitProportions)
+                if let rho { p.rho = rho }
+                if let separation { p.separation = separation }
+                if let prevalence { p.malignantPrevalence = prevalence }
+                if let atypical { p.atypicalPrevalence = atypical }
+                if let artefactRate { p.artefactRate = artefactRate }
+                if let minScans { p.minScans = minScans }
+                if let maxScans { p.maxScans = maxScans }
+                return try LesionCohort.generate(p, seed: seed)
+            }
+        }
+
+        func run() throws {
+            let cohort: Cohorts.Cohort
+            do { cohort = try makeCohort() } catch let e as CohortError { throw ValidationError(e.description) }
+            let now = Timestamp.now()
+            let study = Study(name: cohort.study.name, classes: cohort.study.classes, channels: cohort.study.channels,
+                              description: cohort.study.description, createdAt: now)
+            let generator = "cohort generate \(cohort.generator) --seed \(cohort.seed)"
+            let newCases = try cohort.cases.map { c -> NewCase in
+                guard let split = Split(rawValue: c.split.rawValue) else { throw CLIError.badInput("unknown split \(c.split)") }
+                let record = CaseRecord(id: c.id, study: study.name, subject: c.subject, label: c.label,
+                                        verifiedBy: c.label == nil ? nil : generator,
+                                        verifiedAt: c.label == nil ? nil : now, split: split, notes: c.notes, createdAt: now)
+                let scans = c.scans.map { s in
+                    ScanRecord(caseId: c.id, scanIndex: s.index, acquiredAt: s.acquiredAt, acquisition: s.acquisition,
+                               length: s.length, channels: s.channels, values: s.values)
+                }
+                return NewCase(record: record, scans: scans)
+            }
+            let canonical = try cohort.canonicalBytes()
+            let payload = GeneratePayload(generator: cohort.generator, seed: cohort.seed, parameters: cohort.parametersJSON,
+                                          cohortSHA256: ContentHash.sha256Hex(canonical), written: nil)
+            let store = try storeOptions.open()
+            let (written, event) = try store.write { db -> (CasesWritten, AuditEvent) in
+                let w = try CaseStore.insertCases(db, study: study, cases: newCases)
+                var p = payload
+                p.written = w
+                let e = try AuditLog.append(db, actor: actorOptions.actor, action: "cohort.generate",
+                                            subject: AuditSubject(type: "study", id: study.name), payload: p)
+                return (w, e)
+            }
+            var result = payload
+            result.written = written
+            if output.json {
+                struct Out: Encodable {
+                    let cohort: GeneratePayload; let auditSeq: Int
+                    enum CodingKeys: String, CodingKey { case cohort, auditSeq = "audit_seq" }
+                }
+                try Console.json(Out(cohort: result, auditSeq: event.seq))
+                return
+            }
+            let splitText = Split.allCases.compactMap { s in written.splitCounts[s.rawValue].map { "\(s.rawValue) \($0)" } }
+                .joined(separator: ", ")
+            let classText = study.classes.map { "\($0) \(written.classCounts[$0] ?? 0)" }.joined(separator: ", ")
+            let unlabelled = written.cases - written.classCounts.values.reduce(0, +)
+            Console.out("""
+                generated \(cohort.generator) cohort: \(written.cases) cases, \(written.scans) scans into study \(study.name)\
+                \(written.studyCreated ? " (created)" : "") (seed \(cohort.seed))
+                  splits: \(splitText)
+                  labels: \(classText), unlabelled (incoming) \(unlabelled)
+                  cohort sha256 \(result.cohortSHA256)
+                  audit event #\(event.seq)
+                """)
+        }
+    }
+
+    struct GeneratePayload: Encodable {
+        let generator: String
+        let seed: UInt64
+        /// The generator parameters (key-sorted JSON text).
+        let parameters: String
+        /// SHA-256 of the cohort's canonical bytes: regenerate with the same seed and parameters to check.
+        let cohortSHA256: String
+        var written: CasesWritten?
+        enum CodingKeys: String, CodingKey {
+            case generator, seed, parameters, written
+            case cohortSHA256 = "cohort_sha256"
+        }
+    }
+}
