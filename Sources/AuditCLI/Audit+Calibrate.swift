@@ -146,12 +146,10 @@ extension Audit {
                              calibrationN: cal.count, calibratorFitN: fitIdx.count, conformalN: conformalIdx.count,
                              calibrationSha256: calibrationHash, metricsSplit: metricsSplit, before: before, after: after,
                              predictor: predictor, classes: classes, evaluation: evaluation, seed: seed)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            let parametersJSON = String(decoding: try encoder.encode(fitted), as: UTF8.self)
-            let conformalJSON = String(decoding: try encoder.encode(predictor), as: UTF8.self)
-            let metricsJSON = String(decoding: try encoder.encode(doc), as: UTF8.self)
+            // Stored with CalibrationJSON (∞ thresholds as "inf"); read back with CalibrationJSON.decode.
+            let parametersJSON = try CalibrationJSON.string(fitted)
+            let conformalJSON = try CalibrationJSON.string(predictor)
+            let metricsJSON = try CalibrationJSON.string(doc)
             let record = CalibratorRecord(modelId: model, study: studyName, method: method.rawValue, parameters: parametersJSON,
                                           calibrationSplit: split, calibrationN: cal.count, calibrationSha256: calibrationHash,
                                           conformal: conformalJSON, metrics: metricsJSON)

@@ -96,3 +96,21 @@ final class ConformalTests: XCTestCase {
         XCTAssertTrue(e.perClass[2].coverage.isNaN)
     }
 }
+
+final class StorageCodingTests: XCTestCase {
+    func testPredictorWithInfiniteThresholdRoundTrips() throws {
+        let (z, y) = syntheticLogits(count: 300, classes: 3, seed: 61)
+        var labels = y
+        // Leave class 2 with 4 cases: its class-conditional threshold is infinite at α = 0.1.
+        var seen = 0
+        for i in labels.indices where labels[i] == 2 { seen += 1; if seen > 4 { labels[i] = 0 } }
+        let cp = try SplitConformalPredictor.calibrate(probabilities: Softmax.probabilities(logits: z), labels: labels,
+                                                       score: .aps(randomized: true), alpha: 0.1, classConditional: true)
+        XCTAssertEqual(cp.thresholds[2], .infinity)
+        let text = try CalibrationJSON.string(cp)
+        XCTAssertTrue(text.contains("\"inf\""))
+        let back = try CalibrationJSON.decode(SplitConformalPredictor.self, from: text, field: "conformal")
+        XCTAssertEqual(back, cp)
+        XCTAssertThrowsError(try CalibrationJSON.decode(SplitConformalPredictor.self, from: "{\"x\":1}", field: "conformal"))
+    }
+}
