@@ -25,7 +25,7 @@ extension Audit.Index {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var actorOptions: ActorOptions
         @OptionGroup var output: OutputOptions
-        @Option(help: "Model id (SHA-256 of its weights).") var model: String
+        @Option(help: "Model id (SHA-256 of its weights, or a unique prefix of at least 8 digits).") var model: String
         @Option(help: "Study (default: the model's study).") var study: String?
         @Option(help: "Splits of the reference cases, comma-separated.") var splits: String = "reference,train"
 
@@ -58,15 +58,16 @@ extension Audit.Index {
         func run() async throws {
             let store = try storeOptions.openExisting()
             let splitList = try RetrievalCLI.splits(splits, option: "--splits")
-            let (weights, modelStudy) = try store.read { db in try CaseStore.modelForEmbedding(db, id: model) }
+            let record = try store.read { db in try CaseStore.model(db, id: model) }
+            let modelID = record.id
             let classifier: SequenceClassifier
-            do { classifier = try SequenceClassifier(safetensors: [UInt8](weights), file: "model \(model)") } catch {
-                throw CLIError.badInput("model \(model): \(error)")
+            do { classifier = try SequenceClassifier(safetensors: [UInt8](record.weights), file: "model \(modelID)") } catch {
+                throw CLIError.badInput("model \(modelID): \(error)")
             }
-            let studyName = study ?? modelStudy
+            let studyName = study ?? record.study
             let (scans, stored) = try store.read { db in
                 (try CaseStore.caseScans(db, study: studyName, splits: splitList, verifiedOnly: true),
-                 try CaseStore.embeddings(db, modelId: model))
+                 try CaseStore.embeddings(db, modelId: modelID))
             }
             let missing = scans.filter { stored[$0.caseRecord.id]?[$0.scan.scanIndex] == nil }
             for cs in missing where cs.scan.hasMissing {
@@ -81,22 +82,22 @@ extension Audit.Index {
                     throw CLIError.badInput("embedding cases \(chunk.first?.caseRecord.id ?? "")…: \(error)")
                 }
                 for (cs, v) in zip(chunk, vectors) {
-                    records.append(EmbeddingRecord(modelId: model, caseId: cs.caseRecord.id, scanIndex: cs.scan.scanIndex, values: v))
+                    records.append(EmbeddingRecord(modelId: modelID, caseId: cs.caseRecord.id, scanIndex: cs.scan.scanIndex, values: v))
                 }
                 if progress { Console.err("embedded \(records.count)/\(missing.count)") }
             }
-            let payload = Payload(modelId: model, study: studyName, splits: splitList.map(\.rawValue), scans: scans.count,
+            let payload = Payload(modelId: modelID, study: studyName, splits: splitList.map(\.rawValue), scans: scans.count,
                                   computed: records.count, reused: scans.count - missing.count,
                                   dim: records.first?.dim ?? stored.values.first?.values.first?.count)
             let event = try store.write { db -> AuditEvent in
                 try CaseStore.saveEmbeddings(db, records)
                 return try AuditLog.append(db, actor: actorOptions.actor, action: "index.build",
-                                           subject: AuditSubject(type: "model", id: model), payload: payload)
+                                           subject: AuditSubject(type: "model", id: modelID), payload: payload)
             }
             if output.json {
                 try Console.json(Document(payload: payload, auditSeq: event.seq))
             } else {
-                Console.out("model \(model): \(payload.computed) embeddings computed, \(payload.reused) already stored (\(payload.scans) verified scans in \(payload.splits.joined(separator: ","))); log event \(event.seq)")
+                Console.out("model \(modelID): \(payload.computed) embeddings computed, \(payload.reused) already stored (\(payload.scans) verified scans in \(payload.splits.joined(separator: ","))); log event \(event.seq)")
             }
         }
     }

@@ -71,6 +71,7 @@ extension Audit {
             guard !queryScans.isEmpty else { throw CLIError.missing("no cases to query in split '\(split ?? "")'") }
 
             let embedder = try RetrievalCLI.Embedder(store: store, model: model, raw: raw)
+            let modelId = embedder.modelId
             var documents: [QueryDocument] = []
             var studies: [StudySummary] = []
             // Each study is searched against its own reference set.
@@ -112,7 +113,7 @@ extension Audit {
                     Console.err("note: no verified cases in split '\(calibrationSplit)' of study '\(studyName)'; calibrated leave-one-out on the reference cases")
                 }
             }
-            let document = NeighboursDocument(modelId: model, raw: raw, metric: metric.rawValue, k: k,
+            let document = NeighboursDocument(modelId: modelId, raw: raw, metric: metric.rawValue, k: k,
                                               studies: studies, queries: documents)
             if output.json {
                 try Console.json(document)
@@ -246,24 +247,27 @@ enum RetrievalCLI {
     /// Turns scans into embeddings: raw series, or a model's (stored when present, else computed).
     final class Embedder {
         let raw: Bool
+        /// Full model id (a unique prefix given on the command line is resolved).
         let modelId: String?
         let classifier: SequenceClassifier?
         let stored: [String: [Int: [Float]]]
 
         init(store: CaseStore, model: String?, raw: Bool) throws {
             self.raw = raw
-            self.modelId = model
             if let model {
-                let (weights, stored) = try store.read { db in
-                    (try CaseStore.modelForEmbedding(db, id: model).weights, try CaseStore.embeddings(db, modelId: model))
+                let (record, stored) = try store.read { db -> (ModelRecord, [String: [Int: [Float]]]) in
+                    let record = try CaseStore.model(db, id: model)
+                    return (record, try CaseStore.embeddings(db, modelId: record.id))
                 }
                 do {
-                    classifier = try SequenceClassifier(safetensors: [UInt8](weights), file: "model \(model)")
+                    classifier = try SequenceClassifier(safetensors: [UInt8](record.weights), file: "model \(record.id)")
                 } catch {
-                    throw CLIError.badInput("model \(model): \(error)")
+                    throw CLIError.badInput("model \(record.id): \(error)")
                 }
+                self.modelId = record.id
                 self.stored = stored
             } else {
+                modelId = nil
                 classifier = nil
                 stored = [:]
             }

@@ -68,11 +68,10 @@ extension CaseStore {
         for r in records { try r.save(db) }
     }
 
-    /// The safetensors bytes and study of a registered model (retrieval recomputes its embeddings).
+    /// The safetensors bytes and study of a registered model (id or unique prefix), for recomputing
+    /// its embeddings. Kept for callers written against it; `model(_:id:)` returns the whole record.
     public static func modelForEmbedding(_ db: Database, id: String) throws -> (weights: Data, study: String?) {
-        guard let row = try Row.fetchOne(db, sql: "SELECT weights, study FROM models WHERE id = ?", arguments: [id]) else {
-            throw CaseStoreError.notFound(kind: "model", id: id)
-        }
-        return (row["weights"], row["study"])
+        let record = try model(db, id: id)
+        return (record.weights, record.study)
     }
 }

@@ -134,7 +134,8 @@ public struct DeepKNNCalibration: Codable, Sendable, Equatable {
     static func sentence(percentile: Double, k: Int, calibrationCount n: Int) -> String {
         guard percentile.isFinite else { return "no calibration cases to compare its distance with" }
         let whole = Int(percentile.rounded(.down))
-        return "further from its \(k) nearest verified cases than \(whole)% of calibration cases are (n = \(n))"
+        let neighbours = k == 1 ? "its nearest verified case" : "its \(k) nearest verified cases"
+        return "further from \(neighbours) than \(whole)% of calibration cases are (n = \(n))"
     }
 }
 

@@ -46,14 +46,13 @@ final class StoreEmbeddingsTests: XCTestCase {
 
     func testEmbeddingsRoundTripBitExactAndAreKeyedByModel() throws {
         let store = try importedECG200()
-        let modelA = String(repeating: "a", count: 64), modelB = String(repeating: "b", count: 64)
-        // No model-registration API exists in CaseStore yet; the test registers two directly.
+        // Two registered models (placeholder weights: only their hash matters here).
+        let weights = [Data("model A".utf8), Data("model B".utf8)]
+        let modelA = ContentHash.sha256Hex(weights[0]), modelB = ContentHash.sha256Hex(weights[1])
         try store.write { db in
-            for id in [modelA, modelB] {
-                try db.execute(sql: """
-                    INSERT INTO models (id, study, arch, classes, config, weights, created_at)
-                    VALUES (?, 'ECG200', 'lstm', '["-1","1"]', '{}', x'00', '2026-01-01T00:00:00Z')
-                    """, arguments: [id])
+            for (id, w) in zip([modelA, modelB], weights) {
+                try CaseStore.registerModel(db, ModelRecord(id: id, study: "ECG200", arch: "lstm", classes: "[\"-1\",\"1\"]",
+                                                            config: "{}", training: "{}", metrics: "{}", weights: w))
             }
         }
         let scans = try store.read { db in try CaseStore.caseScans(db, study: "ECG200", splits: [.train], verifiedOnly: true) }
@@ -80,6 +79,5 @@ final class StoreEmbeddingsTests: XCTestCase {
             try CaseStore.saveEmbeddings(db, [EmbeddingRecord(modelId: String(repeating: "c", count: 64),
                                                               caseId: scans[0].caseRecord.id, scanIndex: 0, values: [1])])
         })
-        XCTAssertThrowsError(try store.read { db in try CaseStore.modelForEmbedding(db, id: "nope") })
     }
 }
