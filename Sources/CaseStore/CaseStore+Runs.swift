@@ -52,11 +52,3 @@ extension CaseStore {
         return record
     }
 }
-
-extension CaseStore {
-    /// The most recently registered model of a study (the default model of `audit run`).
-    public static func newestModelId(_ db: Database, study: String) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT id FROM models WHERE study = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                            arguments: [study])
-    }
-}

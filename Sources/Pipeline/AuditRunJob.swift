@@ -81,7 +81,7 @@ public struct AuditRunJob {
                 }
                 ids = list
             }
-            let model = try modelId ?? CaseStore.newestModelId(db, study: study)
+            let model = try modelId.map { try CaseStore.resolveModelId(db, $0) } ?? CaseStore.newestModel(db, study: study)?.id
             var context = try RunContext.load(db, study: study, policy: policy, modelId: model, k: k, metric: metric)
             context.logVerified = try AuditLog.verify(db).ok
             return (ids, model, context)
@@ -102,6 +102,9 @@ public struct AuditRunJob {
             let model = try RunReportBuilder.model(db, run: run, assessments: assessments, context: context,
                                                    driftPath: assessor.driftPath, driftAlarm: assessor.driftAlarm)
             return (Data(try renderer.renderRunHTML(model).utf8), try XMLReportWriter.runXML(model))
+        }, catchTrials: { db, regular in
+            try CatchTrialPlanter(assessor: assessor, renderer: renderer, rate: policy.review.catchTrialRate)
+                .plant(db, runId: runId, study: study, regular: regular)
         }, progress: progress)
 
         var failures: [String] = []

@@ -83,6 +83,7 @@ public final class AuditRunner {
         assessor: CaseAssessor,
         outDirectory: URL,
         runReport: (Database, RunRecord, [AssessmentRecord]) throws -> (html: Data, xml: Data),
+        catchTrials: ((Database, [AssessmentRecord]) throws -> [CaseOutcome])? = nil,
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> RunOutcome {
         guard !request.caseIds.isEmpty else { throw RunError.noCases("the selection is empty") }
@@ -107,6 +108,12 @@ public final class AuditRunner {
             guard var run = try CaseStore.run(db, id: request.runId) else { throw CaseStoreError.notFound(kind: "run", id: request.runId) }
             guard run.status == .running else { return nil }
             let assessments = try CaseStore.assessments(db, runId: request.runId)
+            // Catch trials join the review queue in the same transaction that completes the run.
+            if let catchTrials {
+                for (i, outcome) in try catchTrials(db, assessments).enumerated() {
+                    try self.storeOutcome(db, outcome, position: request.caseIds.count + i, request: request)
+                }
+            }
             let report = try runReport(db, run, assessments)
             let htmlHash = Hashing.sha256Hex(report.html), xmlHash = Hashing.sha256Hex(report.xml)
             try CaseStore.addReportVersion(db, runId: run.id, caseId: nil, format: .html, content: report.html, sha256: htmlHash)
@@ -127,7 +134,7 @@ public final class AuditRunner {
         }
 
         try materialiseReports(runId: request.runId, into: outDirectory)
-        let assessments = try store.read { db in try CaseStore.assessments(db, runId: request.runId) }
+        let assessments = try store.read { db in try CaseStore.assessments(db, runId: request.runId).prefix(request.caseIds.count) }
         var fired: [String: Int] = [:]
         for a in assessments {
             for id in Self.decidingChecks(in: a.assessment) { fired[id, default: 0] += 1 }
@@ -184,25 +191,23 @@ public final class AuditRunner {
                                                          policy_sha256: request.policySha256, inputs: outcome.inputHashes))
     }
 
-    /// Writes the newest version of every report of the run into `dir` (case reports under `cases/`),
-    /// atomically, skipping files that already hold the right bytes. The store is the source of truth,
-    /// so a run killed between commit and file write loses nothing.
-    public func materialiseReports(runId: String, into dir: URL) throws {
+    /// Writes every version of every report of the run into `dir` — case reports under `cases/`,
+    /// version 1 as `<case>.html`, later (signed) versions as `<case>.v<N>.html`, so no version ever
+    /// overwrites another — atomically, skipping files that already hold the right bytes. The store is
+    /// the source of truth, so a run killed between commit and file write loses nothing.
+    public static func materialiseReports(_ store: CaseStore, runId: String, into dir: URL) throws {
         let reports = try store.read { db in try CaseStore.reports(db, runId: runId) }
-        var newest: [String: ReportRecord] = [:]
-        for r in reports {
-            let key = "\(r.caseId ?? "")\u{0}\(r.format.rawValue)"
-            if let have = newest[key], have.version >= r.version { continue }
-            newest[key] = r
-        }
         let fm = FileManager.default
         try fm.createDirectory(at: dir.appendingPathComponent("cases"), withIntermediateDirectories: true)
-        for r in newest.values {
-            let url = r.caseId.map { dir.appendingPathComponent("cases").appendingPathComponent(ReportFileName.forCase($0, format: r.format.rawValue)) }
-                ?? dir.appendingPathComponent("run.\(r.format.rawValue)")
+        for r in reports {
+            let url = dir.appendingPathComponent(ReportFileName.relativePath(caseId: r.caseId, version: r.version, format: r.format.rawValue))
             if let existing = try? Data(contentsOf: url), existing == r.content { continue }
             try r.content.write(to: url, options: .atomic)
         }
+    }
+
+    public func materialiseReports(runId: String, into dir: URL) throws {
+        try Self.materialiseReports(store, runId: runId, into: dir)
     }
 
     static func counts(_ values: [String]) -> [String: Int] {

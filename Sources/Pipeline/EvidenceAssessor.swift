@@ -43,6 +43,11 @@ public final class EvidenceAssessor: CaseAssessor {
     public var driftAlarm: Bool { drift?.alarmRaised ?? false }
 
     public func assess(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String) throws -> CaseOutcome {
+        try assess(db, caseRecord: caseRecord, position: position, runId: runId, feedsDriftMonitor: true)
+    }
+
+    /// `feedsDriftMonitor` is false for catch trials: they are not part of the deployment stream.
+    func assess(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, feedsDriftMonitor: Bool) throws -> CaseOutcome {
         let scans = try CaseStore.scans(db, caseId: caseRecord.id)
         let policy = context.policy
         var evidence = CaseEvidence(scanCount: scans.count)
@@ -88,7 +93,7 @@ public final class EvidenceAssessor: CaseAssessor {
                         sentence: Self.predictionSentence(classes[predicted], pooled[predicted], scans.count),
                         classProbabilities: zip(classes, pooled).map { ClassProbability(label: $0, probability: $1) })
                     try conformal(cal, firstScan: perScan[0], classes: classes, seed: seed, caseRecord: caseRecord,
-                                  evidence: &evidence, report: &report, details: &details)
+                                  feedsDriftMonitor: feedsDriftMonitor, evidence: &evidence, report: &report, details: &details)
                 } else {
                     let predicted = rawFirst.indices.max { rawFirst[$0] < rawFirst[$1] } ?? 0
                     evidence.predictedClass = classes[predicted]
@@ -193,7 +198,7 @@ public final class EvidenceAssessor: CaseAssessor {
     }
 
     func conformal(_ cal: RunContext.LoadedCalibration, firstScan: [Double], classes: [String], seed: UInt64, caseRecord: CaseRecord,
-                   evidence: inout CaseEvidence, report: inout CaseReportModel, details: inout [String: JSONValue]) throws {
+                   feedsDriftMonitor: Bool, evidence: inout CaseEvidence, report: inout CaseReportModel, details: inout [String: JSONValue]) throws {
         let p = cal.predictor
         let set = try p.predictionSets(probabilities: [firstScan], uniforms: .seeded(seed))[0]
         let n = p.classConditional ? (p.classCalibrationCounts.min() ?? 0) : p.calibrationCount
@@ -207,7 +212,7 @@ public final class EvidenceAssessor: CaseAssessor {
             condition: p.guarantees.first?.condition ?? "calibration and test cases are exchangeable",
             score: p.score.name)
         var drift: [String: JSONValue] = [:]
-        if caseRecord.isVerified, let label = caseRecord.label, let y = classes.firstIndex(of: label) {
+        if feedsDriftMonitor, caseRecord.isVerified, let label = caseRecord.label, let y = classes.firstIndex(of: label) {
             try self.drift?.observe(pValue: pValues[y])
             drift["true_label_p_value"] = .number(pValues[y])
             drift["true_label"] = .string(label)

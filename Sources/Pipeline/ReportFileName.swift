@@ -9,6 +9,13 @@ public enum ReportFileName {
         "\(slug(caseId)).\(format)"
     }
 
+    /// Path of a report version inside a run folder: `run.html`, `cases/<case>.html`, `cases/<case>.v2.html`.
+    public static func relativePath(caseId: String?, version: Int, format: String) -> String {
+        let suffix = version > 1 ? ".v\(version)" : ""
+        guard let caseId else { return "run\(suffix).\(format)" }
+        return "cases/\(slug(caseId))\(suffix).\(format)"
+    }
+
     public static func slug(_ text: String) -> String {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
         var safe = String(text.map { allowed.contains($0) ? $0 : "_" }.prefix(80))

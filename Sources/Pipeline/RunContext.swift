@@ -61,7 +61,7 @@ public struct RunContext {
             context.notes.append("no model is registered for study \(name): prediction, calibration, retrieval and repeat-scan stages were not evaluated")
             return context
         }
-        let weights = try CaseStore.modelForEmbedding(db, id: modelId).weights
+        let weights = try CaseStore.model(db, id: modelId).weights
         let classifier = try SequenceClassifier(safetensors: [UInt8](weights), file: "model \(modelId)")
         context.model = LoadedModel(id: modelId, classifier: classifier)
 

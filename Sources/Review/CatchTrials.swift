@@ -19,7 +19,8 @@ public enum CatchTrials {
         return others[min(Int(u * Double(others.count)), others.count - 1)]
     }
 
-    static func uniform(runId: String, caseId: String, salt: String) -> Double {
+    /// A keyed uniform draw in [0, 1) for (run, case, purpose).
+    public static func uniform(runId: String, caseId: String, salt: String) -> Double {
         let digest = SHA256.hash(data: Data("catch-trial\u{0}\(salt)\u{0}\(runId)\u{0}\(caseId)".utf8))
         let bits = digest.prefix(8).reduce(UInt64(0)) { ($0 << 8) | UInt64($1) }
         return Double(bits >> 11) / Double(1 << 53)

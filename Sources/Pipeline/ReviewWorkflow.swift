@@ -1,0 +1,330 @@
+import AuditLog
+import CaseStore
+import Crypto
+import Foundation
+import GRDB
+import Policy
+import Reports
+import Review
+
+/// The sign-off workflow over stored assessments: queue, open (blinded when the policy asks), blind
+/// read, sign, verify, oversight figures. Every step is stored and logged in one transaction; a
+/// refused step changes nothing.
+public struct ReviewWorkflow {
+    public let store: CaseStore
+
+    public init(store: CaseStore) { self.store = store }
+
+    /// One case waiting for a signature.
+    public struct QueueItem: Codable, Sendable, Equatable {
+        public var caseId: String
+        public var runId: String
+        public var disposition: String
+        public var reviewersRequired: Int
+        public var signatures: Int
+        enum CodingKeys: String, CodingKey {
+            case caseId = "case_id", runId = "run_id", disposition, reviewersRequired = "reviewers_required", signatures
+        }
+    }
+
+    static let awaiting: Set<String> = ["review", "second-review", "escalate"]
+
+    /// Cases whose disposition needs people and that lack signatures; for a reviewer, without the cases
+    /// they already signed or whose run they operated.
+    public func queue(reviewer: String? = nil) throws -> [QueueItem] {
+        try store.read { db in
+            var items: [QueueItem] = []
+            for run in try CaseStore.runs(db) where run.status == .completed {
+                if let reviewer, reviewer == run.operatorId { continue }
+                let signed = Dictionary(grouping: try CaseStore.signOffs(db, runId: run.id), by: \.caseId)
+                for a in try CaseStore.assessments(db, runId: run.id) where Self.awaiting.contains(a.disposition) {
+                    let required = try Assessment.decode(Data(a.assessment.utf8)).disposition.reviewersRequired
+                    let signers = signed[a.caseId]?.map(\.reviewerId) ?? []
+                    guard signers.count < max(required, 1) else { continue }
+                    if let reviewer, signers.contains(reviewer) { continue }
+                    items.append(QueueItem(caseId: a.caseId, runId: run.id, disposition: a.disposition,
+                                           reviewersRequired: max(required, 1), signatures: signers.count))
+                }
+            }
+            return items
+        }
+    }
+
+    /// What `open` showed the reviewer.
+    public struct Opened: Sendable {
+        public var runId: String
+        public var caseId: String
+        public var blinded: Bool
+        public var reportVersion: Int
+        public var reportSHA256: String
+        /// The full report (nil while blinded).
+        public var report: CaseReportModel?
+        /// Evidence without the model's answer (blinded first read).
+        public var blindedEvidence: BlindedEvidence?
+    }
+
+    /// The evidence a blinded reviewer sees: the scans and the nearest verified cases, no model output.
+    public struct BlindedEvidence: Codable, Sendable {
+        public var caseId: String
+        public var classes: [String]
+        public var scans: [String]
+        public var neighbours: [Reports.Neighbour]
+    }
+
+    public func open(caseId: String, runId: String?, reviewer: String, now: Date = Date()) throws -> Opened {
+        try store.write { db in
+            let (run, assessment, policy) = try Self.resolve(db, caseId: caseId, runId: runId)
+            let who = try Self.activeReviewer(db, reviewer)
+            guard who.id != run.operatorId else { throw ReviewError.operatorCannotReview(who.id) }
+            guard let report = try CaseStore.latestReport(db, runId: run.id, caseId: caseId, format: .html) else {
+                throw CaseStoreError.notFound(kind: "report of case", id: caseId)
+            }
+            let model = try Self.reportModel(assessment)
+            let blinded = policy.review.blindFirstRead
+            let shown: [String: String] = ["report_version": String(report.version), "report_sha256": report.sha256,
+                                           "view": blinded ? "blinded evidence (scans, neighbours; no model answer)" : "full report"]
+            let session = try CaseStore.insertReviewSession(db, ReviewSessionRecord(
+                runId: run.id, caseId: caseId, reviewerId: who.id, openedAt: Timestamp.string(from: now), blinded: blinded,
+                shown: String(decoding: try Assessment.canonicalEncoder.encode(shown), as: UTF8.self)))
+            try AuditLog.append(db, actor: who.id, action: "review.open", subject: AuditSubject(type: "case", id: caseId),
+                                payload: ["run_id": run.id, "case_id": caseId, "reviewer_id": who.id, "blinded": String(blinded),
+                                          "report_version": String(report.version), "report_sha256": report.sha256,
+                                          "session": String(session.id ?? -1)], time: now)
+            let evidence = BlindedEvidence(caseId: caseId, classes: model.scans?.classLabels ?? [],
+                                           scans: model.scans?.scans.map { "scan \($0.index): \($0.takenAt) — \($0.acquisition)" } ?? [],
+                                           neighbours: model.neighbours?.neighbours ?? [])
+            return Opened(runId: run.id, caseId: caseId, blinded: blinded, reportVersion: report.version, reportSHA256: report.sha256,
+                          report: blinded ? nil : model, blindedEvidence: blinded ? evidence : nil)
+        }
+    }
+
+    /// Records the blind first read, then unblinds (returns the full report).
+    public func blindRead(caseId: String, runId: String?, reviewer: String, className: String, now: Date = Date()) throws -> CaseReportModel {
+        try store.write { db in
+            let (run, assessment, _) = try Self.resolve(db, caseId: caseId, runId: runId)
+            let who = try Self.activeReviewer(db, reviewer)
+            guard let session = try CaseStore.latestSession(db, runId: run.id, caseId: caseId, reviewerId: who.id) else {
+                throw ReviewError.notOpened(caseId: caseId, reviewer: who.id)
+            }
+            let model = try Self.reportModel(assessment)
+            let classes = model.scans?.classLabels ?? model.prediction?.classProbabilities.map(\.label) ?? []
+            guard classes.contains(className) else { throw ReviewError.classUnknown(className) }
+            guard session.blindReadClass == nil else {
+                throw CaseStoreError.invalid("the blind read of case '\(caseId)' by '\(who.id)' is already recorded (\(session.blindReadClass!))")
+            }
+            try CaseStore.recordBlindRead(db, sessionId: session.id ?? -1, className: className, at: Timestamp.string(from: now))
+            try AuditLog.append(db, actor: who.id, action: "review.blind-read", subject: AuditSubject(type: "case", id: caseId),
+                                payload: ["run_id": run.id, "case_id": caseId, "reviewer_id": who.id, "class": className], time: now)
+            return model
+        }
+    }
+
+    /// What the reviewer asks to sign.
+    public struct SignRequest {
+        public var caseId: String
+        public var runId: String?
+        public var reviewer: String
+        public var decision: Review.SignOff.Decision
+        public var className: String?
+        public var reasonCode: String
+        public var meaning: Review.SignOff.Meaning
+        public var note: String
+        public var passphrase: String
+        public var keyFile: URL?
+        public var now: Date
+
+        public init(caseId: String, runId: String?, reviewer: String, decision: Review.SignOff.Decision, className: String?,
+                    reasonCode: String, meaning: Review.SignOff.Meaning, note: String, passphrase: String, keyFile: URL?, now: Date = Date()) {
+            self.caseId = caseId; self.runId = runId; self.reviewer = reviewer; self.decision = decision
+            self.className = className; self.reasonCode = reasonCode; self.meaning = meaning; self.note = note
+            self.passphrase = passphrase; self.keyFile = keyFile; self.now = now
+        }
+    }
+
+    public struct Signed: Sendable {
+        public var signOff: Review.SignOff
+        public var newReportVersion: Int
+        public var catchTrial: CatchTrialOutcome?
+    }
+
+    public struct CatchTrialOutcome: Codable, Sendable {
+        public var presentedClass: String
+        public var trueLabel: String
+        public var detected: Bool
+    }
+
+    /// Checks the policy's rules, signs the canonical record with the reviewer's key, stores and logs it,
+    /// reveals a catch trial, and issues the next report version carrying the manifestation.
+    public func sign(_ r: SignRequest, storePath: String) throws -> Signed {
+        try store.write { db in
+            let (run, assessment, policy) = try Self.resolve(db, caseId: r.caseId, runId: r.runId)
+            guard let who = try CaseStore.reviewer(db, id: r.reviewer) else { throw ReviewError.reviewerUnknown(r.reviewer) }
+            let session = try CaseStore.latestSession(db, runId: run.id, caseId: r.caseId, reviewerId: who.id)
+            var model = try Self.reportModel(assessment)
+            let presented = model.prediction?.predictedClass ?? ""
+            let classes = model.scans?.classLabels ?? model.prediction?.classProbabilities.map(\.label) ?? []
+            let earlier = try CaseStore.signOffs(db, runId: run.id, caseId: r.caseId)
+            let rules = Self.rules(policy)
+            let seconds = try SignOffGate.check(SignOffRequest(
+                caseId: r.caseId, runId: run.id, disposition: assessment.disposition.kind.rawValue,
+                requiredSignatures: max(assessment.disposition.reviewersRequired, 1), reviewerId: who.id, reviewerActive: who.active,
+                runOperator: run.operatorId, earlierSigners: earlier.map(\.reviewerId),
+                openedAt: session.flatMap { Timestamp.date(from: $0.openedAt) }, blindReadClass: session?.blindReadClass,
+                decision: r.decision, decidedClass: r.decision == .agree ? (r.className ?? presented) : r.className,
+                reasonCode: r.reasonCode, classes: classes, now: r.now), rules: rules)
+            if r.decision == .agree, let c = r.className, c != presented {
+                throw CaseStoreError.invalid("--class \(c) differs from the answer shown (\(presented)); use --decision override")
+            }
+            guard let keyRecord = try CaseStore.reviewerKeys(db, reviewerId: who.id).last(where: { $0.retiredAt == nil }) else {
+                throw ReviewError.keyFileInvalid("reviewer '\(who.id)' has no current key")
+            }
+            let keyURL = r.keyFile ?? ReviewerRegistry.defaultKeyFile(storePath: storePath, reviewerId: who.id, version: keyRecord.version)
+            let keyFile = try ReviewerKeyFile.read(from: keyURL)
+            guard keyFile.reviewerId == who.id, keyFile.keyVersion == keyRecord.version, keyFile.publicKey == keyRecord.publicKey else {
+                throw ReviewError.keyFileInvalid("\(keyURL.path) is not the current key of reviewer '\(who.id)'")
+            }
+            let key = try keyFile.unlock(passphrase: r.passphrase)
+            let versionSeen = session.flatMap { Self.shownVersion($0) }
+            guard let seen = try versionSeen.flatMap({ try CaseStore.report(db, runId: run.id, caseId: r.caseId, version: $0, format: .html) })
+                ?? CaseStore.latestReport(db, runId: run.id, caseId: r.caseId, format: .html) else {
+                throw CaseStoreError.notFound(kind: "report of case", id: r.caseId)
+            }
+            let record = Review.SignOff(caseId: r.caseId, runId: run.id, reportSha256: seen.sha256, reportVersion: seen.version,
+                                 decision: r.decision, decidedClass: r.decision == .agree ? presented : (r.className ?? presented),
+                                 modelClass: presented, meaning: r.meaning, reasonCode: r.reasonCode, note: r.note,
+                                 reviewerId: who.id, printedName: who.name, keyVersion: keyRecord.version,
+                                 signedAt: Timestamp.string(from: r.now), reviewSeconds: seconds, blindReadClass: session?.blindReadClass)
+            let (bytes, signature) = try record.sign(with: key)
+            try CaseStore.insertSignOff(db, SignOffRecord(runId: run.id, caseId: r.caseId, reviewerId: who.id, keyVersion: keyRecord.version,
+                                                          record: String(decoding: bytes, as: UTF8.self), signature: signature,
+                                                          reportSha256: seen.sha256, createdAt: Timestamp.string(from: r.now)))
+            try AuditLog.append(db, actor: who.id, action: "review.sign", subject: AuditSubject(type: "case", id: r.caseId),
+                                payload: ["run_id": run.id, "case_id": r.caseId, "reviewer_id": who.id,
+                                          "record_sha256": Hashing.sha256Hex(bytes), "signature": signature.base64EncodedString(),
+                                          "report_sha256": seen.sha256, "report_version": String(seen.version),
+                                          "decision": r.decision.rawValue, "meaning": r.meaning.rawValue], time: r.now)
+
+            var outcome: CatchTrialOutcome?
+            if let trial = try CaseStore.catchTrial(db, runId: run.id, caseId: r.caseId), trial.revealedAt == nil {
+                let detected = r.decision == .override
+                outcome = CatchTrialOutcome(presentedClass: trial.presentedClass, trueLabel: trial.trueLabel, detected: detected)
+                try CaseStore.revealCatchTrial(db, runId: run.id, caseId: r.caseId, at: Timestamp.string(from: r.now))
+                try AuditLog.append(db, actor: "system", action: "catch-trial.revealed", subject: AuditSubject(type: "case", id: r.caseId),
+                                    payload: ["run_id": run.id, "case_id": r.caseId, "reviewer_id": who.id,
+                                              "presented_class": trial.presentedClass, "true_label": trial.trueLabel,
+                                              "detected": String(detected)], time: r.now)
+            }
+
+            // The next report version carries every manifestation so far (21 CFR 11.50); earlier versions stay.
+            let all = try CaseStore.signOffs(db, runId: run.id, caseId: r.caseId)
+            model.signOffs = try all.map { s in
+                let signed = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8))
+                return Reports.SignOff(reviewerId: signed.reviewerId, printedName: signed.printedName, signedAt: signed.signedAt,
+                                       meaning: signed.meaning.rawValue, decision: signed.decision.rawValue,
+                                       decidedClass: signed.decidedClass, reasonCode: signed.reasonCode,
+                                       note: signed.note.isEmpty ? nil : signed.note, signedReportSHA256: signed.reportSha256)
+            }
+            let latest = try CaseStore.latestReport(db, runId: run.id, caseId: r.caseId, format: .html)
+            model.reportVersion = (latest?.version ?? 0) + 1
+            model.supersedesReportSHA256 = latest?.sha256
+            let renderer = try ReportRenderer()
+            let html = Data(try renderer.renderCaseHTML(model).utf8), xml = try XMLReportWriter.caseXML(model)
+            try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .html, content: html, sha256: Hashing.sha256Hex(html))
+            try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .xml, content: xml, sha256: Hashing.sha256Hex(xml))
+            return Signed(signOff: record, newReportVersion: model.reportVersion, catchTrial: outcome)
+        }
+    }
+
+    /// One stored signature and what verification found.
+    public struct Verification: Codable, Sendable {
+        public var signoffId: Int64
+        public var caseId: String
+        public var runId: String
+        public var reviewerId: String
+        public var ok: Bool
+        public var problems: [String]
+        enum CodingKeys: String, CodingKey {
+            case signoffId = "signoff_id", caseId = "case_id", runId = "run_id", reviewerId = "reviewer_id", ok, problems
+        }
+    }
+
+    /// Checks every stored signature (of one case, or all) against the reviewer's key version and the
+    /// stored report version it names.
+    public func verify(caseId: String? = nil) throws -> [Verification] {
+        try store.read { db in
+            try CaseStore.signOffs(db, caseId: caseId).map { s in
+                let key = try CaseStore.reviewerKey(db, reviewerId: s.reviewerId, version: s.keyVersion)
+                let problems = SignOffVerifier.verify(
+                    record: Data(s.record.utf8), signature: s.signature, storedCase: s.caseId, storedRun: s.runId,
+                    storedReviewer: s.reviewerId, publicKey: key?.publicKey,
+                    reportBytes: { signed in
+                        (try? CaseStore.report(db, runId: s.runId, caseId: s.caseId, version: signed.reportVersion, format: .html))??.content
+                    })
+                return Verification(signoffId: s.id ?? -1, caseId: s.caseId, runId: s.runId, reviewerId: s.reviewerId,
+                                    ok: problems.isEmpty, problems: problems.map(\.description))
+            }
+        }
+    }
+
+    /// Oversight figures per reviewer over every signature in the store.
+    public func statistics(rules: ReviewRules = ReviewRules()) throws -> [Review.ReviewerOversight] {
+        try store.read { db in
+            var observations: [ReviewObservation] = []
+            for s in try CaseStore.signOffs(db) {
+                let signed = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8))
+                let trial = try CaseStore.catchTrial(db, runId: s.runId, caseId: s.caseId)
+                let confidence = try CaseStore.assessment(db, runId: s.runId, caseId: s.caseId)
+                    .flatMap { try Assessment.decode(Data($0.assessment.utf8)).evidence.calibratedConfidence }
+                observations.append(ReviewObservation(
+                    reviewerId: s.reviewerId, seconds: signed.reviewSeconds, agreedWithModel: signed.decision == .agree,
+                    modelConfidence: confidence, blindReadAgreed: signed.blindReadClass.map { $0 == signed.modelClass },
+                    isCatchTrial: trial != nil))
+            }
+            return OversightStatistics.figures(observations, rules: rules)
+        }
+    }
+
+    // MARK: helpers
+
+    /// The run (given, or the newest completed run with an assessment of the case), the assessment
+    /// and the run's policy as stored with the run.
+    static func resolve(_ db: Database, caseId: String, runId: String?) throws -> (RunRecord, Assessment, AuditPolicy) {
+        let run: RunRecord
+        if let runId {
+            guard let r = try CaseStore.run(db, id: runId) else { throw CaseStoreError.notFound(kind: "run", id: runId) }
+            run = r
+        } else {
+            guard let latest = try CaseStore.latestAssessment(db, caseId: caseId), let r = try CaseStore.run(db, id: latest.runId) else {
+                throw CaseStoreError.notFound(kind: "assessment of case", id: caseId)
+            }
+            run = r
+        }
+        guard let record = try CaseStore.assessment(db, runId: run.id, caseId: caseId) else {
+            throw ReviewError.notInRun(caseId: caseId, runId: run.id)
+        }
+        let policy = try AuditPolicy.parse(run.policyText, source: "policy of run \(run.id)")
+        return (run, try Assessment.decode(Data(record.assessment.utf8)), policy)
+    }
+
+    static func activeReviewer(_ db: Database, _ id: String) throws -> ReviewerRecord {
+        guard let r = try CaseStore.reviewer(db, id: id) else { throw ReviewError.reviewerUnknown(id) }
+        guard r.active else { throw ReviewError.reviewerInactive(id) }
+        return r
+    }
+
+    /// The report model the case's reports were rendered from.
+    static func reportModel(_ a: Assessment) throws -> CaseReportModel {
+        guard let v = a.details["report_model"] else { throw CaseStoreError.invalid("assessment of case '\(a.caseId)' holds no report model") }
+        return try JSONDecoder().decode(CaseReportModel.self, from: try JSONEncoder().encode(v))
+    }
+
+    static func shownVersion(_ s: ReviewSessionRecord) -> Int? {
+        guard let d = try? JSONSerialization.jsonObject(with: Data(s.shown.utf8)) as? [String: Any] else { return nil }
+        return (d["report_version"] as? String).flatMap(Int.init)
+    }
+
+    public static func rules(_ p: AuditPolicy) -> ReviewRules {
+        ReviewRules(reviewers: p.review.reviewers, secondReviewerForClasses: p.review.secondReviewerForClasses,
+                    minSeconds: p.review.minSeconds, blindFirstRead: p.review.blindFirstRead, catchTrialRate: p.review.catchTrialRate)
+    }
+}
