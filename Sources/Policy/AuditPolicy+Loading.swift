@@ -45,13 +45,18 @@ extension AuditPolicy {
     /// Parses policy bytes. `source` labels the bytes in errors and provenance (a path or
     /// `embedded:default.yaml`). The hash is taken over exactly these bytes.
     public static func parse(_ data: Data, source: String) throws -> AuditPolicy {
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard String(data: data, encoding: .utf8) != nil else {
             throw PolicyError(kind: .unreadableFile, file: source, line: nil, column: nil, keyPath: nil,
                               message: "the policy file is not valid UTF-8 text")
         }
+        // Decoded without normalisation (a byte-order mark stays), so `text.utf8` equals `data`.
+        let text = String(decoding: data, as: UTF8.self)
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            // The hash covers a byte-order mark, but the YAML parser is given the text without it.
+            var yaml = text
+            if yaml.unicodeScalars.first == "\u{FEFF}" { yaml = String(yaml.unicodeScalars.dropFirst()) }
+            guard let node = try Yams.compose(yaml: yaml) else {
                 throw PolicyError(kind: .missingKey, file: source, line: 1, column: 1, keyPath: nil,
                                   message: "the policy file is empty")
             }
@@ -66,6 +71,7 @@ extension AuditPolicy {
         }
         var policy = try AuditPolicy(root: root, file: source)
         policy.sha256 = PolicyDigest.sha256Hex(data)
+        policy.text = text
         return policy
     }
 
@@ -155,6 +161,7 @@ extension AuditPolicy {
 
         source = file
         sha256 = ""
+        text = ""
     }
 
     /// When `applies_to.classes` is given, class lists elsewhere must name only those classes

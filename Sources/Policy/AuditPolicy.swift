@@ -37,6 +37,9 @@ public struct AuditPolicy: Sendable, Equatable {
     public var source: String
     /// Lower-case hex SHA-256 of the exact bytes of the file.
     public var sha256: String
+    /// The exact text of the file (its UTF-8 bytes are the hashed bytes). Store this with a run, not
+    /// `source`, so the policy can be re-parsed and its hash recomputed years later.
+    public var text: String
 
     public struct AppliesTo: Sendable, Equatable {
         /// Class labels the policy was written for; empty means any class.

@@ -205,4 +205,17 @@ final class PolicyLoadingTests: XCTestCase {
         XCTAssertNotEqual(a.sha256, b.sha256)
         XCTAssertEqual(a.sha256.count, 64)
     }
+
+    func testTextIsTheExactBytesAndReparsesToTheSamePolicy() throws {
+        let withBOM = Data([0xEF, 0xBB, 0xBF]) + Data(Self.minimal.utf8) + Data("\r\n".utf8)
+        let policy = try AuditPolicy.parse(withBOM, source: "bom.yaml")
+        XCTAssertEqual(Data(policy.text.utf8), withBOM)
+        XCTAssertEqual(policy.sha256, PolicyDigest.sha256Hex(withBOM))
+        let again = try AuditPolicy.parse(policy.text, source: "bom.yaml")
+        XCTAssertEqual(again, policy)
+        let invalid = Data([0x70, 0xFF, 0xFE])
+        XCTAssertThrowsError(try AuditPolicy.parse(invalid, source: "bad.yaml")) { error in
+            XCTAssertEqual((error as? PolicyError)?.kind, .unreadableFile)
+        }
+    }
 }
