@@ -27,7 +27,7 @@ extension Audit {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var actorOptions: ActorOptions
         @OptionGroup var output: OutputOptions
-        @Option(help: "Model id (SHA-256 of its weights).") var model: String
+        @Option(help: "Model id (SHA-256 of its weights) or a unique prefix of at least 8 hex digits.") var model: String
         @Option(help: "Study (default: the model's study).") var study: String?
         @Option(help: "Split holding the verified calibration cases.") var split: String = "calibration"
         @Option(help: "Calibration method: temperature, vector, platt, isotonic or histogram.") var method: Method
@@ -69,13 +69,14 @@ extension Audit {
 
         func run() async throws {
             let store = try storeOptions.openExisting()
-            let (weights, modelStudy) = try store.read { db in try CaseStore.modelForEmbedding(db, id: model) }
+            let record = try store.read { db in try CaseStore.model(db, id: model) }
+            let modelId = record.id   // full id, also when --model was a unique prefix
             let classifier: SequenceClassifier
-            do { classifier = try SequenceClassifier(safetensors: [UInt8](weights), file: "model \(model)") } catch {
-                throw CLIError.badInput("model \(model): \(error)")
+            do { classifier = try SequenceClassifier(safetensors: [UInt8](record.weights), file: "model \(modelId)") } catch {
+                throw CLIError.badInput("model \(modelId): \(error)")
             }
-            guard let studyName = study ?? modelStudy else {
-                throw CLIError.badInput("model \(model) names no study; pass --study")
+            guard let studyName = study ?? record.study else {
+                throw CLIError.badInput("model \(modelId) names no study; pass --study")
             }
             let classes = classifier.classes
             let calSplit = Split(rawValue: split)!   // checked in validate()
@@ -142,7 +143,7 @@ extension Audit {
             let after = try CalibrationFigures(probabilities: try fitted.calibratedProbabilities(logits: evalLogits),
                                                labels: evalLabels, scheme: scheme, bootstrapReplicates: bootstrap, seed: seed)
 
-            var doc = Report(model: model, study: studyName, split: split, method: method.rawValue, calibrator: fitted,
+            var doc = Report(model: modelId, study: studyName, split: split, method: method.rawValue, calibrator: fitted,
                              calibrationN: cal.count, calibratorFitN: fitIdx.count, conformalN: conformalIdx.count,
                              calibrationSha256: calibrationHash, metricsSplit: metricsSplit, before: before, after: after,
                              predictor: predictor, classes: classes, evaluation: evaluation, seed: seed)
@@ -150,12 +151,12 @@ extension Audit {
             let parametersJSON = try CalibrationJSON.string(fitted)
             let conformalJSON = try CalibrationJSON.string(predictor)
             let metricsJSON = try CalibrationJSON.string(doc)
-            let record = CalibratorRecord(modelId: model, study: studyName, method: method.rawValue, parameters: parametersJSON,
+            let calibratorRecord = CalibratorRecord(modelId: modelId, study: studyName, method: method.rawValue, parameters: parametersJSON,
                                           calibrationSplit: split, calibrationN: cal.count, calibrationSha256: calibrationHash,
                                           conformal: conformalJSON, metrics: metricsJSON)
             let (saved, event) = try store.write { db -> (CalibratorRecord, AuditEvent) in
-                let saved = try CaseStore.saveCalibrator(db, record)
-                let payload = EventPayload(modelId: model, study: studyName, calibratorId: saved.id ?? -1, method: method.rawValue,
+                let saved = try CaseStore.saveCalibrator(db, calibratorRecord)
+                let payload = EventPayload(modelId: modelId, study: studyName, calibratorId: saved.id ?? -1, method: method.rawValue,
                                            calibrationSplit: split, calibrationN: cal.count, calibrationSha256: calibrationHash,
                                            alpha: alpha, score: conformityScore.name, classConditional: mondrian,
                                            eceBefore: before.ece.ece, eceAfter: after.ece.ece, bins: bins)
