@@ -51,6 +51,9 @@ extension EmbeddingIndex {
     /// the ‖q‖² + ‖x‖² − 2q·x expansion cannot change which rows are returned except at true near-ties.
     static let rerankMargin = 8
 
+    /// Batches up to this size take the streaming path, one pass per query.
+    static let streamingQueryLimit = 4
+
     /// The `k` nearest rows to each query, nearest first; ties go to the smaller case id.
     public func search(_ queries: [SearchQuery], options: SearchOptions = SearchOptions()) throws -> [[Neighbour]] {
         guard options.k > 0 else { throw RetrievalError.invalidParameter("k must be positive, got \(options.k)") }
@@ -125,8 +128,10 @@ extension EmbeddingIndex {
                         excludeSubject: options.excludeQuerySubject, sameStudy: options.sameStudyOnly)
         }
 
-        // Work split: query chunks when there are enough of them, otherwise row ranges.
-        let chunk = qn == 1 ? 1 : min(qn, 128)
+        // Work split: query chunks when there are enough of them, otherwise row ranges. A handful of
+        // queries stream the matrix one by one: gemm's packing of every row block would cost more
+        // than the products it saves.
+        let chunk = qn <= Self.streamingQueryLimit ? 1 : min(qn, 128)
         let queryChunks = stride(from: 0, to: qn, by: chunk).map { $0..<min($0 + chunk, qn) }
         let minRowsPerWorker = 32_768
         let rowWorkers = queryChunks.count >= options.threads ? 1
@@ -258,7 +263,7 @@ extension EmbeddingIndex {
                         * UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
                     j += 16
                 }
-                var dot = acc.sum()
+                var dot = Self.treeSum(acc)
                 while j < d { dot += q[j] * x[j]; j += 1 }
                 let n = np[r]
                 let s: Float
@@ -269,6 +274,16 @@ extension EmbeddingIndex {
                 }
             }
         }
+    }
+
+    /// Pairwise lane sum: `SIMD.sum()` adds the 16 lanes one after another (Float addition is not
+    /// reassociated), a 16-deep dependency chain per row that made the scan compute-bound.
+    @inline(__always)
+    static func treeSum(_ v: SIMD16<Float>) -> Float {
+        let h8 = v.lowHalf + v.highHalf
+        let h4 = h8.lowHalf + h8.highHalf
+        let h2 = h4.lowHalf + h4.highHalf
+        return h2[0] + h2[1]
     }
 
     // MARK: Exact re-rank
