@@ -12,7 +12,8 @@ struct Audit: AsyncParsableCommand {
             Exit status: 0 success; 1 completed but a check failed; 64 usage error; \
             65 bad input data; 66 missing file or record; 70 internal error.
             """,
-        subcommands: [Run.self, Cases.self, Cohort.self, Store.self, Simulate.self, Log.self, Reviewer.self, ReviewCommand.self])
+        subcommands: [Run.self, Cases.self, Cohort.self, Store.self, Train.self, Model.self, Predict.self, Calibrate.self,
+                      Index.self, Neighbours.self, Scans.self, Simulate.self, Log.self, Reviewer.self, ReviewCommand.self])
 
     /// Parses, runs, and maps every error onto the documented exit codes.
     static func main() async {
