@@ -45,6 +45,12 @@ public struct ModelSummary: Codable, Sendable, Equatable, FetchableRecord {
     public var createdAt: String
     public var sizeBytes: Int
 
+    public init(id: String, study: String?, arch: String, classes: String, config: String, training: String,
+                metrics: String, createdAt: String, sizeBytes: Int) {
+        self.id = id; self.study = study; self.arch = arch; self.classes = classes; self.config = config
+        self.training = training; self.metrics = metrics; self.createdAt = createdAt; self.sizeBytes = sizeBytes
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, study, arch, classes, config, training, metrics
         case createdAt = "created_at", sizeBytes = "size_bytes"

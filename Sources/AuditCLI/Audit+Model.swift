@@ -1,0 +1,150 @@
+import ArgumentParser
+import AuditLog
+import CaseStore
+import Foundation
+import Recurrent
+
+extension Audit {
+    /// `audit model import|export|list|show`: the model registry. A model's id is the SHA-256 of
+    /// its safetensors bytes, which the store keeps verbatim, so export reproduces the imported file.
+    struct Model: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import, export, list and show registered models.",
+            subcommands: [Import.self, Export.self, List.self, Show.self])
+    }
+}
+
+extension Audit.Model {
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a safetensors model file (PyTorch names, countersign.* metadata); print its id.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var actorOptions: ActorOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The .safetensors file.") var file: String
+        @Option(help: "Study the model classifies (its classes must equal the study's, in order).") var study: String?
+
+        func run() async throws {
+            guard FileManager.default.fileExists(atPath: file) else { throw CLIError.missing("\(file): no such file") }
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+                throw CLIError.missing("\(file): cannot read: \(error.localizedDescription)")
+            }
+            let bytes = [UInt8](data)
+            let classifier: SequenceClassifier
+            do { classifier = try SequenceClassifier(safetensors: bytes, file: file) } catch {
+                throw CLIError.badInput("\(error)")
+            }
+            let id = SequenceClassifier.modelID(of: bytes)
+            let store = try storeOptions.open()
+            let training: [String: Any] = ["imported_from": URL(fileURLWithPath: file).lastPathComponent,
+                                           "provenance": classifier.provenance]
+            let record = try ModelJSON.record(id: id, study: study, classifier: classifier, bytes: bytes,
+                                              training: training, metrics: [:])
+            let (inserted, event) = try store.write { db -> (Bool, AuditEvent?) in
+                if let study {
+                    let s = try CaseStore.study(db, named: study)
+                    guard s.classes == classifier.classes else {
+                        throw CLIError.badInput("\(file): model classes \(classifier.classes) differ from study \(study)'s \(s.classes)")
+                    }
+                }
+                guard try CaseStore.registerModel(db, record) else { return (false, nil) }
+                let e = try AuditLog.append(db, actor: actorOptions.actor, action: "model.import",
+                                            subject: AuditSubject(type: "model", id: id),
+                                            payload: ["model_id": id, "file": file, "study": study ?? ""])
+                return (true, e)
+            }
+            if output.json {
+                try ModelJSON.printObject(["model_id": id, "registered": inserted, "log_seq": event.map { $0.seq as Any } ?? NSNull()])
+            } else {
+                if !inserted && !output.quiet { Console.err("model \(id) was already registered") }
+                Console.out(id)
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a registered model's safetensors bytes (byte-identical to what was registered) to FILE.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var actorOptions: ActorOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Model id (or a unique prefix of at least 8 hex digits).") var id: String
+        @Argument(help: "Destination .safetensors file.") var file: String
+
+        func run() async throws {
+            let store = try storeOptions.openExisting()
+            // The export is logged: who took a copy of which model, and where to.
+            let record = try store.write { db -> ModelRecord in
+                let m = try CaseStore.model(db, id: id)
+                _ = try AuditLog.append(db, actor: actorOptions.actor, action: "model.export",
+                                        subject: AuditSubject(type: "model", id: m.id),
+                                        payload: ["model_id": m.id, "file": file])
+                return m
+            }
+            do { try record.weights.write(to: URL(fileURLWithPath: file), options: .atomic) } catch {
+                throw CLIError.missing("\(file): cannot write: \(error.localizedDescription)")
+            }
+            if output.json {
+                try ModelJSON.printObject(["model_id": record.id, "file": file, "bytes": record.weights.count])
+            } else if !output.quiet {
+                Console.err("wrote \(record.weights.count) bytes to \(file)")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List registered models, newest first.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "Only models of this study.") var study: String?
+
+        func run() async throws {
+            let store = try storeOptions.openExisting()
+            let models = try store.read { db in try CaseStore.modelSummaries(db, study: study) }
+            if output.json {
+                try ModelJSON.printObject(models.map(Self.object))
+                return
+            }
+            Console.out(["model_id", "study", "arch", "classes", "created_at", "val_acc"].joined(separator: "\t"))
+            for m in models {
+                let metrics = ModelJSON.parse(m.metrics) as? [String: Any]
+                let acc = (metrics?["validation_accuracy"] as? Double).map { String(format: "%.4f", $0) } ?? "—"
+                Console.out([m.id, m.study ?? "—", m.arch, m.classes, m.createdAt, acc].joined(separator: "\t"))
+            }
+        }
+
+        static func object(_ m: ModelSummary) -> [String: Any] {
+            ["model_id": m.id, "study": m.study ?? NSNull(), "arch": m.arch, "classes": ModelJSON.parse(m.classes),
+             "config": ModelJSON.parse(m.config), "training": ModelJSON.parse(m.training),
+             "metrics": ModelJSON.parse(m.metrics), "created_at": m.createdAt, "size_bytes": m.sizeBytes]
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one model: architecture, classes, normalisation, training data, metrics.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Model id (or a unique prefix of at least 8 hex digits).") var id: String
+
+        func run() async throws {
+            let store = try storeOptions.openExisting()
+            let m = try store.read { db in try CaseStore.model(db, id: id) }
+            let summary = ModelSummary(id: m.id, study: m.study, arch: m.arch, classes: m.classes, config: m.config,
+                                       training: m.training, metrics: m.metrics, createdAt: m.createdAt,
+                                       sizeBytes: m.weights.count)
+            var object = List.object(summary)
+            // Re-hash the stored bytes so the reader sees the id is what it claims to be.
+            object["sha256_verified"] = ContentHash.sha256Hex(m.weights) == m.id
+            if output.json {
+                try ModelJSON.printObject(object)
+            } else {
+                for key in object.keys.sorted() {
+                    let v = object[key]!
+                    let text = (v is String) ? v as! String : ((try? ModelJSON.text(v)) ?? "\(v)")
+                    Console.out("\(key): \(text)")
+                }
+            }
+        }
+    }
+}
