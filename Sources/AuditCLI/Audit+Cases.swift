@@ -117,8 +117,9 @@ extension Audit.Cases {
 
         func run() throws {
             let store = try storeOptions.openExisting()
-            let (record, scans) = try store.read { db in
-                (try CaseStore.caseRecord(db, id: caseId), try CaseStore.scans(db, caseId: caseId))
+            let (record, scans, study) = try store.read { db in
+                let record = try CaseStore.caseRecord(db, id: caseId)
+                return (record, try CaseStore.scans(db, caseId: caseId), try CaseStore.study(db, named: record.study))
             }
             let details = scans.map { ScanDetail(scan: $0, includeValues: values) }
             if output.json {
@@ -135,8 +136,11 @@ extension Audit.Cases {
                 Console.out("  scan \(d.scanIndex): \(d.length) × \(d.channels)\(d.missing > 0 ? ", \(d.missing) missing" : "")"
                             + "\(d.acquiredAt.map { ", acquired \($0)" } ?? "")")
                 if !d.acquisition.isEmpty { Console.out("    \(d.acquisition)") }
+                let width = study.channels.map(\.count).max() ?? 4
                 for (c, s) in d.channelStats.enumerated() {
-                    Console.out(String(format: "    ch%-3d min %.6g  mean %.6g  max %.6g", c, s.min ?? .nan, s.mean ?? .nan, s.max ?? .nan))
+                    let name = c < study.channels.count ? study.channels[c] : "ch\(c)"
+                    Console.out("    " + name.padding(toLength: width, withPad: " ", startingAt: 0)
+                                + String(format: "  min %.6g  mean %.6g  max %.6g", s.min ?? .nan, s.mean ?? .nan, s.max ?? .nan))
                 }
                 if let v = d.values {
                     Console.out("    values (time-major): " + v.map { $0.map { "\($0)" } ?? "?" }.joined(separator: " "))

@@ -39,9 +39,10 @@ public struct ImportError: Error, CustomStringConvertible, LocalizedError, Equat
 
     public var errorDescription: String? { description }
 
-    /// Keeps messages readable when the offending text is a 10 MB line.
+    /// Keeps messages readable when the offending text is a 10 MB line; a bare token (no spaces) is
+    /// quoted so that an empty or odd value is visible, a phrase ("3 values") is not.
     static func abbreviate(_ s: String) -> String {
-        let quoted = s.count > 60 ? "'\(s.prefix(60))…' (\(s.utf8.count) bytes)" : "'\(s)'"
-        return quoted
+        let short = s.count > 60 ? "\(s.prefix(60))… (\(s.utf8.count) bytes)" : s
+        return s.contains(" ") ? short : "'\(short)'"
     }
 }
