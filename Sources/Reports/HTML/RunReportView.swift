@@ -105,10 +105,11 @@ extension RunReportView {
         func orNot(_ s: String?) -> String { s.map(d) ?? notEvaluatedText }
         func pct(_ x: Double?) -> String { x.map(ReportNumber.percent) ?? notEvaluatedText }
         runId = d(m.runId)
-        studyText = orNot(m.studyId)
-        operatorText = orNot(m.operatorId)
-        startedText = orNot(m.startedAt)
-        finishedText = orNot(m.finishedAt)
+        func orNotRecorded(_ s: String?) -> String { s.map(d) ?? "not recorded" }
+        studyText = orNotRecorded(m.studyId)
+        operatorText = orNotRecorded(m.operatorId)
+        startedText = orNotRecorded(m.startedAt)
+        finishedText = orNotRecorded(m.finishedAt)
         caseCount = String(m.caseCount)
         reportVersion = String(m.reportVersion)
 
