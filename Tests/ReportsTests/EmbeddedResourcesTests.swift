@@ -39,13 +39,22 @@ final class EmbeddedResourcesTests: XCTestCase {
             XCTAssertFalse(text.contains("{{&"), "\(name) uses {{& (unescaped)")
             XCTAssertFalse(text.contains("{{="), "\(name) changes delimiters, which hides unescaped tags from this test")
         }
-        // The members that are inserted unescaped really are SVGMarkup.
-        let view = CaseReportView(try ReportFixtures.sampleCase())
-        for section in Mirror(reflecting: view).children {
-            guard let value = section.value as Any?, let unwrapped = Mirror(reflecting: value).children.first?.value else { continue }
-            for child in Mirror(reflecting: unwrapped).children where child.label?.hasSuffix("Svg") == true {
-                XCTAssertTrue(child.value is SVGMarkup, "\(child.label ?? "") is not SVGMarkup")
+        // The members that are inserted unescaped really are SVGMarkup, and only they are.
+        var svgKeys = 0
+        func walk(_ node: Any, key: String) {
+            if let dictionary = node as? [String: Any] {
+                for (k, v) in dictionary { walk(v, key: k) }
+            } else if let array = node as? [Any] {
+                for v in array { walk(v, key: key) }
+            } else if key.hasSuffix("Svg") {
+                XCTAssertTrue(node is SVGMarkup, "\(key) is \(type(of: node)), not SVGMarkup")
+                svgKeys += 1
+            } else {
+                XCTAssertFalse(node is SVGMarkup, "\(key) holds markup but is not named …Svg")
             }
         }
+        walk(MustacheTree.convert(CaseReportView(try ReportFixtures.sampleCase())), key: "")
+        walk(MustacheTree.convert(RunReportView(try ReportFixtures.sampleRun())), key: "")
+        XCTAssertEqual(svgKeys, 1 + 1 + 3 + 2 + 1, "scan chart, query sparkline, 3 neighbour sparklines, 2 reliability, 1 martingale")
     }
 }
