@@ -1,9 +1,9 @@
 import Foundation
 
-/// The JSON coding used to store fitted calibrators and conformal predictors. An infinite conformal
-/// threshold (a class with too few calibration cases) is legal and meaningful, and plain JSON has no
-/// infinity, so both directions map ±∞/NaN to the strings "inf", "-inf" and "nan". Keys are sorted so
-/// the stored text is deterministic. Use the pair together: what one encodes, the other decodes.
+/// The JSON coding used to store fitted calibrators, conformal predictors and figures. Conformal
+/// thresholds already store +∞ as null (plain decoders read them); any other non-finite figure (e.g. the
+/// bounds of an empty equal-mass bin) becomes the string "inf", "-inf" or "nan" instead of failing.
+/// Keys are sorted so the stored text is deterministic.
 public enum CalibrationJSON {
     public static func encoder() -> JSONEncoder {
         let e = JSONEncoder()

@@ -105,6 +105,50 @@ public struct SplitConformalPredictor: Codable, Equatable, Sendable {
     /// The marginal threshold (nil when class-conditional).
     public var marginalThreshold: Double? { classConditional ? nil : thresholds.first }
 
+    private enum CodingKeys: String, CodingKey {
+        case score, alpha, classConditional, classCount, calibrationCount, classCalibrationCounts, thresholds
+        case sortedCalibrationScores, guarantees, warnings
+    }
+
+    init(score: ConformityScore, alpha: Double, classConditional: Bool, classCount: Int, calibrationCount: Int,
+         classCalibrationCounts: [Int], thresholds: [Double], sortedCalibrationScores: [[Double]],
+         guarantees: [CoverageGuarantee], warnings: [ConformalWarning]) {
+        self.score = score; self.alpha = alpha; self.classConditional = classConditional; self.classCount = classCount
+        self.calibrationCount = calibrationCount; self.classCalibrationCounts = classCalibrationCounts
+        self.thresholds = thresholds; self.sortedCalibrationScores = sortedCalibrationScores
+        self.guarantees = guarantees; self.warnings = warnings
+    }
+
+    /// Thresholds are stored as numbers with `null` for +∞ (a label that is always in the set), so any
+    /// JSON decoder reads them.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(score: try c.decode(ConformityScore.self, forKey: .score),
+                  alpha: try c.decode(Double.self, forKey: .alpha),
+                  classConditional: try c.decode(Bool.self, forKey: .classConditional),
+                  classCount: try c.decode(Int.self, forKey: .classCount),
+                  calibrationCount: try c.decode(Int.self, forKey: .calibrationCount),
+                  classCalibrationCounts: try c.decode([Int].self, forKey: .classCalibrationCounts),
+                  thresholds: try c.decode([Double?].self, forKey: .thresholds).map { $0 ?? .infinity },
+                  sortedCalibrationScores: try c.decode([[Double]].self, forKey: .sortedCalibrationScores),
+                  guarantees: try c.decode([CoverageGuarantee].self, forKey: .guarantees),
+                  warnings: try c.decode([ConformalWarning].self, forKey: .warnings))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(score, forKey: .score)
+        try c.encode(alpha, forKey: .alpha)
+        try c.encode(classConditional, forKey: .classConditional)
+        try c.encode(classCount, forKey: .classCount)
+        try c.encode(calibrationCount, forKey: .calibrationCount)
+        try c.encode(classCalibrationCounts, forKey: .classCalibrationCounts)
+        try c.encode(thresholds.map { $0 == .infinity ? nil : $0 }, forKey: .thresholds)
+        try c.encode(sortedCalibrationScores, forKey: .sortedCalibrationScores)
+        try c.encode(guarantees, forKey: .guarantees)
+        try c.encode(warnings, forKey: .warnings)
+    }
+
     /// Prediction sets (label indices, ascending) for each case. Randomised scores draw one uniform per case.
     public func predictionSets(probabilities p: [[Double]], uniforms: UniformSource = .seeded(1)) throws -> [[Int]] {
         let k = try InputValidation.probabilities(p)
