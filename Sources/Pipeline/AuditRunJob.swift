@@ -95,7 +95,7 @@ public struct AuditRunJob {
         }
         let request = RunRequest(runId: runId, study: study, caseIds: caseIds, modelId: model,
                                  calibratorId: context.calibration?.record.id, policyName: policy.name,
-                                 policySha256: policy.sha256, policyText: policy.source, operatorId: operatorId,
+                                 policySha256: policy.sha256, policyText: policy.text, operatorId: operatorId,
                                  parameters: parameters)
         let runner = AuditRunner(store: store, logSigner: logSigner)
         let outcome = try runner.execute(request, assessor: assessor, outDirectory: outDirectory, runReport: { db, run, assessments in

@@ -66,8 +66,11 @@ public struct RunContext {
         context.model = LoadedModel(id: modelId, classifier: classifier)
 
         if let record = try CaseStore.latestCalibrator(db, modelId: modelId) {
-            let calibrator = try JSONDecoder().decode(AnyCalibrator.self, from: Data(record.parameters.utf8))
-            let predictor = try JSONDecoder().decode(SplitConformalPredictor.self, from: Data(record.conformal.utf8))
+            // `audit calibrate` stores infinite thresholds (a class too small for α) as "inf".
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            let calibrator = try decoder.decode(AnyCalibrator.self, from: Data(record.parameters.utf8))
+            let predictor = try decoder.decode(SplitConformalPredictor.self, from: Data(record.conformal.utf8))
             guard calibrator.classCount == classifier.classes.count else {
                 throw PipelineError.inconsistent("calibrator \(record.id ?? -1) has \(calibrator.classCount) classes, model \(modelId) has \(classifier.classes.count)")
             }
