@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LinearAlgebra
+import Cohorts
 import Recurrent
 
 /// `audit-bench recurrent`: inference throughput (sequences/s) or one Adam training epoch (seconds)
@@ -175,5 +176,65 @@ struct BenchRandom {
         let u1 = (Double(next() >> 11) + 1) / 9_007_199_254_740_993
         let u2 = Double(next() >> 11) / 9_007_199_254_740_992
         return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * .pi * u2))
+    }
+}
+
+/// `audit-bench recurrent-lineage`: how early can a cell's lineage be called? Trains a unidirectional
+/// GRU on the synthetic lineage cohort's train split and reports test accuracy when only the first
+/// F frames of each track are observed.
+struct RecurrentLineageBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recurrent-lineage",
+        abstract: "Lineage-cohort test accuracy as a function of frames observed; prints JSON.")
+
+    @Option var cases: Int = 800
+    @Option(help: "Cohort seed.") var cohortSeed: UInt64 = 17
+    @Option var arch: String = "gru"
+    @Option var hidden: Int = 32
+    @Option var epochs: Int = 40
+    @Option(help: "Truncated BPTT window (frames); each window's end is trained to call the lineage.") var tbptt: Int?
+    @Option var seeds: String = "1,2,3"
+    @Option(help: "Comma-separated prefix lengths (frames).") var frames: String = "5,10,20,30,45,60,90,120"
+    @Option var threads: Int = 1
+
+    func run() throws {
+        MatrixProduct.setThreadCount(threads)
+        guard let cell = CellKind(rawValue: arch) else { throw ValidationError("--arch must be lstm or gru") }
+        let cohort = try LineageCohort.generate(LineageParameters(cases: cases), seed: cohortSeed)
+        let classes = cohort.study.classes
+        func data(_ split: CohortSplit) -> [(values: [Float], label: Int, length: Int)] {
+            cohort.cases.filter { $0.split == split }.flatMap { c in
+                c.scans.map { ($0.values, classes.firstIndex(of: c.trueLabel)!, $0.length) }
+            }
+        }
+        let train = data(.train), test = data(.test) + data(.validation)
+        let width = cohort.study.channels.count
+        let prefixLengths = frames.split(separator: ",").compactMap { Int($0) }
+        var runs: [[String: Any]] = []
+        for seedText in seeds.split(separator: ",") {
+            guard let seed = UInt64(seedText) else { throw ValidationError("bad seed \(seedText)") }
+            var s = TrainingConfiguration()
+            s.epochs = epochs; s.batchSize = 16; s.learningRate = 2e-3; s.seed = seed; s.patience = nil
+            s.truncation = tbptt
+            let config = RecurrentConfiguration(cell: cell, inputSize: width, hiddenSize: hidden, classCount: classes.count)
+            let out = try Trainer.train(architecture: config, classes: classes,
+                                        training: LabeledSequences(sequences: train.map(\.values), labels: train.map(\.label)),
+                                        settings: s)
+            var curve: [String: Double] = [:]
+            for f in prefixLengths {
+                let prefixes = test.map { Array($0.values.prefix(min(f, $0.length) * width)) }
+                let logits = try out.classifier.logits(prefixes)
+                let correct = zip(logits, test).filter { SequenceClassifier.argmax($0) == $1.label }.count
+                curve[String(f)] = Double(correct) / Double(test.count)
+            }
+            let full = try out.classifier.logits(test.map(\.values))
+            curve["full"] = Double(zip(full, test).filter { SequenceClassifier.argmax($0) == $1.label }.count) / Double(test.count)
+            runs.append(["seed": seed, "accuracy_by_frames": curve])
+            FileHandle.standardError.write(Data("seed \(seed): \(curve.sorted { $0.key < $1.key })\n".utf8))
+        }
+        let doc: [String: Any] = ["cohort_cases": cases, "cohort_seed": cohortSeed, "arch": arch, "hidden": hidden,
+                                  "epochs": epochs, "tbptt": tbptt ?? NSNull(), "train_tracks": train.count,
+                                  "test_tracks": test.count, "runs": runs]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys]), as: UTF8.self))
     }
 }
