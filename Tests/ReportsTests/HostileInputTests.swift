@@ -117,6 +117,19 @@ final class HostileInputTests: XCTestCase {
         XCTAssertFalse(absolute.contains("href=\"/etc"), "absolute paths are not linked")
     }
 
+    func testURLsInDataStayTextNeverReferences() throws {
+        let url = "https://evil.example/x.png"
+        let html = try ReportRenderer().renderCaseHTML(try ReportFixtures.hostileCase(url))
+        XCTAssertTrue(html.contains("<li>https://evil.example/x.png</li>"), "shown as text")
+        for tag in Self.tags(in: html) {
+            for (name, value) in tag.attributes {
+                XCTAssertFalse(value.contains("evil.example"), "<\(tag.name) \(name)=…> references the payload")
+            }
+        }
+        let run = try ReportRenderer().renderRunHTML(try ReportFixtures.hostileRun(url))
+        XCTAssertTrue(run.contains("href=\"https%3A//evil.example/x.png\""), "a report file named like a URL stays relative")
+    }
+
     func testRelativeHref() {
         XCTAssertEqual(ReportText.relativeHref("cases/c 1.html"), "cases/c%201.html")
         XCTAssertEqual(ReportText.relativeHref("JavaScript:x"), "JavaScript%3Ax")
