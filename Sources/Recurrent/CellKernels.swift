@@ -1,7 +1,6 @@
 import Foundation
 import LinearAlgebra
 
-@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
 
 /// Pointers and sizes for running one direction of one layer over a packed batch.
 struct DirectionPass {
@@ -25,7 +24,8 @@ struct DirectionPass {
     /// Layer output, already offset to this direction's columns; row stride `ldy`. Zero-initialised.
     let y: UnsafeMutablePointer<Float>
     let ldy: Int
-    /// Scratch: zeros of length H, and `[B][G·H]` for the GRU's recurrent projection.
+    /// Scratch: zeros of length H, and at least max(H, `[B][G·H]`) floats (the GRU's recurrent
+    /// projection; tanh of the cell state for the LSTM).
     let zeros: UnsafePointer<Float>
     let scratch: UnsafeMutablePointer<Float>
 
@@ -78,19 +78,18 @@ struct DirectionPass {
                     MatrixProduct.gemm(.none, .transposed, m: n, n: G, k: H, a: hp, lda: ld, b: whh,
                                        beta: 1, c: gt)
                 }
+                let tc = scratch
                 for row in 0..<n {
                     let g = gt + row * G
+                    Activations.sigmoid(g, 2 * H)
+                    Activations.tanh(g + 2 * H, H)
+                    Activations.sigmoid(g + 3 * H, H)
                     let cp = previousCell(t, row)
                     let c = aux + (t * B + row) * H
                     let h = y + (t * B + row) * ldy
-                    for j in 0..<H {
-                        let i = sigmoid(g[j]), f = sigmoid(g[H + j])
-                        let gg = Foundation.tanh(g[2 * H + j]), o = sigmoid(g[3 * H + j])
-                        g[j] = i; g[H + j] = f; g[2 * H + j] = gg; g[3 * H + j] = o
-                        let cv = f * cp[j] + i * gg
-                        c[j] = cv
-                        h[j] = o * Foundation.tanh(cv)
-                    }
+                    for j in 0..<H { c[j] = g[H + j] * cp[j] + g[j] * g[2 * H + j] }
+                    Activations.tanh(c, into: tc, H)
+                    for j in 0..<H { h[j] = g[3 * H + j] * tc[j] }
                 }
             case .gru:
                 let hw = scratch
@@ -107,13 +106,16 @@ struct DirectionPass {
                     let hp = previousHidden(t, row)
                     let hn = aux + (t * B + row) * H
                     let h = y + (t * B + row) * ldy
+                    for j in 0..<(2 * H) { g[j] += hr[j] }
+                    Activations.sigmoid(g, 2 * H)
                     for j in 0..<H {
-                        let r = sigmoid(g[j] + hr[j])
-                        let z = sigmoid(g[H + j] + hr[H + j])
                         let hnv = hr[2 * H + j]
-                        let nv = Foundation.tanh(g[2 * H + j] + r * hnv)
-                        g[j] = r; g[H + j] = z; g[2 * H + j] = nv
                         hn[j] = hnv
+                        g[2 * H + j] += g[j] * hnv
+                    }
+                    Activations.tanh(g + 2 * H, H)
+                    for j in 0..<H {
+                        let z = g[H + j], nv = g[2 * H + j]
                         h[j] = (1 - z) * nv + z * hp[j]
                     }
                 }
@@ -147,10 +149,11 @@ struct DirectionPass {
                     let dyr = dy + (t * B + row) * ldy
                     let da = dAx + (t * B + row) * G
                     let dhr = dh + row * H, dcr = dc + row * H
+                    Activations.tanh(c, into: scratch, H)
                     for j in 0..<H {
                         let i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j]
                         let dhv = dyr[j] + dhr[j]
-                        let tc = Foundation.tanh(c[j])
+                        let tc = scratch[j]
                         let dcv = dcr[j] + dhv * o * (1 - tc * tc)
                         da[j] = dcv * gg * i * (1 - i)
                         da[H + j] = dcv * cp[j] * f * (1 - f)

@@ -103,7 +103,7 @@ extension RecurrentNetwork {
         let G = c.cell.gateCount * H, D = c.directions, ldy = H * D
         let trace = ForwardTrace(batch: batch, configuration: c)
         let zeros = FloatBuffer(H)
-        let scratch = FloatBuffer(B * G)
+        let scratch = FloatBuffer(max(H, B * G))
         parameters.withUnsafeBufferPointer { pp in
             let p = pp.baseAddress!
             for l in 0..<c.layerCount {
@@ -170,6 +170,7 @@ extension RecurrentNetwork {
         let ones = FloatBuffer([Float](repeating: 1, count: max(T * B, 1)))
         let dAx = FloatBuffer(T * B * G), dAh = FloatBuffer(c.cell == .gru ? T * B * G : 0)
         let dh = FloatBuffer(B * H), dcell = FloatBuffer(B * H), zeros = FloatBuffer(H)
+        let scratch = FloatBuffer(max(H, B * G))
         parameters.withUnsafeBufferPointer { pp in
             grad.withUnsafeMutableBufferPointer { gp in
                 let p = pp.baseAddress!, g = gp.baseAddress!
@@ -202,7 +203,7 @@ extension RecurrentNetwork {
                             c0: d == 0 ? trace.initialCells[l].map { UnsafePointer($0.pointer) } : nil,
                             gates: trace.gates[l][d].pointer, aux: trace.aux[l][d].pointer,
                             y: trace.outputs[l].pointer + d * H, ldy: ldy,
-                            zeros: zeros.pointer, scratch: dh.pointer)
+                            zeros: zeros.pointer, scratch: scratch.pointer)
                         pass.backward(dy: dy.pointer + d * H, dx: dx?.pointer,
                                       gwih: g + o.wih, gwhh: g + o.whh, gbih: g + o.bih, gbhh: g + o.bhh,
                                       dAx: dAx.pointer, dAh: c.cell == .gru ? dAh.pointer : dAx.pointer,
