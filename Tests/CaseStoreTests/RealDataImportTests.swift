@@ -28,19 +28,22 @@ final class RealDataImportTests: XCTestCase {
             var storedCounts = [String: Int]()
             for c in stored { storedCounts[c.label ?? "nil", default: 0] += 1 }
             XCTAssertEqual(storedCounts, classCounts, file: file, line: line)
+            let byId = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0) })
+            let scans = try ScanRecord.filter(Column("case_id").like("\(stem)-%")).fetchAll(db)
+            XCTAssertEqual(scans.count, cases, file: file, line: line)
+            let scanById = Dictionary(grouping: scans, by: \.caseId)
             for (i, row) in rows.enumerated() {
                 let id = "\(stem)-\(i + 1)"
-                let c = try CaseStore.caseRecord(db, id: id)
+                guard let c = byId[id], let s = scanById[id] else { XCTFail("\(id) missing", file: file, line: line); return }
                 XCTAssertEqual(c.label, row.label, file: file, line: line)
                 XCTAssertEqual(c.verifiedBy, (path as NSString).lastPathComponent, file: file, line: line)
                 XCTAssertNotNil(c.verifiedAt, file: file, line: line)
-                let scans = try CaseStore.scans(db, caseId: id)
-                XCTAssertEqual(scans.count, 1, file: file, line: line)
-                XCTAssertEqual(scans[0].length, length, file: file, line: line)
-                XCTAssertEqual(scans[0].channels, 1, file: file, line: line)
-                XCTAssertFalse(scans[0].hasMissing, file: file, line: line)
-                let stored = scans[0].values.map(\.bitPattern)
-                if stored != row.values.map(\.bitPattern) {
+                XCTAssertEqual(s.count, 1, file: file, line: line)
+                XCTAssertEqual(s[0].scanIndex, 0, file: file, line: line)
+                XCTAssertEqual(s[0].length, length, file: file, line: line)
+                XCTAssertEqual(s[0].channels, 1, file: file, line: line)
+                XCTAssertFalse(s[0].hasMissing, file: file, line: line)
+                if s[0].values.map(\.bitPattern) != row.values.map(\.bitPattern) {
                     XCTFail("\(id): values differ from the source text parsed as Float32", file: file, line: line)
                     return
                 }

@@ -63,6 +63,24 @@ enum DecimalText {
         return v.isFinite ? .value(v) : .overflow
     }
 
+    /// The same rules on raw UTF-8 bytes (the importers' hot loop; this module is unoptimised in
+    /// debug builds, so the loop avoids generic collection code). Small strings are built inline.
+    static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Outcome {
+        guard !bytes.isEmpty else { return .notANumber }
+        var sawDigit = false
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let u = bytes[i]
+            if u >= 48 && u <= 57 { sawDigit = true } else if !(u == 43 || u == 45 || u == 46 || u == 101 || u == 69) {
+                return .notANumber
+            }
+            i += 1
+        }
+        guard sawDigit, let v = Float(String(decoding: bytes, as: UTF8.self)) else { return .notANumber }
+        return v.isFinite ? .value(v) : .overflow
+    }
+
     /// `nan`, `NaN`, `inf`, `-Infinity`… — words some writers use for non-finite values.
     static func isNonFiniteWord<S: StringProtocol>(_ text: S) -> Bool {
         var t = text.lowercased()

@@ -24,39 +24,14 @@ struct UCRParser: SeriesParser {
             let lineNo = reader.lineNumber
             let sep = separator ?? (line.contains("\t") ? .tab : line.contains(",") ? .comma : .whitespace)
             separator = sep
-            let fields: [Substring]
-            switch sep {
-            case .tab: fields = line.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmedSpaces() }
-            case .comma: fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmedSpaces() }
-            case .whitespace: fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            var text = String(line)
+            var expected = expectedFields
+            let (label, parsedValues) = try text.withUTF8 { buf -> (String, [Float]) in
+                try Self.fields(buf, separator: sep, expectedFields: &expected, file: file, line: lineNo,
+                                firstLine: firstLine)
             }
-            guard fields.count >= 2 else {
-                throw ImportError(.raggedRow, file: file, line: lineNo, field: "field 2",
-                                  expected: "a class label followed by at least one value",
-                                  found: "\(fields.count) field")
-            }
-            if let n = expectedFields, n != fields.count {
-                throw ImportError(.raggedRow, file: file, line: lineNo,
-                                  expected: "\(n - 1) values after the label (as on line \(firstLine))",
-                                  found: "\(fields.count - 1) values")
-            }
-            if expectedFields == nil { expectedFields = fields.count; firstLine = lineNo }
-            let label = try Self.label(fields[0], file: file, line: lineNo)
-            var values = [Float]()
-            values.reserveCapacity(fields.count - 1)
-            for (j, token) in fields.dropFirst().enumerated() {
-                if token == "NaN" || token == "nan" { values.append(.nan); continue }
-                switch DecimalText.parse(token) {
-                case .value(let v): values.append(v)
-                case .overflow:
-                    throw ImportError(.nonFinite, file: file, line: lineNo, field: "field \(j + 2)",
-                                      expected: "a finite Float32 value", found: String(token))
-                case .notANumber:
-                    throw ImportError(DecimalText.isNonFiniteWord(token) ? .nonFinite : .notANumber,
-                                      file: file, line: lineNo, field: "field \(j + 2)",
-                                      expected: "a decimal number (or NaN for missing)", found: String(token))
-                }
-            }
+            if expectedFields == nil { expectedFields = expected; firstLine = lineNo }
+            var values = parsedValues
             var length = values.count
             while length > 0 && values[length - 1].isNaN { length -= 1 }
             guard length > 0 else {
@@ -78,6 +53,73 @@ struct UCRParser: SeriesParser {
             info.warnings.append("\(paddedRows) series had trailing NaN padding removed (variable length)")
         }
         return info
+    }
+
+    /// Splits one line into its label and values, working on the UTF-8 bytes.
+    static func fields(_ buf: UnsafeBufferPointer<UInt8>, separator: Separator, expectedFields: inout Int?,
+                       file: String, line lineNo: Int, firstLine: Int) throws -> (String, [Float]) {
+        // Token boundaries.
+        var starts: [Int] = [], ends: [Int] = []
+        let n = buf.count
+        @inline(__always) func isSpace(_ u: UInt8) -> Bool { u == 32 || u == 9 }
+        switch separator {
+        case .whitespace:
+            var i = 0
+            while i < n {
+                while i < n && isSpace(buf[i]) { i += 1 }
+                if i >= n { break }
+                let s = i
+                while i < n && !isSpace(buf[i]) { i += 1 }
+                starts.append(s); ends.append(i)
+            }
+        case .tab, .comma:
+            let sepByte: UInt8 = separator == .tab ? 9 : 44
+            var s = 0
+            var i = 0
+            while i <= n {
+                if i == n || buf[i] == sepByte {
+                    var a = s, b = i
+                    while a < b && isSpace(buf[a]) { a += 1 }
+                    while b > a && isSpace(buf[b - 1]) { b -= 1 }
+                    starts.append(a); ends.append(b)
+                    s = i + 1
+                }
+                i += 1
+            }
+        }
+        let count = starts.count
+        guard count >= 2 else {
+            throw ImportError(.raggedRow, file: file, line: lineNo, field: "field 2",
+                              expected: "a class label followed by at least one value", found: "\(count) field")
+        }
+        if let e = expectedFields, e != count {
+            throw ImportError(.raggedRow, file: file, line: lineNo,
+                              expected: "\(e - 1) values after the label (as on line \(firstLine))",
+                              found: "\(count - 1) values")
+        }
+        expectedFields = count
+        let label = try Self.label(Substring(String(decoding: UnsafeBufferPointer(rebasing: buf[starts[0]..<ends[0]]), as: UTF8.self)),
+                                   file: file, line: lineNo)
+        var values = [Float]()
+        values.reserveCapacity(count - 1)
+        for j in 1..<count {
+            let token = UnsafeBufferPointer(rebasing: buf[starts[j]..<ends[j]])
+            if token.count == 3 && (token[0] == 78 || token[0] == 110) && (token[1] == 97) && (token[2] == 78 || token[2] == 110) {
+                values.append(.nan); continue  // NaN / nan
+            }
+            switch DecimalText.parse(bytes: token) {
+            case .value(let v): values.append(v)
+            case .overflow:
+                throw ImportError(.nonFinite, file: file, line: lineNo, field: "field \(j + 1)",
+                                  expected: "a finite Float32 value", found: String(decoding: token, as: UTF8.self))
+            case .notANumber:
+                let text = String(decoding: token, as: UTF8.self)
+                throw ImportError(DecimalText.isNonFiniteWord(text) ? .nonFinite : .notANumber,
+                                  file: file, line: lineNo, field: "field \(j + 1)",
+                                  expected: "a decimal number (or NaN for missing)", found: text)
+            }
+        }
+        return (label, values)
     }
 
     /// Labels are kept as written, except the old archive's `1.0000000e+00` style, which becomes `1`.
