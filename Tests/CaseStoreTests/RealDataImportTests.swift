@@ -51,6 +51,18 @@ final class RealDataImportTests: XCTestCase {
         }
     }
 
+    /// Missing data: a visible skip on a user's clone, a failure in CI.
+    func testMissingDataSkipsLocallyAndFailsInCI() throws {
+        let scratch = try Scratch()
+        let fakeRoot = scratch.url.appendingPathComponent("pkg")  // ../shared/data does not exist beside it
+        let previous = ProcessInfo.processInfo.environment["CI"]
+        defer { if let previous { setenv("CI", previous, 1) } else { unsetenv("CI") } }
+        unsetenv("CI")
+        XCTAssertThrowsError(try sharedDataDirectory(packageRoot: fakeRoot)) { XCTAssertTrue($0 is XCTSkip, "\($0)") }
+        setenv("CI", "true", 1)
+        XCTAssertThrowsError(try sharedDataDirectory(packageRoot: fakeRoot)) { XCTAssertTrue($0 is SharedDataMissing, "\($0)") }
+    }
+
     func testECG200() throws {
         let data = try sharedDataDirectory()
         let store = try CaseStore.inMemory()

@@ -3,19 +3,26 @@ import GRDB
 import XCTest
 @testable import CaseStore
 
+/// The real data folder is missing while `CI=true`: thrown (not a skip), so the test fails.
+struct SharedDataMissing: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "CI=true but the real data folder \(path) is missing" }
+}
+
 /// Locates `../shared/data` from this file: up to the package root (the folder holding
 /// Package.swift), then `../shared/data`. Absent: skip visibly, except in CI where it is a failure.
-func sharedDataDirectory(file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+func sharedDataDirectory() throws -> URL {
     var dir = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent()
     while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
         dir = dir.deletingLastPathComponent()
     }
-    let data = dir.deletingLastPathComponent().appendingPathComponent("shared/data")
+    return try sharedDataDirectory(packageRoot: dir)
+}
+
+func sharedDataDirectory(packageRoot: URL) throws -> URL {
+    let data = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
     if !FileManager.default.fileExists(atPath: data.path) {
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail("CI=true but the real data folder \(data.path) is missing", file: file, line: line)
-            throw XCTSkip("failed above: \(data.path) missing in CI")
-        }
+        if ProcessInfo.processInfo.environment["CI"] == "true" { throw SharedDataMissing(path: data.path) }
         throw XCTSkip("real data not present at \(data.path) (../shared/data); skipping")
     }
     return data
