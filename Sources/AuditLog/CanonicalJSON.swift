@@ -17,20 +17,28 @@ import Foundation
 /// as base64) and then re-serialised by this canonicaliser, so the result does not depend on the
 /// encoder's formatting choices.
 public enum CanonicalJSON {
-    /// Canonical JSON bytes of an `Encodable` value.
-    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+    /// One encoder for all calls (its configuration never changes; `JSONEncoder` is thread-safe).
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         encoder.dateEncodingStrategy = .custom { date, enc in
             var c = enc.singleValueContainer()
             try c.encode(RFC3339.string(from: date))
         }
         encoder.dataEncodingStrategy = .base64
+        return encoder
+    }()
+
+    /// Canonical JSON bytes of an `Encodable` value.
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let data: Data
         do { data = try encoder.encode(value) } catch {
             throw AuditLogError.canonicalJSON("cannot encode \(T.self): \(error)")
         }
-        return try canonicalize(Array(data))
+        return try data.withUnsafeBytes { raw in
+            try canonicalize(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count),
+                             validateUTF8: false)  // JSONEncoder output is valid UTF-8
+        }
     }
 
     /// Canonical JSON string of an `Encodable` value.
@@ -40,6 +48,18 @@ public enum CanonicalJSON {
 
     /// Re-serialises any JSON text canonically.
     public static func canonicalize(_ json: [UInt8]) throws -> [UInt8] {
+        try json.withUnsafeBufferPointer { try canonicalize($0, validateUTF8: true) }
+    }
+
+    /// Re-serialises a JSON string canonically.
+    public static func canonicalize(_ json: String) throws -> String {
+        String(decoding: try canonicalize(Array(json.utf8)), as: UTF8.self)
+    }
+
+    static func canonicalize(_ json: UnsafeBufferPointer<UInt8>, validateUTF8: Bool) throws -> [UInt8] {
+        if validateUTF8, String(validating: json, as: UTF8.self) == nil {
+            throw AuditLogError.canonicalJSON("input is not valid UTF-8")
+        }
         var parser = Parser(bytes: json)
         var out = [UInt8]()
         out.reserveCapacity(json.count)
@@ -48,11 +68,6 @@ public enum CanonicalJSON {
         parser.skipWhitespace()
         guard parser.index == json.count else { throw parser.error("trailing characters") }
         return out
-    }
-
-    /// Re-serialises a JSON string canonically.
-    public static func canonicalize(_ json: String) throws -> String {
-        String(decoding: try canonicalize(Array(json.utf8)), as: UTF8.self)
     }
 
     /// Appends `s` as a canonical JSON string literal.
@@ -79,18 +94,26 @@ public enum CanonicalJSON {
         }
     }
 
+    /// A single-pass parser that writes canonical output as it reads. Strings without escapes are
+    /// copied verbatim (their bytes need no escaping); object members are written in input order
+    /// and reordered only if their keys are not already sorted.
     private struct Parser {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
-        init(bytes: [UInt8]) { self.bytes = bytes }
+        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
         func error(_ message: String) -> AuditLogError {
             .canonicalJSON("\(message) at byte \(index)")
         }
 
         mutating func skipWhitespace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
         mutating func value(into out: inout [UInt8], depth: Int) throws {
@@ -99,67 +122,76 @@ public enum CanonicalJSON {
             switch bytes[index] {
             case 0x7B: try object(into: &out, depth: depth)
             case 0x5B: try array(into: &out, depth: depth)
-            case 0x22:
-                let s = try string()
-                out.append(0x22)
-                for b in s { CanonicalJSON.appendEscaped(b, to: &out) }
-                out.append(0x22)
-            case 0x74: try literal("true", into: &out)
-            case 0x66: try literal("false", into: &out)
-            case 0x6E: try literal("null", into: &out)
+            case 0x22: _ = try string(into: &out)
+            case 0x74: try literal([0x74, 0x72, 0x75, 0x65], into: &out)
+            case 0x66: try literal([0x66, 0x61, 0x6C, 0x73, 0x65], into: &out)
+            case 0x6E: try literal([0x6E, 0x75, 0x6C, 0x6C], into: &out)
             case 0x2D, 0x30...0x39: try number(into: &out)
             default: throw error("unexpected character '\(Character(Unicode.Scalar(bytes[index])))'")
             }
         }
 
-        mutating func literal(_ word: String, into out: inout [UInt8]) throws {
-            let w = Array(word.utf8)
-            guard index + w.count <= bytes.count, Array(bytes[index..<index + w.count]) == w else {
-                throw error("invalid literal")
-            }
+        mutating func literal(_ w: [UInt8], into out: inout [UInt8]) throws {
+            guard index + w.count <= bytes.count else { throw error("invalid literal") }
+            for (i, b) in w.enumerated() where bytes[index + i] != b { throw error("invalid literal") }
             index += w.count
             out.append(contentsOf: w)
         }
 
+        /// A member's key (decoded UTF-8) and where the member sits in the output.
+        struct Member {
+            var key: [UInt8]
+            var start: Int
+            var end: Int
+        }
+
         mutating func object(into out: inout [UInt8], depth: Int) throws {
             index += 1
-            var members: [(key: [UInt8], value: [UInt8])] = []
+            out.append(0x7B)
+            let regionStart = out.count
+            var members: [Member] = []
             skipWhitespace()
             if index < bytes.count, bytes[index] == 0x7D {
                 index += 1
-            } else {
-                while true {
-                    skipWhitespace()
-                    guard index < bytes.count, bytes[index] == 0x22 else { throw error("expected object key") }
-                    let key = try string()
-                    skipWhitespace()
-                    guard index < bytes.count, bytes[index] == 0x3A else { throw error("expected ':'") }
-                    index += 1
-                    skipWhitespace()
-                    var v = [UInt8]()
-                    try value(into: &v, depth: depth + 1)
-                    members.append((key, v))
-                    skipWhitespace()
-                    guard index < bytes.count else { throw error("unterminated object") }
-                    if bytes[index] == 0x2C { index += 1; continue }
-                    if bytes[index] == 0x7D { index += 1; break }
-                    throw error("expected ',' or '}'")
-                }
+                out.append(0x7D)
+                return
             }
-            members.sort { $0.key.lexicographicallyPrecedes($1.key) }
-            out.append(0x7B)
-            for (i, m) in members.enumerated() {
-                if i > 0 {
-                    guard members[i - 1].key != m.key else {
-                        throw error("duplicate key \"\(String(decoding: m.key, as: UTF8.self))\"")
-                    }
-                    out.append(0x2C)
-                }
-                out.append(0x22)
-                for b in m.key { CanonicalJSON.appendEscaped(b, to: &out) }
-                out.append(0x22)
+            var sorted = true
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == 0x22 else { throw error("expected object key") }
+                if !members.isEmpty { out.append(0x2C) }
+                let start = out.count
+                let key = try string(into: &out)
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == 0x3A else { throw error("expected ':'") }
+                index += 1
                 out.append(0x3A)
-                out.append(contentsOf: m.value)
+                skipWhitespace()
+                try value(into: &out, depth: depth + 1)
+                if let last = members.last {
+                    if key == last.key { throw error("duplicate key \"\(String(decoding: key, as: UTF8.self))\"") }
+                    if !last.key.lexicographicallyPrecedes(key) { sorted = false }
+                }
+                // A member's bytes start after the separating comma.
+                members.append(Member(key: key, start: start, end: out.count))
+                skipWhitespace()
+                guard index < bytes.count else { throw error("unterminated object") }
+                if bytes[index] == 0x2C { index += 1; continue }
+                if bytes[index] == 0x7D { index += 1; break }
+                throw error("expected ',' or '}'")
+            }
+            if !sorted {
+                let region = Array(out[regionStart...])
+                let order = members.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+                for i in 1..<order.count where order[i].key == order[i - 1].key {
+                    throw error("duplicate key \"\(String(decoding: order[i].key, as: UTF8.self))\"")
+                }
+                out.removeSubrange(regionStart...)
+                for (i, m) in order.enumerated() {
+                    if i > 0 { out.append(0x2C) }
+                    out.append(contentsOf: region[(m.start - regionStart)..<(m.end - regionStart)])
+                }
             }
             out.append(0x7D)
         }
@@ -184,19 +216,34 @@ public enum CanonicalJSON {
             out.append(0x5D)
         }
 
-        /// Parses a string literal at `index` and returns its UTF-8 content, escapes decoded.
-        mutating func string() throws -> [UInt8] {
+        /// Parses the string literal at `index`, writes it canonically to `out` and returns its
+        /// decoded UTF-8 content.
+        mutating func string(into out: inout [UInt8]) throws -> [UInt8] {
             index += 1
-            var s = [UInt8]()
+            let start = index
+            // Fast path: no escapes — the raw bytes are already canonical.
+            while index < bytes.count {
+                let b = bytes[index]
+                if b == 0x22 {
+                    let content = Array(bytes[start..<index])
+                    index += 1
+                    out.append(0x22)
+                    out.append(contentsOf: content)
+                    out.append(0x22)
+                    return content
+                }
+                if b == 0x5C { break }
+                if b < 0x20 { throw error("unescaped control character in string") }
+                index += 1
+            }
+            // Slow path: decode escapes, then re-escape canonically.
+            var s = Array(bytes[start..<index])
             while true {
                 guard index < bytes.count else { throw error("unterminated string") }
                 let b = bytes[index]
                 if b == 0x22 { index += 1; break }
                 if b < 0x20 { throw error("unescaped control character in string") }
-                if b != 0x5C {
-                    // Plain byte; UTF-8 validity is checked once at the end.
-                    s.append(b); index += 1; continue
-                }
+                if b != 0x5C { s.append(b); index += 1; continue }
                 index += 1
                 guard index < bytes.count else { throw error("unterminated escape") }
                 let e = bytes[index]
@@ -228,9 +275,9 @@ public enum CanonicalJSON {
                 default: throw error("invalid escape")
                 }
             }
-            guard String(validating: s, as: UTF8.self) != nil else {
-                throw error("string is not valid UTF-8")
-            }
+            out.append(0x22)
+            for b in s { CanonicalJSON.appendEscaped(b, to: &out) }
+            out.append(0x22)
             return s
         }
 
@@ -276,18 +323,18 @@ public enum CanonicalJSON {
                 while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
                 guard index > d else { throw error("invalid number exponent") }
             }
-            let literal = bytes[start..<index]
+            let literal = UnsafeBufferPointer(rebasing: bytes[start..<index])
             if isInteger {
-                if literal.elementsEqual([0x2D, 0x30]) { out.append(0x30) } else { out.append(contentsOf: literal) }
+                if literal.count == 2, literal[0] == 0x2D, literal[1] == 0x30 { out.append(0x30) } else { out.append(contentsOf: literal) }
                 return
             }
             guard let v = Double(String(decoding: literal, as: UTF8.self)), v.isFinite else {
                 throw error("number out of range")
             }
             if v == v.rounded(), abs(v) < 9_007_199_254_740_992 {
-                out.append(contentsOf: Array(String(Int64(v)).utf8))
+                out.append(contentsOf: String(Int64(v)).utf8)
             } else {
-                out.append(contentsOf: Array(v.description.utf8))
+                out.append(contentsOf: v.description.utf8)
             }
         }
     }

@@ -25,6 +25,8 @@ final class AuditLogAppendTests: XCTestCase {
 
     func testCanonicalJSONRefusesBadInput() {
         XCTAssertThrowsError(try CanonicalJSON.canonicalize(#"{"a":1,"a":2}"#))
+        XCTAssertThrowsError(try CanonicalJSON.canonicalize(#"{"a":1,"b":2,"a":3}"#))
+        XCTAssertThrowsError(try CanonicalJSON.canonicalize([0x22, 0xC3, 0x22]))  // truncated UTF-8
         XCTAssertThrowsError(try CanonicalJSON.canonicalize(#"["\ud800"]"#))
         XCTAssertThrowsError(try CanonicalJSON.canonicalize(#"[1e999]"#))
         XCTAssertThrowsError(try CanonicalJSON.canonicalize(#"[1,]"#))
