@@ -34,16 +34,26 @@ extension Audit {
         @Option(help: "Retrieval metric: euclidean or cosine.") var metric: String = "euclidean"
         @Option(help: "Report templates folder (default: Reports/templates when present, else built-in).") var templates: String?
         @Option(help: "Log signing key file (default: <store>.logkey).") var logKey: String?
+        @Flag(help: "Create (if missing) and run the embedded demo in ./countersign-demo (see README).") var demo = false
 
         func validate() throws {
             guard k >= 1 else { throw ValidationError("--k must be at least 1") }
             guard DistanceMetric(rawValue: metric) != nil else { throw ValidationError("--metric must be euclidean or cosine") }
+            if demo { return }
             guard study != nil else { throw ValidationError("--study is required") }
             guard (split == nil) != (cases == nil) else { throw ValidationError("give exactly one of --split and --cases") }
             if let s = split, Split(rawValue: s) == nil { throw ValidationError("--split: unknown split '\(s)'") }
         }
 
         func run() async throws {
+            if demo {
+                try await DemoScript(quiet: output.quiet, json: output.json).run()
+                return
+            }
+            try finish(try execute(try makeJob()))
+        }
+
+        func makeJob() throws -> AuditRunJob {
             let store = try storeOptions.openExisting()
             let loadedPolicy = try Self.loadPolicy(policy)
             let runId = self.runId ?? Self.defaultRunId()
@@ -51,12 +61,10 @@ extension Audit {
             let selection: AuditRunJob.Selection = split.map { .split(Split(rawValue: $0)!) }
                 ?? .cases(cases!.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
             let signer = try LogSigner.openOrCreate(for: store, keyPath: logKey, actor: operatorId)
-            let job = AuditRunJob(store: store, policy: loadedPolicy, study: study!, selection: selection, modelId: model,
-                                  outDirectory: outURL, runId: runId, operatorId: operatorId, k: k,
-                                  metric: DistanceMetric(rawValue: metric)!, templatesDirectory: Self.templatesFolder(templates),
-                                  logSigner: signer)
-            let summary = try execute(job)
-            try finish(summary)
+            return AuditRunJob(store: store, policy: loadedPolicy, study: study!, selection: selection, modelId: model,
+                               outDirectory: outURL, runId: runId, operatorId: operatorId, k: k,
+                               metric: DistanceMetric(rawValue: metric)!, templatesDirectory: Self.templatesFolder(templates),
+                               logSigner: signer)
         }
 
         func execute(_ job: AuditRunJob) throws -> AuditRunJob.Summary {

@@ -90,7 +90,8 @@ public final class EvidenceAssessor: CaseAssessor {
                     report.prediction = PredictionSection(
                         predictedClass: classes[predicted], calibratedConfidence: pooled[predicted],
                         uncalibratedConfidence: scans.count == 1 ? rawFirst[predicted] : nil,
-                        sentence: Self.predictionSentence(classes[predicted], pooled[predicted], scans.count),
+                        sentence: Self.predictionSentence(cal.label, calibrationCount: cal.record.calibrationN, scans: scans.count,
+                                                          merge: report.scans?.merge ?? "mean of calibrated probabilities"),
                         classProbabilities: zip(classes, pooled).map { ClassProbability(label: $0, probability: $1) })
                     try conformal(cal, firstScan: perScan[0], classes: classes, seed: seed, caseRecord: caseRecord,
                                   feedsDriftMonitor: feedsDriftMonitor, evidence: &evidence, report: &report, details: &details)
@@ -301,11 +302,10 @@ public final class EvidenceAssessor: CaseAssessor {
         }
     }
 
-    static func predictionSentence(_ label: String, _ p: Double, _ scans: Int) -> String {
-        let pct = String(format: "%.1f%%", p * 100)
-        return scans == 1
-            ? "The model proposes \(label), with a calibrated confidence of \(pct)."
-            : "The model proposes \(label), with a calibrated confidence of \(pct) pooled over all \(scans) scans."
+    /// Where the confidence comes from (the report states the class and number itself).
+    static func predictionSentence(_ calibrator: String, calibrationCount: Int, scans: Int, merge: String) -> String {
+        let pooled = scans == 1 ? "from the single scan" : "pooled over all \(scans) scans (\(merge))"
+        return "Calibrated by \(calibrator), fitted on \(calibrationCount) verified calibration cases; \(pooled)."
     }
 
     static func firstChannel(_ scan: ScanRecord) -> [Double] {

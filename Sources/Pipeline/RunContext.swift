@@ -111,11 +111,15 @@ public struct RunContext {
         let prevalences = counts.map { (Double($0) + 1) / Double(total + classes.count) }
         var dependence: ScanDependenceModel?
         var recalibrator: PooledRecalibrator?
-        do { dependence = try ScanDependenceModel.fit(calibration: lesions, prevalences: prevalences) } catch {
-            notes.append("model-based e-process not available (\(lesions.count) calibration cases with repeat scans): \(error)")
-        }
-        do { recalibrator = try PooledRecalibrator.fit(calibration: lesions, prevalences: prevalences) } catch {
-            notes.append("pooled recalibration not available: \(error)")
+        if lesions.isEmpty {
+            notes.append("no calibration case has repeat scans, so the within-case dependence cannot be modelled: claims use the model-free construction")
+        } else {
+            do { dependence = try ScanDependenceModel.fit(calibration: lesions, prevalences: prevalences) } catch {
+                notes.append("model-based e-process not available (\(lesions.count) calibration cases with repeat scans): \(error)")
+            }
+            do { recalibrator = try PooledRecalibrator.fit(calibration: lesions, prevalences: prevalences) } catch {
+                notes.append("pooled recalibration not available: \(error)")
+            }
         }
         return RepeatScanContext(prevalences: prevalences, dependence: dependence, recalibrator: recalibrator,
                                  calibrationLesions: lesions.count)
