@@ -66,6 +66,19 @@ struct PackedBatch {
         }
     }
 
+    /// The rows `rowIndices` (increasing, so still sorted by length) as a batch of their own.
+    func subset(_ rowIndices: [Int]) -> PackedBatch {
+        let lens = rowIndices.map { lengths[$0] }
+        return PackedBatch(order: rowIndices.map { order[$0] }, lengths: lens, width: width) { k in
+            let row = rowIndices[k]
+            var out = [Float](repeating: 0, count: lens[k] * width)
+            for t in 0..<lens[k] {
+                for f in 0..<width { out[t * width + f] = values.pointer[(t * rows + row) * width + f] }
+            }
+            return out
+        }
+    }
+
     /// The time window `[start, start + span)` of the rows still running at `start`, for truncated BPTT.
     func window(start: Int, span: Int) -> PackedBatch {
         let n = start < steps ? active[start] : 0

@@ -4,7 +4,7 @@ extension RecurrentNetwork {
     /// Weighted mean cross-entropy as `torch.nn.functional.cross_entropy(weight=w)`:
     /// Σ w[y]·(−log p[y]) / Σ w[y]. Returns the loss and dLoss/dLogits, rows as given.
     static func crossEntropy(logits: UnsafePointer<Float>, rows: Int, classes: Int, labels: [Int],
-                             classWeights: [Float]?) -> (loss: Double, gradient: [Float]) {
+                             classWeights: [Float]?, totalWeight: Double? = nil) -> (loss: Double, gradient: [Float]) {
         var grad = [Float](repeating: 0, count: rows * classes)
         var total = 0.0, weightSum = 0.0
         var probs = [Double](repeating: 0, count: classes)
@@ -20,7 +20,9 @@ extension RecurrentNetwork {
             weightSum += w
             for k in 0..<classes { grad[r * classes + k] = Float(w * (probs[k] / s - (k == y ? 1 : 0))) }
         }
-        let scale = weightSum > 0 ? 1 / weightSum : 0
+        // With `totalWeight` (data-parallel parts of one batch) the normaliser is the whole batch's.
+        let denominator = totalWeight ?? weightSum
+        let scale = denominator > 0 ? 1 / denominator : 0
         for k in grad.indices { grad[k] = Float(Double(grad[k]) * scale) }
         return (total * scale, grad)
     }
@@ -37,6 +39,48 @@ extension RecurrentNetwork {
                                                 classes: configuration.classCount,
                                                 labels: batch.order.map { labels[$0] }, classWeights: classWeights)
         return (loss, backward(trace, logitGradient: dLogits))
+    }
+
+    /// As `lossAndGradient(sequences:labels:classWeights:)`, computed by `concurrency` threads that
+    /// each take every `concurrency`-th sequence; the shares are summed in a fixed order.
+    public func lossAndGradient(sequences: [[Float]], labels: [Int], classWeights: [Float]? = nil,
+                                concurrency: Int) throws -> (loss: Double, gradient: [Float]) {
+        try checkBatch(sequences: sequences, labels: labels)
+        let batch = PackedBatch(sequences: sequences, width: configuration.inputSize)
+        let parts = min(max(concurrency, 1), batch.rows)
+        return parallelGradient(batch: batch, labels: batch.order.map { labels[$0] }, parts: parts, dropout: 0,
+                                seeds: [UInt64](repeating: 0, count: parts), classWeights: classWeights)
+    }
+
+    /// Gradient of the whole batch's (weighted mean) loss, with rows dealt round-robin to `parts`
+    /// threads. `labels` are in packed row order; `seeds` drive each part's dropout.
+    func parallelGradient(batch: PackedBatch, labels: [Int], parts: Int, dropout: Float, seeds: [UInt64],
+                          classWeights: [Float]?) -> (loss: Double, gradient: [Float]) {
+        let C = configuration.classCount
+        let groups = (0..<parts).map { p in Array(stride(from: p, to: batch.rows, by: parts)) }
+        let totalWeight = labels.reduce(0.0) { $0 + Double(classWeights?[$1] ?? 1) }
+        var results = [(loss: Double, gradient: [Float])?](repeating: nil, count: parts)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let sub = batch.subset(groups[p])
+            var local = SeededRandom(seed: seeds[p])
+            let trace = withUnsafeMutablePointer(to: &local) { r in
+                forward(sub, dropout: dropout, rng: dropout > 0 ? r : nil)
+            }
+            let (loss, dLogits) = Self.crossEntropy(
+                logits: trace.logits.pointer, rows: sub.rows, classes: C, labels: groups[p].map { labels[$0] },
+                classWeights: classWeights, totalWeight: totalWeight)
+            let grad = backward(trace, logitGradient: dLogits)
+            lock.lock(); results[p] = (loss, grad); lock.unlock()
+        }
+        var grad = results[0]!.gradient
+        var loss = results[0]!.loss
+        for p in 1..<parts {
+            let g = results[p]!.gradient
+            for k in grad.indices { grad[k] += g[k] }
+            loss += results[p]!.loss
+        }
+        return (loss, grad)
     }
 
     /// Loss only (for finite differences and validation).

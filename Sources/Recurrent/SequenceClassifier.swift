@@ -77,6 +77,27 @@ public struct SequenceClassifier: Sendable, Equatable {
     }
 
     /// Logits and embeddings for a batch of sequences (any lengths), in the caller's order.
+    /// With `concurrency > 1` the batch is split into that many parts run on separate threads (set
+    /// OpenBLAS to one thread then: its own threading costs more than it gains at these sizes).
+    public func evaluate(_ sequences: [[Float]], concurrency: Int) throws -> (logits: [[Float]], embeddings: [[Float]]) {
+        let parts = min(max(concurrency, 1), sequences.count / 16)
+        guard parts > 1 else { return try evaluate(sequences) }
+        for (i, s) in sequences.enumerated() { try validate(s, index: i) }
+        let bounds = (0...parts).map { $0 * sequences.count / parts }
+        var results = [(logits: [[Float]], embeddings: [[Float]])?](repeating: nil, count: parts)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let r = try? evaluate(Array(sequences[bounds[p]..<bounds[p + 1]]))
+            lock.lock(); results[p] = r; lock.unlock()
+        }
+        var logits: [[Float]] = [], embeddings: [[Float]] = []
+        for r in results {
+            guard let r else { throw RecurrentError.invalidInput("evaluation of a batch part failed") }
+            logits += r.logits; embeddings += r.embeddings
+        }
+        return (logits, embeddings)
+    }
+
     public func evaluate(_ sequences: [[Float]]) throws -> (logits: [[Float]], embeddings: [[Float]]) {
         guard !sequences.isEmpty else { return ([], []) }
         let batch = try pack(sequences)

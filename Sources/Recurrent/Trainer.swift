@@ -34,6 +34,10 @@ public struct TrainingConfiguration: Sendable {
     /// Raw time steps per network input frame (see `SequenceClassifier.stepsPerFrame`); the
     /// architecture's `inputSize` must be `stepsPerFrame ×` the raw step width.
     public var stepsPerFrame = 1
+    /// Data-parallel threads per mini-batch (full BPTT only): each computes the gradient of a share
+    /// of the batch and the shares are summed in a fixed order, so results stay deterministic for a
+    /// given setting (but differ in the last bits between settings). Set OpenBLAS to one thread.
+    public var concurrency = 1
 
     public init() {}
 }
@@ -188,6 +192,11 @@ public enum Trainer {
             optimizer.update(&network.parameters, gradient: grad)
             return (loss, trace)
         }
+        let parts = min(max(settings.concurrency, 1), batch.rows / 8)
+        if settings.truncation == nil || settings.truncation! >= batch.steps, parts > 1 {
+            return parallelStep(&network, batch: batch, labels: labels, parts: parts, optimizer: &optimizer,
+                                settings: settings, rng: &rng)
+        }
         guard let k = settings.truncation, k < batch.steps else { return update(batch, nil).0 }
         var carried: [LayerState]?
         var lossSum = 0.0, windows = 0
@@ -204,6 +213,19 @@ public enum Trainer {
             carried = trace.finalStates()
         }
         return lossSum / Double(max(windows, 1))
+    }
+
+    /// Full-BPTT step with the batch's rows dealt round-robin to `parts` threads.
+    static func parallelStep(_ network: inout RecurrentNetwork, batch: PackedBatch, labels: [Int], parts: Int,
+                             optimizer: inout AdamOptimizer, settings: TrainingConfiguration,
+                             rng: inout SeededRandom) -> Double {
+        let seeds = (0..<parts).map { _ in rng.next() }
+        let (loss, gradient) = network.parallelGradient(batch: batch, labels: labels, parts: parts, dropout: settings.dropout,
+                                                    seeds: seeds, classWeights: settings.classWeights)
+        var grad = gradient
+        if let maxNorm = settings.gradientClipNorm { clipGlobalNorm(&grad, maxNorm: maxNorm) }
+        optimizer.update(&network.parameters, gradient: grad)
+        return loss
     }
 
     /// Mean loss and accuracy over already-normalised sequences, in batches of 256.

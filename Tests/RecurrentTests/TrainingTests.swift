@@ -119,3 +119,30 @@ final class TrainingTests: XCTestCase {
         XCTAssertNoThrow(try model.logits(for: [1, .nan, 2]))  // missing values are imputed
     }
 }
+
+final class ConcurrencyTests: XCTestCase {
+    func testParallelEvaluationAndTrainingAgreeWithSerial() throws {
+        let data = TrainingTests.bumpTask(count: 96, seed: 21)
+        let arch = RecurrentConfiguration(cell: .lstm, inputSize: 1, hiddenSize: 5, classCount: 2)
+        var s = TrainingConfiguration()
+        s.epochs = 2; s.batchSize = 32; s.seed = 5; s.patience = nil; s.learningRate = 0.01
+        let serial = try Trainer.train(architecture: arch, classes: ["a", "b"], training: data, settings: s)
+        s.concurrency = 2
+        let parallel = try Trainer.train(architecture: arch, classes: ["a", "b"], training: data, settings: s)
+        let again = try Trainer.train(architecture: arch, classes: ["a", "b"], training: data, settings: s)
+        XCTAssertEqual(parallel.classifier.network.parameters, again.classifier.network.parameters)
+                // Same loss and gradient up to summation order.
+        let model = serial.classifier
+        let x = data.sequences.map(model.normalization.apply)
+        let (l1, g1) = try model.network.lossAndGradient(sequences: x, labels: data.labels, classWeights: [2, 1])
+        let (l3, g3) = try model.network.lossAndGradient(sequences: x, labels: data.labels, classWeights: [2, 1], concurrency: 3)
+        XCTAssertEqual(l1, l3, accuracy: 1e-6)
+        let scale = g1.map { abs($0) }.max()!
+        XCTAssertGreaterThan(scale, 1e-3)
+        for (a, b) in zip(g1, g3) { XCTAssertEqual(a, b, accuracy: 1e-5 * scale) }
+        let one = try model.evaluate(data.sequences)
+        let two = try model.evaluate(data.sequences, concurrency: 2)
+        XCTAssertEqual(one.logits, two.logits)
+        XCTAssertEqual(one.embeddings, two.embeddings)
+    }
+}
