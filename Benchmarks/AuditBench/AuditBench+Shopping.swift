@@ -19,11 +19,15 @@ struct ShoppingBench: ParsableCommand {
     @Option(help: "Malignant prevalence the per-scan probabilities are calibrated against.") var prevalence = 0.5
     @Option(help: "Calibration lesions per class for fitting the dependence model.") var calibrationLesions = 300
     @Option(help: "Scans per calibration lesion.") var calibrationScans = 5
+    @Option(help: "Independent calibration sets per ρ (lesions split evenly between them).") var calibrationRefits = 20
     @Flag(help: "Print one JSON document (always on; accepted for uniformity).") var json = false
 
     func validate() throws {
         guard cases > 0, maxScans > 0 else { throw ValidationError("--cases and --max-scans must be positive") }
         guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must be in (0, 1)") }
+        guard calibrationRefits >= 1, calibrationRefits <= cases else {
+            throw ValidationError("--calibration-refits must be between 1 and --cases")
+        }
         guard parsedRhos() != nil else { throw ValidationError("--rho must be comma-separated numbers in [0, 1)") }
     }
 
@@ -53,7 +57,7 @@ struct ShoppingBench: ParsableCommand {
             rhos: rhos, casesPerClass: cases, maxScans: maxScans, alpha: alpha, seed: seed,
             separation: separation, malignantPrevalence: prevalence,
             calibrationLesionsPerClass: calibrationLesions, calibrationScansPerLesion: calibrationScans,
-            rules: ShoppingRule.allCases)
+            rules: ShoppingRule.allCases, calibrationRefits: calibrationRefits)
         let clock = ContinuousClock()
         var report: ShoppingReport?
         let elapsed = try clock.measure { report = try ShoppingSimulation.run(config) }

@@ -42,6 +42,8 @@ extension Audit.Simulate {
         @Option(help: "Malignant prevalence the per-scan probabilities are calibrated against.") var prevalence: Double = 0.5
         @Option(help: "Calibration lesions per class for fitting the dependence model.") var calibrationLesions: Int = 300
         @Option(help: "Scans per calibration lesion.") var calibrationScans: Int = 5
+        @Option(help: "Independent calibration sets per ρ; lesions are split evenly between them.")
+        var calibrationRefits: Int = 10
         @Option(help: "Comma-separated rules (default: first-reassuring,last-scan,countersign).")
         var rules: String = ShoppingRule.required.map(\.rawValue).joined(separator: ",")
 
@@ -56,6 +58,9 @@ extension Audit.Simulate {
             guard prevalence > 0, prevalence < 1 else { throw ValidationError("--prevalence must be in (0, 1)") }
             guard calibrationLesions >= 2, calibrationScans >= 2 else {
                 throw ValidationError("--calibration-lesions and --calibration-scans must be ≥ 2")
+            }
+            guard calibrationRefits >= 1, calibrationRefits <= cases else {
+                throw ValidationError("--calibration-refits must be between 1 and --cases")
             }
             guard parsedRules() != nil else {
                 throw ValidationError("--rules must be comma-separated names from: "
@@ -102,7 +107,7 @@ extension Audit.Simulate {
                 rhos: parsedRhos() ?? [], casesPerClass: cases, maxScans: maxScans, alpha: alpha, seed: seed,
                 separation: separation, malignantPrevalence: prevalence,
                 calibrationLesionsPerClass: calibrationLesions, calibrationScansPerLesion: calibrationScans,
-                rules: parsedRules() ?? ShoppingRule.required)
+                rules: parsedRules() ?? ShoppingRule.required, calibrationRefits: calibrationRefits)
             if !output.quiet && !output.json {
                 Console.err("simulating \(cases) malignant and \(cases) benign lesions for each of \(config.rhos.count) ρ…")
             }
@@ -131,8 +136,13 @@ extension Audit.Simulate {
                     + pad("\(fmt(r.falseReassurance, 4)) ± \(fmt(r.falseReassuranceSE, 4))", 22)
                     + pad("\(fmt(r.benignCleared, 4)) ± \(fmt(r.benignClearedSE, 4))", 20) + fmt(r.meanScans, 2))
             }
-            for f in report.fits {
-                Console.out("ρ = \(fmt(f.rho, 2)): dependence model fitted on \(f.model.null.lesionCount) malignant calibration lesions; within-lesion correlation used \(fmt(f.estimatedRho, 3)) (upper 95% limit)")
+            for rho in config.rhos {
+                let used = report.fits.filter { $0.rho == rho }
+                guard let first = used.first else { continue }
+                let values = used.map(\.estimatedRho)
+                let range = values.count > 1
+                    ? "\(fmt(values.min() ?? 0, 3))–\(fmt(values.max() ?? 0, 3))" : fmt(first.estimatedRho, 3)
+                Console.out("ρ = \(fmt(rho, 2)): \(used.count) dependence model(s), each fitted on \(first.model.null.lesionCount) malignant calibration lesions; within-lesion correlation used \(range) (upper 95% limit)")
             }
         }
 

@@ -40,6 +40,10 @@ public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
     public var rules: [ShoppingRule]
     /// Confidence of the upper limit on the null model's lesion variance (`nil`: point estimate).
     public var nullLesionVarianceConfidence: Double?
+    /// Independent calibration sets per ρ: the lesions are split evenly between them, each group
+    /// judged with the dependence model fitted on its own calibration set, so the rates average
+    /// over calibration draws as well as lesions (the claims' level is a property of both).
+    public var calibrationRefits: Int
 
     enum CodingKeys: String, CodingKey {
         case rhos, casesPerClass = "cases_per_class", maxScans = "max_scans", alpha, seed, separation
@@ -47,13 +51,15 @@ public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
         case calibrationLesionsPerClass = "calibration_lesions_per_class"
         case calibrationScansPerLesion = "calibration_scans_per_lesion", rules
         case nullLesionVarianceConfidence = "null_lesion_variance_confidence"
+        case calibrationRefits = "calibration_refits"
     }
 
     public init(rhos: [Double], casesPerClass: Int, maxScans: Int, alpha: Double, seed: UInt64,
                 separation: Double = 2, malignantPrevalence: Double = 0.5,
                 calibrationLesionsPerClass: Int = 300, calibrationScansPerLesion: Int = 5,
                 rules: [ShoppingRule] = ShoppingRule.required,
-                nullLesionVarianceConfidence: Double? = ScanDependenceModel.defaultNullLesionVarianceConfidence) {
+                nullLesionVarianceConfidence: Double? = ScanDependenceModel.defaultNullLesionVarianceConfidence,
+                calibrationRefits: Int = 1) {
         self.rhos = rhos
         self.casesPerClass = casesPerClass
         self.maxScans = maxScans
@@ -65,6 +71,7 @@ public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
         self.calibrationScansPerLesion = calibrationScansPerLesion
         self.rules = rules
         self.nullLesionVarianceConfidence = nullLesionVarianceConfidence
+        self.calibrationRefits = calibrationRefits
     }
 
     public func validate() throws {
@@ -88,6 +95,10 @@ public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
                 name: "calibration", value: "\(calibrationLesionsPerClass)×\(calibrationScansPerLesion)",
                 reason: "need ≥ 2 lesions per class with ≥ 2 scans each to fit the dependence model")
         }
+        guard calibrationRefits >= 1, calibrationRefits <= casesPerClass else {
+            throw RepeatScanError.invalidParameter(name: "calibration-refits", value: "\(calibrationRefits)",
+                                                   reason: "must be between 1 and the cases per class")
+        }
         guard !rules.isEmpty else {
             throw RepeatScanError.invalidParameter(name: "rules", value: "[]", reason: "give at least one rule")
         }
@@ -101,6 +112,9 @@ public struct ShoppingResult: Sendable, Equatable, Codable {
     /// Fraction of malignant lesions called benign.
     public var falseReassurance: Double
     public var falseReassuranceSE: Double
+    /// With several calibration refits: SD of the per-refit false-reassurance rates / √refits, which
+    /// also carries the variation between calibration sets (nil with one refit).
+    public var falseReassuranceSEBetweenFits: Double?
     /// Fraction of benign lesions called benign.
     public var benignCleared: Double
     public var benignClearedSE: Double
@@ -111,6 +125,7 @@ public struct ShoppingResult: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case rho, rule, falseReassurance = "false_reassurance", falseReassuranceSE = "false_reassurance_se"
+        case falseReassuranceSEBetweenFits = "false_reassurance_se_between_fits"
         case benignCleared = "benign_cleared", benignClearedSE = "benign_cleared_se"
         case meanScans = "mean_scans", meanScansMalignant = "mean_scans_malignant"
         case meanScansBenign = "mean_scans_benign"
@@ -120,12 +135,14 @@ public struct ShoppingResult: Sendable, Equatable, Codable {
 /// Provenance of the dependence model fitted for one ρ.
 public struct ShoppingFit: Sendable, Equatable, Codable {
     public var rho: Double
+    /// Which calibration refit (0-based) for this ρ.
+    public var refit: Int
     /// The model fitted on simulated calibration lesions, against "malignant".
     public var model: RivalDependenceModel
     /// Within-lesion correlation of the null (malignant) model as used, i.e. with the lesion
     /// variance at its upper confidence limit.
     public var estimatedRho: Double
-    enum CodingKeys: String, CodingKey { case rho, model, estimatedRho = "estimated_rho" }
+    enum CodingKeys: String, CodingKey { case rho, refit, model, estimatedRho = "estimated_rho" }
 }
 
 public struct ShoppingReport: Sendable, Equatable, Codable {
@@ -195,9 +212,9 @@ public enum ShoppingSimulation {
             let model = try LesionScanModel(separation: config.separation, rho: rho,
                                             malignantPrevalence: config.malignantPrevalence)
             var source = try makeSource(model, streamSeed(config.seed, index: index))
-            let (lines, fit) = try runOne(config, model: model, source: &source)
+            let (lines, fitted) = try runOne(config, model: model, source: &source)
             results.append(contentsOf: lines)
-            fits.append(fit)
+            fits.append(contentsOf: fitted)
         }
         return ShoppingReport(configuration: config, generativeModel: generativeModel,
                               results: results, fits: fits)
@@ -207,40 +224,53 @@ public enum ShoppingSimulation {
     struct Outcome { var calledBenign: Bool; var scans: Int }
 
     static func runOne(_ config: ShoppingSimulationConfiguration, model: LesionScanModel,
-                       source: inout any LesionScanSource) throws -> ([ShoppingResult], ShoppingFit) {
+                       source: inout any LesionScanSource) throws -> ([ShoppingResult], [ShoppingFit]) {
         let rho = model.rho
-        var calibration: [CalibrationLesion] = []
-        var buffer: [Double] = []
-        for label in [LesionScanModel.benign, LesionScanModel.malignant] {
-            for _ in 0..<config.calibrationLesionsPerClass {
-                try source.nextLesion(label: label, count: config.calibrationScansPerLesion, into: &buffer)
-                try checkLesion(buffer, count: config.calibrationScansPerLesion)
-                calibration.append(CalibrationLesion(label: label, scanProbabilities: buffer.map { [$0, 1 - $0] }))
-            }
-        }
-        let dependence = try ScanDependenceModel.fit(calibration: calibration, prevalences: model.prevalences,
-                                                      nullLesionVarianceConfidence: config.nullLesionVarianceConfidence)
-        guard let rival = dependence.model(against: LesionScanModel.malignant) else {
-            throw RepeatScanError.insufficientCalibrationData(what: "dependence model", reason: "no model for malignant")
-        }
         let piM = model.malignantPrevalence
         let alpha = config.alpha, m = config.maxScans
         let reassuring = 1 - alpha
         let logThreshold = log(1 / alpha)
         let logModelFreeThreshold = log(Double(m) / alpha)
+        let refits = config.calibrationRefits
 
-        var called = [[Int]](repeating: [0, 0], count: config.rules.count)   // [benign, malignant]
+        // called[r][label], scans[r][label]: totals; calledPerFit[r][fit]: malignant called benign.
+        var called = [[Int]](repeating: [0, 0], count: config.rules.count)
         var scans = [[Int]](repeating: [0, 0], count: config.rules.count)
-        buffer.reserveCapacity(m)
-        for label in [LesionScanModel.benign, LesionScanModel.malignant] {
-            for _ in 0..<config.casesPerClass {
-                try source.nextLesion(label: label, count: m, into: &buffer)
-                try checkLesion(buffer, count: m)
-                for (r, rule) in config.rules.enumerated() {
-                    let o = play(rule, buffer, rival: rival, malignantPrevalence: piM, reassuring: reassuring,
-                                 logThreshold: logThreshold, logModelFreeThreshold: logModelFreeThreshold)
-                    if o.calledBenign { called[r][label] += 1 }
-                    scans[r][label] += o.scans
+        var calledPerFit = [[Int]](repeating: [Int](repeating: 0, count: refits), count: config.rules.count)
+        var lesionsPerFit = [Int](repeating: 0, count: refits)
+        var fits: [ShoppingFit] = []
+        var buffer: [Double] = []
+        buffer.reserveCapacity(max(m, config.calibrationScansPerLesion))
+        for f in 0..<refits {
+            var calibration: [CalibrationLesion] = []
+            for label in [LesionScanModel.benign, LesionScanModel.malignant] {
+                for _ in 0..<config.calibrationLesionsPerClass {
+                    try source.nextLesion(label: label, count: config.calibrationScansPerLesion, into: &buffer)
+                    try checkLesion(buffer, count: config.calibrationScansPerLesion)
+                    calibration.append(CalibrationLesion(label: label, scanProbabilities: buffer.map { [$0, 1 - $0] }))
+                }
+            }
+            let dependence = try ScanDependenceModel.fit(calibration: calibration, prevalences: model.prevalences,
+                                                          nullLesionVarianceConfidence: config.nullLesionVarianceConfidence)
+            guard let rival = dependence.model(against: LesionScanModel.malignant) else {
+                throw RepeatScanError.insufficientCalibrationData(what: "dependence model", reason: "no model for malignant")
+            }
+            fits.append(ShoppingFit(rho: rho, refit: f, model: rival, estimatedRho: rival.null.intraclassCorrelation))
+            let groupSize = config.casesPerClass / refits + (f < config.casesPerClass % refits ? 1 : 0)
+            lesionsPerFit[f] = groupSize
+            for label in [LesionScanModel.benign, LesionScanModel.malignant] {
+                for _ in 0..<groupSize {
+                    try source.nextLesion(label: label, count: m, into: &buffer)
+                    try checkLesion(buffer, count: m)
+                    for (r, rule) in config.rules.enumerated() {
+                        let o = play(rule, buffer, rival: rival, malignantPrevalence: piM, reassuring: reassuring,
+                                     logThreshold: logThreshold, logModelFreeThreshold: logModelFreeThreshold)
+                        if o.calledBenign {
+                            called[r][label] += 1
+                            if label == LesionScanModel.malignant { calledPerFit[r][f] += 1 }
+                        }
+                        scans[r][label] += o.scans
+                    }
                 }
             }
         }
@@ -252,12 +282,19 @@ public enum ShoppingSimulation {
             let bc = Double(called[r][LesionScanModel.benign]) / n
             let sm = Double(scans[r][LesionScanModel.malignant]) / n
             let sb = Double(scans[r][LesionScanModel.benign]) / n
+            var between: Double?
+            if refits >= 2 {
+                let rates = (0..<refits).map { Double(calledPerFit[r][$0]) / Double(max(1, lesionsPerFit[$0])) }
+                let mean = rates.reduce(0, +) / Double(refits)
+                let variance = rates.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(refits - 1)
+                between = (variance / Double(refits)).squareRoot()
+            }
             lines.append(ShoppingResult(rho: rho, rule: rule, falseReassurance: fr, falseReassuranceSE: se(fr),
+                                        falseReassuranceSEBetweenFits: between,
                                         benignCleared: bc, benignClearedSE: se(bc), meanScans: (sm + sb) / 2,
                                         meanScansMalignant: sm, meanScansBenign: sb))
         }
-        let fit = ShoppingFit(rho: rho, model: rival, estimatedRho: rival.null.intraclassCorrelation)
-        return (lines, fit)
+        return (lines, fits)
     }
 
     static func checkLesion(_ buffer: [Double], count: Int) throws {

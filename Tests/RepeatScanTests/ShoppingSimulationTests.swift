@@ -105,6 +105,28 @@ final class ShoppingSimulationTests: XCTestCase {
         XCTAssertEqual(first["rule"] as? String, "first-reassuring")
     }
 
+    func testCalibrationRefitsSplitTheLesions() throws {
+        let one = ShoppingSimulationConfiguration(rhos: [0.5], casesPerClass: 2002, maxScans: 6, alpha: 0.05, seed: 4,
+                                                  rules: [.countersign, .firstReassuring])
+        var four = one
+        four.calibrationRefits = 4
+        let a = try ShoppingSimulation.run(one), b = try ShoppingSimulation.run(four)
+        XCTAssertEqual(a.fits.count, 1)
+        XCTAssertEqual(b.fits.map(\.refit), [0, 1, 2, 3])
+        XCTAssertNil(a.results[0].falseReassuranceSEBetweenFits)
+        let between = try XCTUnwrap(b.results[0].falseReassuranceSEBetweenFits)
+        XCTAssertGreaterThan(between, 0)
+        XCTAssertLessThan(between, 0.05)
+        // Different calibration sets give different fitted models.
+        XCTAssertNotEqual(b.fits[0].model, b.fits[1].model)
+        for l in b.results { XCTAssertLessThanOrEqual(l.falseReassurance, 1) }
+        var bad = one
+        bad.calibrationRefits = 0
+        XCTAssertThrowsError(try ShoppingSimulation.run(bad))
+        bad.calibrationRefits = 3000
+        XCTAssertThrowsError(try ShoppingSimulation.run(bad))
+    }
+
     func testConfigurationValidation() {
         let bad = [
             ShoppingSimulationConfiguration(rhos: [], casesPerClass: 10, maxScans: 5, alpha: 0.05, seed: 1),
