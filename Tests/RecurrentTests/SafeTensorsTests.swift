@@ -85,3 +85,22 @@ final class SafeTensorsTests: XCTestCase {
         assertRejected(nan, mentioning: "head.bias element 0 is nan")
     }
 }
+
+final class FramingTests: XCTestCase {
+    /// A model reading two raw steps per frame equals the plain network on the framed sequence,
+    /// padded by repeating the last step; the setting survives the file round trip.
+    func testStepsPerFrameIsAFramedPlainNetwork() throws {
+        let arch = RecurrentConfiguration(cell: .lstm, inputSize: 2, hiddenSize: 3, classCount: 2)
+        let net = try RecurrentNetwork(configuration: arch, seed: 3)
+        let framed = try SequenceClassifier(network: net, classes: ["a", "b"], normalization: .identity(width: 2),
+                                            stepsPerFrame: 2)
+        let plain = try SequenceClassifier(network: net, classes: ["a", "b"], normalization: .identity(width: 2))
+        XCTAssertEqual(try framed.logits(for: [1, 2, 3]), try plain.logits(for: [1, 2, 3, 3]))
+        let back = try SequenceClassifier(safetensors: try framed.serializedBytes())
+        XCTAssertEqual(back.stepsPerFrame, 2)
+        XCTAssertEqual(back.metadata["countersign.steps_per_frame"], "2")
+        XCTAssertEqual(try back.logits(for: [1, 2, 3]), try plain.logits(for: [1, 2, 3, 3]))
+        XCTAssertThrowsError(try SequenceClassifier(network: net, classes: ["a", "b"], normalization: .identity(width: 2),
+                                                    stepsPerFrame: 3))
+    }
+}
