@@ -20,11 +20,16 @@ struct ShoppingBench: ParsableCommand {
     @Option(help: "Calibration lesions per class for fitting the dependence model.") var calibrationLesions = 300
     @Option(help: "Scans per calibration lesion.") var calibrationScans = 5
     @Option(help: "Independent calibration sets per ρ (lesions split evenly between them).") var calibrationRefits = 20
+    @Option(help: "Confidence of the upper limit on the null lesion variance; 0 = point estimate.")
+    var nullConfidence = ScanDependenceModel.defaultNullLesionVarianceConfidence
     @Flag(help: "Print one JSON document (always on; accepted for uniformity).") var json = false
 
     func validate() throws {
         guard cases > 0, maxScans > 0 else { throw ValidationError("--cases and --max-scans must be positive") }
         guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must be in (0, 1)") }
+        guard nullConfidence == 0 || (nullConfidence > 0.5 && nullConfidence < 1) else {
+            throw ValidationError("--null-confidence must be 0 (point estimate) or in (0.5, 1)")
+        }
         guard calibrationRefits >= 1, calibrationRefits <= cases else {
             throw ValidationError("--calibration-refits must be between 1 and --cases")
         }
@@ -57,7 +62,8 @@ struct ShoppingBench: ParsableCommand {
             rhos: rhos, casesPerClass: cases, maxScans: maxScans, alpha: alpha, seed: seed,
             separation: separation, malignantPrevalence: prevalence,
             calibrationLesionsPerClass: calibrationLesions, calibrationScansPerLesion: calibrationScans,
-            rules: ShoppingRule.allCases, calibrationRefits: calibrationRefits)
+            rules: ShoppingRule.allCases, nullLesionVarianceConfidence: nullConfidence == 0 ? nil : nullConfidence,
+            calibrationRefits: calibrationRefits)
         let clock = ContinuousClock()
         var report: ShoppingReport?
         let elapsed = try clock.measure { report = try ShoppingSimulation.run(config) }
