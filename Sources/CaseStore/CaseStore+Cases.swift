@@ -91,6 +91,16 @@ extension CaseStore {
     /// created when missing and must otherwise have the same classes and channels; an id already in
     /// the store is refused. A thrown error rolls the caller's transaction back.
     public static func insertCases(_ db: Database, study: Study, cases: [NewCase]) throws -> CasesWritten {
+        var written: CasesWritten?
+        try db.inSavepoint {
+            written = try insertCasesUnprotected(db, study: study, cases: cases)
+            return .commit
+        }
+        guard let written else { throw CaseStoreError.invalid("writing cases of \(study.name) produced no result") }
+        return written
+    }
+
+    private static func insertCasesUnprotected(_ db: Database, study: Study, cases: [NewCase]) throws -> CasesWritten {
         var studyCreated = false
         if let existing = try Study.fetchOne(db, key: study.name) {
             guard existing.classes == study.classes, existing.channels == study.channels else {

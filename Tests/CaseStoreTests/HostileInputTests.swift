@@ -167,6 +167,15 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    func testCallerThatSwallowsTheErrorKeepsNoPartialImport() throws {
+        let path = try scratch.write("late.tsv", "1\t1\t2\t3\n-1\t4\t5\t6\n1\t7\tx\t9\n")
+        let dumpBefore = try store.dump()
+        try store.write { db in
+            XCTAssertThrowsError(try Importer.run(db, file: path, options: ImportOptions(study: "ecg", split: .test)))
+        }
+        XCTAssertEqual(try store.dump(), dumpBefore)
+    }
+
     func testSuccessfulImportCommitsWithItsAuditEvent() throws {
         let path = try scratch.write("ok.tsv", "1\t1\t2\t3\n")
         let event = try store.write { db in

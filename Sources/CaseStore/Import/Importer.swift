@@ -78,6 +78,18 @@ public struct ImportResult: Codable, Sendable, Equatable {
 /// a first validating pass over the file).
 public enum Importer {
     public static func run(_ db: Database, file path: String, options: ImportOptions) throws -> ImportResult {
+        // A savepoint inside the caller's transaction: even a caller that catches the error and goes
+        // on is left without a partial import.
+        var result: ImportResult?
+        try db.inSavepoint {
+            result = try runUnprotected(db, file: path, options: options)
+            return .commit
+        }
+        guard let result else { throw CaseStoreError.invalid("import of \(path) produced no result") }
+        return result
+    }
+
+    private static func runUnprotected(_ db: Database, file path: String, options: ImportOptions) throws -> ImportResult {
         let fileName = (path as NSString).lastPathComponent
         guard let format = options.format ?? ImportFormat.infer(fromPath: path) else {
             throw ImportError(.unsupportedFormat, file: fileName,
@@ -118,8 +130,7 @@ public enum Importer {
         let info = try parser.parse(path: path, maxLineBytes: options.maxLineBytes) { parsed in
             if study == nil {
                 let channels = parsed.scans.first?.channels ?? 1
-                var description = options.studyDescription ?? "Imported from \(fileName)"
-                if options.studyDescription == nil, format != .csv { description += " (\(stem))" }
+                let description = options.studyDescription ?? "Imported from \(fileName)"
                 let s = Study(name: options.study, classes: parsed.declaredClasses ?? [],
                               channels: parsed.channelNames ?? (0..<channels).map { "ch\($0)" },
                               description: description, createdAt: now)

@@ -18,15 +18,17 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     /// JSON of the run's parameters (split or case list, k, metric…), canonical so a resume can check them.
     public var parameters: String
     public var status: Status
+    /// Folder the run's report files were written to (re-written there when new versions appear).
+    public var outDir: String?
     public var startedAt: String
     public var finishedAt: String?
 
     public init(id: String, study: String, modelId: String?, calibratorId: Int64?, policyName: String,
                 policySha256: String, policyText: String, operatorId: String, parameters: String,
-                status: Status = .running, startedAt: String = Timestamp.now(), finishedAt: String? = nil) {
+                status: Status = .running, outDir: String? = nil, startedAt: String = Timestamp.now(), finishedAt: String? = nil) {
         self.id = id; self.study = study; self.modelId = modelId; self.calibratorId = calibratorId
         self.policyName = policyName; self.policySha256 = policySha256; self.policyText = policyText
-        self.operatorId = operatorId; self.parameters = parameters; self.status = status
+        self.operatorId = operatorId; self.parameters = parameters; self.status = status; self.outDir = outDir
         self.startedAt = startedAt; self.finishedAt = finishedAt
     }
 
@@ -34,7 +36,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         case id, study, parameters, status
         case modelId = "model_id", calibratorId = "calibrator_id", policyName = "policy_name"
         case policySha256 = "policy_sha256", policyText = "policy_text", operatorId = "operator"
-        case startedAt = "started_at", finishedAt = "finished_at"
+        case startedAt = "started_at", finishedAt = "finished_at", outDir = "out_dir"
     }
 }
 

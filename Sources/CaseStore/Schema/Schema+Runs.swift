@@ -15,6 +15,7 @@ extension Schema {
                 operator TEXT NOT NULL,
                 parameters TEXT NOT NULL CHECK (json_valid(parameters)),
                 status TEXT NOT NULL CHECK (status IN ('running', 'completed')),
+                out_dir TEXT,
                 started_at TEXT NOT NULL,
                 finished_at TEXT
             );
