@@ -36,12 +36,12 @@ extension Audit.ReviewCommand {
         @Argument(help: "Case id.") var caseId: String
         @Option(help: "Reviewer id.") var reviewer: String
         @Option(help: "Run id (default: the newest run that assessed the case).") var run: String?
-        @Option(help: "Folder to write the report into (default: runs/<run id>).") var out: String?
+        @Option(help: "Folder to write the report into (default: the run's report folder).") var out: String?
 
         func run() async throws {
             let store = try storeOptions.openExisting()
             let opened = try ReviewCommandErrors.map { try ReviewWorkflow(store: store).open(caseId: caseId, runId: run, reviewer: reviewer) }
-            let folder = URL(fileURLWithPath: out ?? "runs/\(ReportFileName.slug(opened.runId))")
+            let folder = try reportFolder(out, store: store, runId: opened.runId)
             if let evidence = opened.blindedEvidence {
                 if output.json { try Console.json(evidence); return }
                 Console.out("BLIND FIRST READ of case \(caseId) (run \(opened.runId)): the model's answer is hidden.")
@@ -89,7 +89,7 @@ extension Audit.ReviewCommand {
         @Option(help: "Free-text note.") var note: String = ""
         @Option(help: "Read the passphrase from this file descriptor.") var passphraseFd: Int32?
         @Option(help: "Key file (default: beside the store).") var keyFile: String?
-        @Option(help: "Folder to write the new report version into (default: runs/<run id>).") var out: String?
+        @Option(help: "Folder to write the new report version into (default: the run's report folder).") var out: String?
 
         func run() async throws {
             let store = try storeOptions.openExisting()
@@ -99,7 +99,7 @@ extension Audit.ReviewCommand {
                 className: className, reasonCode: reasonCode, meaning: meaning == .review ? .review : .approval, note: note,
                 passphrase: passphrase, keyFile: keyFile.map { URL(fileURLWithPath: $0) })
             let signed = try ReviewCommandErrors.map { try ReviewWorkflow(store: store).sign(request, storePath: storeOptions.store) }
-            let folder = URL(fileURLWithPath: out ?? "runs/\(ReportFileName.slug(signed.signOff.runId))")
+            let folder = try reportFolder(out, store: store, runId: signed.signOff.runId)
             try AuditRunner.materialiseReports(store, runId: signed.signOff.runId, into: folder)
             let path = folder.appendingPathComponent(ReportFileName.relativePath(caseId: caseId, version: signed.newReportVersion, format: "html")).path
             if output.json {
@@ -165,4 +165,11 @@ extension Audit.ReviewCommand {
             }
         }
     }
+}
+
+/// Where a run's report files live: `--out`, else the folder the run wrote to, else runs/<run id>.
+func reportFolder(_ out: String?, store: CaseStore, runId: String) throws -> URL {
+    if let out { return URL(fileURLWithPath: out) }
+    let stored = try store.read { db in try CaseStore.run(db, id: runId)?.outDir }
+    return URL(fileURLWithPath: stored ?? "runs/\(ReportFileName.slug(runId))")
 }

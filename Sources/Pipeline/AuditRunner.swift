@@ -87,7 +87,7 @@ public final class AuditRunner {
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> RunOutcome {
         guard !request.caseIds.isEmpty else { throw RunError.noCases("the selection is empty") }
-        let resumed = try store.write { db -> Bool in try self.startOrResume(db, request) }
+        let resumed = try store.write { db -> Bool in try self.startOrResume(db, request, outDirectory: outDirectory) }
 
         let stored = try store.read { db in try CaseStore.assessments(db, runId: request.runId) }
         try assessor.resume(from: stored)
@@ -147,7 +147,7 @@ public final class AuditRunner {
     }
 
     /// Creates the run (logging `run.start`) or checks that an existing one has the same inputs.
-    private func startOrResume(_ db: Database, _ request: RunRequest) throws -> Bool {
+    private func startOrResume(_ db: Database, _ request: RunRequest, outDirectory: URL) throws -> Bool {
         let parameters = request.parameterDocument
         if let existing = try CaseStore.run(db, id: request.runId) {
             if existing.policySha256 != request.policySha256 { throw RunError.runIdReused(request.runId, "policy differs") }
@@ -159,7 +159,8 @@ public final class AuditRunner {
         let run = RunRecord(id: request.runId, study: request.study, modelId: request.modelId,
                             calibratorId: request.calibratorId, policyName: request.policyName,
                             policySha256: request.policySha256, policyText: request.policyText,
-                            operatorId: request.operatorId, parameters: parameters)
+                            operatorId: request.operatorId, parameters: parameters,
+                            outDir: outDirectory.standardizedFileURL.path)
         try run.insert(db)
         try AuditLog.append(db, actor: request.operatorId, action: "run.start",
                             subject: AuditSubject(type: "run", id: request.runId),

@@ -268,19 +268,30 @@ public struct ReviewWorkflow {
 
     /// Oversight figures per reviewer over every signature in the store.
     public func statistics(rules: ReviewRules = ReviewRules()) throws -> [Review.ReviewerOversight] {
-        try store.read { db in
-            var observations: [ReviewObservation] = []
-            for s in try CaseStore.signOffs(db) {
-                let signed = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8))
-                let trial = try CaseStore.catchTrial(db, runId: s.runId, caseId: s.caseId)
-                let confidence = try CaseStore.assessment(db, runId: s.runId, caseId: s.caseId)
-                    .flatMap { try Assessment.decode(Data($0.assessment.utf8)).evidence.calibratedConfidence }
-                observations.append(ReviewObservation(
-                    reviewerId: s.reviewerId, seconds: signed.reviewSeconds, agreedWithModel: signed.decision == .agree,
-                    modelConfidence: confidence, blindReadAgreed: signed.blindReadClass.map { $0 == signed.modelClass },
-                    isCatchTrial: trial != nil))
-            }
-            return OversightStatistics.figures(observations, rules: rules)
+        try store.read { db in OversightStatistics.figures(try Self.observations(db, runId: nil), rules: rules) }
+    }
+
+    /// Oversight figures of one run's reviews, in the run report's shape.
+    func statisticsInTransaction(_ db: Database, runId: String, rules: ReviewRules) throws -> [Reports.ReviewerOversight] {
+        try OversightStatistics.figures(try Self.observations(db, runId: runId), rules: rules).map { f in
+            Reports.ReviewerOversight(reviewerId: f.reviewerId, printedName: try CaseStore.reviewer(db, id: f.reviewerId)?.name ?? f.reviewerId,
+                                      reviews: f.reviews, medianReviewSeconds: f.medianSeconds, agreementRate: f.agreementRate,
+                                      lowConfidenceAgreementRate: f.lowConfidenceAgreementRate, overrideRate: f.overrideRate,
+                                      blindReadAgreementRate: f.blindReadAgreementRate, catchTrials: f.catchTrials,
+                                      catchTrialDetectionRate: f.catchTrialDetectionRate, flagged: f.flagged,
+                                      flagReason: f.reasons.isEmpty ? nil : f.reasons.joined(separator: "; "))
+        }
+    }
+
+    static func observations(_ db: Database, runId: String?) throws -> [ReviewObservation] {
+        try CaseStore.signOffs(db, runId: runId).map { s in
+            let signed = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8))
+            let trial = try CaseStore.catchTrial(db, runId: s.runId, caseId: s.caseId)
+            let confidence = try CaseStore.assessment(db, runId: s.runId, caseId: s.caseId)
+                .flatMap { try Assessment.decode(Data($0.assessment.utf8)).evidence.calibratedConfidence }
+            return ReviewObservation(reviewerId: s.reviewerId, seconds: signed.reviewSeconds, agreedWithModel: signed.decision == .agree,
+                                     modelConfidence: confidence, blindReadAgreed: signed.blindReadClass.map { $0 == signed.modelClass },
+                                     isCatchTrial: trial != nil)
         }
     }
 

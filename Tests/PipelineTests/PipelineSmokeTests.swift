@@ -1,5 +1,0 @@
-import XCTest
-
-final class PipelineSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
