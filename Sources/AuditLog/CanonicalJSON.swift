@@ -13,32 +13,40 @@ import Foundation
 ///   `Double.description`, e.g. `0.1`, `1e-07`, `1.5e+300`);
 /// - `true`, `false`, `null` as is.
 ///
-/// Values are produced with `JSONEncoder` (dates as RFC 3339 UTC strings with milliseconds, data
-/// as base64) and then re-serialised by this canonicaliser, so the result does not depend on the
-/// encoder's formatting choices.
+/// `Encodable` values are written by `CanonicalNodeEncoder` (dates as RFC 3339 UTC strings with
+/// milliseconds, data as base64, `Float` through its shortest decimal spelling), giving the same
+/// bytes as `JSONEncoder` output passed through `canonicalize`.
 public enum CanonicalJSON {
-    /// One encoder for all calls (its configuration never changes; `JSONEncoder` is thread-safe).
-    private static let encoder: JSONEncoder = {
+    /// Canonical JSON bytes of an `Encodable` value, written directly by `CanonicalNodeEncoder`.
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let root = CanonicalNode()
+        do { try CanonicalNodeEncoder.encode(value, into: root, path: []) } catch let e as AuditLogError {
+            throw e
+        } catch {
+            throw AuditLogError.canonicalJSON("cannot encode \(T.self): \(error)")
+        }
+        guard root.kind != .unset else { throw AuditLogError.canonicalJSON("\(T.self) encoded no value") }
+        var out = [UInt8]()
+        out.reserveCapacity(256)
+        root.write(to: &out)
+        return out
+    }
+
+    /// The reference path: `JSONEncoder` output re-serialised by the canonicaliser. Same bytes as
+    /// `encode` (tests hold them to it); kept as the independent check of the direct encoder.
+    static func encodeViaJSONEncoder<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        encoder.outputFormatting = [.withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, enc in
             var c = enc.singleValueContainer()
             try c.encode(RFC3339.string(from: date))
         }
         encoder.dataEncodingStrategy = .base64
-        return encoder
-    }()
-
-    /// Canonical JSON bytes of an `Encodable` value.
-    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let data: Data
         do { data = try encoder.encode(value) } catch {
             throw AuditLogError.canonicalJSON("cannot encode \(T.self): \(error)")
         }
-        return try data.withUnsafeBytes { raw in
-            try canonicalize(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count),
-                             validateUTF8: false)  // JSONEncoder output is valid UTF-8
-        }
+        return try canonicalize(Array(data))
     }
 
     /// Canonical JSON string of an `Encodable` value.
