@@ -108,6 +108,12 @@ public enum LesionCohort {
         }
     }
 
+    /// The calibrated single-scan logit of malignant vs benign for latent evidence z (two classes):
+    /// `log(π / (1 − π)) + d · z`, the log prior odds plus the single-scan log-likelihood ratio.
+    public static func singleScanLogit(evidence z: Double, malignantPrevalence pi: Double, separation d: Double) -> Double {
+        log(pi / (1 - pi)) + d * z
+    }
+
     /// The least-squares read-out of the latent evidence from a scan's values (NaN-free).
     public static func evidenceReadout(_ values: [Float]) -> Double {
         let T = illuminations.count, C = channels.count

@@ -97,6 +97,28 @@ final class LesionCohortTests: XCTestCase {
         XCTAssertGreaterThan(mean(residualBad), 3 * mean(residualGood))
     }
 
+    /// The documented per-scan logit is calibrated for one scan: in bins of predicted probability the
+    /// observed malignant fraction matches.
+    func testSingleScanLogitIsCalibrated() throws {
+        let p = LesionParameters(cases: 6000, malignantPrevalence: 0.2, rho: 0.5, minScans: 1, maxScans: 1, artefactRate: 0)
+        let cohort = try LesionCohort.generate(p, seed: 31)
+        var predicted = [Double](repeating: 0, count: 5), observed = predicted, counts = predicted
+        for c in cohort.cases {
+            let z = c.scans[0].latentEvidence!
+            let q = 1 / (1 + exp(-LesionCohort.singleScanLogit(evidence: z, malignantPrevalence: p.malignantPrevalence,
+                                                              separation: p.separation)))
+            let bin = min(4, Int(q * 5))
+            predicted[bin] += q; counts[bin] += 1
+            if c.trueLabel == "malignant" { observed[bin] += 1 }
+        }
+        for b in 0..<5 where counts[b] >= 200 {
+            let n = counts[b]
+            let expected = predicted[b] / n
+            let se = (expected * (1 - expected) / n).squareRoot()
+            XCTAssertEqual(observed[b] / n, expected, accuracy: max(4 * se, 0.01), "bin \(b) (n \(Int(n)))")
+        }
+    }
+
     func testRejectsBadParameters() {
         XCTAssertThrowsError(try LesionCohort.generate(LesionParameters(rho: 1), seed: 1))
         XCTAssertThrowsError(try LesionCohort.generate(LesionParameters(malignantPrevalence: 0.8, atypicalPrevalence: 0.3), seed: 1))
