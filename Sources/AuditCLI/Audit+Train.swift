@@ -128,15 +128,18 @@ extension Audit {
                 "clip_norm": Double(clip), "dropout": Double(dropout), "tbptt": tbptt ?? NSNull(), "patience": patience,
                 "steps_per_frame": stepsPerFrame, "class_weights": settings.classWeights.map { $0.map(Double.init) } ?? NSNull(),
             ]
-            let metrics: [String: Any] = [
+            // Everything written into the file is a function of data, settings and seed, so the same
+            // run reproduces the same bytes and hence the same model id; wall-clock time stays in the store.
+            let fileMetrics: [String: Any] = [
                 "best_epoch": outcome.bestEpoch, "epochs_run": outcome.history.count, "stopped_early": outcome.stoppedEarly,
                 "training_loss": best.trainingLoss, "validation_loss": best.validationLoss ?? NSNull(),
                 "validation_accuracy": best.validationAccuracy ?? NSNull(),
-                "train_seconds": outcome.history.last?.elapsedSeconds ?? 0,
             ]
+            var metrics = fileMetrics
+            metrics["train_seconds"] = outcome.history.last?.elapsedSeconds ?? 0
             var classifier = outcome.classifier
             classifier.provenance["countersign.training"] = try ModelJSON.text(training)
-            classifier.provenance["countersign.metrics"] = try ModelJSON.text(metrics)
+            classifier.provenance["countersign.metrics"] = try ModelJSON.text(fileMetrics)
             let bytes = try classifier.serializedBytes()
             let id = SequenceClassifier.modelID(of: bytes)
             let record = try ModelJSON.record(id: id, study: study, classifier: classifier, bytes: bytes,
