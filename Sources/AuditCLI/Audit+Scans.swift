@@ -26,7 +26,7 @@ extension Audit {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "Case id.") var caseID: String
-        @Option(help: "Model id (SHA-256 of its weights).") var model: String
+        @Option(help: "Model id (SHA-256 of its weights) or a unique prefix of at least 8 hex digits.") var model: String
         @Option(help: "Calibrator id (default: the model's most recently fitted calibrator).") var calibrator: Int64?
         @Option(help: "Level α of the \"not class j\" claims.") var alpha: Double = 0.05
         @Option(help: "Policy maximum number of scans M (escalation; model-free threshold M/α).") var maxScans: Int = 4
@@ -69,12 +69,13 @@ extension Audit {
 
         func run() throws {
             let store = try storeOptions.openExisting()
-            let modelID = model
             let calibratorID = calibrator
+            let modelRecord = try store.read { db in try CaseStore.model(db, id: model) }
+            let modelID = modelRecord.id   // full id, also when --model was a unique prefix
             let (caseRecord, caseScans, weights, calRecord) = try store.read { db -> (CaseRecord, [ScanRecord], Data, CalibratorRecord) in
                 let c = try CaseStore.caseRecord(db, id: caseID)
                 let s = try CaseStore.scans(db, caseId: caseID)
-                let w = try CaseStore.modelForEmbedding(db, id: modelID).weights
+                let w = modelRecord.weights
                 let r: CalibratorRecord
                 if let calibratorID {
                     r = try CaseStore.calibrator(db, id: calibratorID)

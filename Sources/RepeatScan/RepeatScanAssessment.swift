@@ -103,7 +103,7 @@ public struct RepeatScanAssessment: Sendable, Equatable, Codable {
 
         var rev: [String] = []
         if let limit = policy.maxSpreadBeforeReview, disagreement.maximumSpread > limit {
-            rev.append("per-scan probabilities spread by \(disagreement.maximumSpread), above \(limit)")
+            rev.append("per-scan probabilities spread by \(String(format: "%.3f", disagreement.maximumSpread)), above \(limit)")
         }
         if let limit = policy.maxClassFlipsBeforeReview, disagreement.classFlips > limit {
             rev.append("the top class flipped \(disagreement.classFlips) times between scans, above \(limit)")
