@@ -90,34 +90,12 @@ struct CanonicalNodeEncoder: Encoder {
         return Array(v.description.utf8)
     }
 
-    /// Encodes any value into `node`, intercepting the types `JSONEncoder` treats specially.
+    /// Encodes any value into `node`, intercepting the types `JSONEncoder` treats specially
+    /// (one protocol-conformance check instead of a chain of casts).
     static func encode<T: Encodable>(_ value: T, into node: CanonicalNode, path: [any CodingKey]) throws {
-        switch value {
-        case let v as String: setScalar(node, string(v))
-        case let v as Bool: setScalar(node, v ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
-        case let v as Int: setScalar(node, Array(String(v).utf8))
-        case let v as Int64: setScalar(node, Array(String(v).utf8))
-        case let v as Int32: setScalar(node, Array(String(v).utf8))
-        case let v as Int16: setScalar(node, Array(String(v).utf8))
-        case let v as Int8: setScalar(node, Array(String(v).utf8))
-        case let v as UInt: setScalar(node, Array(String(v).utf8))
-        case let v as UInt64: setScalar(node, Array(String(v).utf8))
-        case let v as UInt32: setScalar(node, Array(String(v).utf8))
-        case let v as UInt16: setScalar(node, Array(String(v).utf8))
-        case let v as UInt8: setScalar(node, Array(String(v).utf8))
-        case let v as Double: setScalar(node, try double(v, path))
-        case let v as Float:
-            guard v.isFinite else {
-                throw EncodingError.invalidValue(v, .init(codingPath: path, debugDescription: "non-finite number \(v) has no JSON form"))
-            }
-            setScalar(node, try double(Double(v.description) ?? Double(v), path))
-        case let v as Date: setScalar(node, string(RFC3339.string(from: v)))
-        case let v as Data: setScalar(node, string(v.base64EncodedString()))
-        case let v as URL: setScalar(node, string(v.absoluteString))
-        case let v as Decimal:
-            let text = v.description
-            setScalar(node, try CanonicalJSON.canonicalize(Array(text.utf8)))
-        default:
+        if let scalar = value as? CanonicalScalar {
+            setScalar(node, try scalar.canonicalJSONBytes(path))
+        } else {
             try value.encode(to: CanonicalNodeEncoder(node: node, codingPath: path))
         }
     }
@@ -134,6 +112,15 @@ struct CanonicalNodeEncoder: Encoder {
         }
 
         mutating func encodeNil(forKey key: Key) throws { CanonicalNodeEncoder.setScalar(child(key), [0x6E, 0x75, 0x6C, 0x6C]) }
+        // Concrete overloads spare the dynamic casts of the generic path for the common types.
+        mutating func encode(_ value: String, forKey key: Key) throws { CanonicalNodeEncoder.setScalar(child(key), CanonicalNodeEncoder.string(value)) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { CanonicalNodeEncoder.setScalar(child(key), Array(String(value).utf8)) }
+        mutating func encode(_ value: Double, forKey key: Key) throws {
+            CanonicalNodeEncoder.setScalar(child(key), try CanonicalNodeEncoder.double(value, codingPath + [key]))
+        }
+        mutating func encode(_ value: Bool, forKey key: Key) throws {
+            CanonicalNodeEncoder.setScalar(child(key), value ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
+        }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
             try CanonicalNodeEncoder.encode(value, into: child(key), path: codingPath + [key])
         }
@@ -174,6 +161,12 @@ struct CanonicalNodeEncoder: Encoder {
         }
 
         mutating func encodeNil() throws { CanonicalNodeEncoder.setScalar(next(), [0x6E, 0x75, 0x6C, 0x6C]) }
+        mutating func encode(_ value: String) throws { CanonicalNodeEncoder.setScalar(next(), CanonicalNodeEncoder.string(value)) }
+        mutating func encode(_ value: Int) throws { CanonicalNodeEncoder.setScalar(next(), Array(String(value).utf8)) }
+        mutating func encode(_ value: Double) throws {
+            let path = codingPath + [IndexKey(count)]
+            CanonicalNodeEncoder.setScalar(next(), try CanonicalNodeEncoder.double(value, path))
+        }
         mutating func encode<T: Encodable>(_ value: T) throws {
             let path = codingPath + [IndexKey(count)]
             try CanonicalNodeEncoder.encode(value, into: next(), path: path)
@@ -201,3 +194,50 @@ struct CanonicalNodeEncoder: Encoder {
         }
     }
 }
+
+/// Types written as one JSON scalar, exactly as `JSONEncoder` (as configured in
+/// `CanonicalJSON.encodeViaJSONEncoder`) would write them, in canonical form.
+protocol CanonicalScalar {
+    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8]
+}
+
+extension String: CanonicalScalar {
+    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(self) }
+}
+extension Bool: CanonicalScalar {
+    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { self ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65] }
+}
+extension Double: CanonicalScalar {
+    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { try CanonicalNodeEncoder.double(self, path) }
+}
+extension Float: CanonicalScalar {
+    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] {
+        guard isFinite else {
+            throw EncodingError.invalidValue(self, .init(codingPath: path, debugDescription: "non-finite number \(self) has no JSON form"))
+        }
+        // JSONEncoder writes a Float's shortest decimal spelling; read back as a Double.
+        return try CanonicalNodeEncoder.double(Double(description) ?? Double(self), path)
+    }
+}
+extension Date: CanonicalScalar {
+    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(RFC3339.string(from: self)) }
+}
+extension Data: CanonicalScalar {
+    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(base64EncodedString()) }
+}
+extension URL: CanonicalScalar {
+    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(absoluteString) }
+}
+extension Decimal: CanonicalScalar {
+    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { try CanonicalJSON.canonicalize(Array(description.utf8)) }
+}
+extension Int: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension Int8: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension Int16: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension Int32: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension Int64: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension UInt: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension UInt8: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension UInt16: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension UInt32: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension UInt64: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }

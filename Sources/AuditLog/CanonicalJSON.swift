@@ -81,7 +81,13 @@ public enum CanonicalJSON {
     /// Appends `s` as a canonical JSON string literal.
     static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(0x22)
-        for b in s.utf8 { appendEscaped(b, to: &out) }
+        var plain = true
+        for b in s.utf8 where b < 0x20 || b == 0x22 || b == 0x5C { plain = false; break }
+        if plain {
+            out.append(contentsOf: s.utf8)
+        } else {
+            for b in s.utf8 { appendEscaped(b, to: &out) }
+        }
         out.append(0x22)
     }
 
