@@ -167,6 +167,9 @@ public enum Trainer {
                 break
             }
         }
+        guard best.epoch >= 1 else {
+            throw RecurrentError.training("the validation loss was never finite; check the validation data")
+        }
         network.parameters = best.parameters
         let classifier = try SequenceClassifier(network: network, classes: classes, normalization: normalization,
                                                 stepsPerFrame: k)
