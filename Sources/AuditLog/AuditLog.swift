@@ -49,9 +49,10 @@ public enum AuditLog {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT tree_size, nodes FROM audit_frontier WHERE id = 1")) else {
             return CompactRange()
         }
-        let size: Int64 = row["tree_size"]
-        guard size >= 0 else { throw AuditLogError.corruptFrontier("negative tree size \(size)") }
-        let nodes: Data = row["nodes"] ?? Data()
+        guard let size = Int64.fromDatabaseValue(row[0]), size >= 0 else {
+            throw AuditLogError.corruptFrontier("tree size is not a non-negative integer")
+        }
+        let nodes = Data.fromDatabaseValue(row[1]) ?? Data()
         return try CompactRange(size: UInt64(size), packedNodes: nodes)
     }
 

@@ -187,12 +187,14 @@ public enum Merkle {
 
 /// The compact range [0, size): the roots of the perfect subtrees that make up the tree so far,
 /// largest (leftmost) first — one per set bit of `size`. Appending a leaf merges equal-sized
-/// subtrees, so it costs O(log n) hashes; the root folds them right to left.
+/// subtrees, so it costs O(log n) hashes; the root folds them right to left. The hashes are kept
+/// packed, 32 bytes each, exactly as stored in `audit_frontier.nodes`.
 public struct CompactRange: Equatable, Sendable {
     public private(set) var size: UInt64
-    public private(set) var nodes: [Data]
+    /// The node hashes concatenated, as stored in `audit_frontier.nodes`.
+    public private(set) var packedNodes: Data
 
-    public init() { size = 0; nodes = [] }
+    public init() { size = 0; packedNodes = Data() }
 
     /// Restores a range from its size and concatenated 32-byte node hashes (as stored).
     public init(size: UInt64, packedNodes: Data) throws {
@@ -201,28 +203,37 @@ public struct CompactRange: Equatable, Sendable {
                 "size \(size) needs \(size.nonzeroBitCount) hashes but \(packedNodes.count) bytes are stored")
         }
         self.size = size
-        let bytes = [UInt8](packedNodes)
-        nodes = stride(from: 0, to: bytes.count, by: Merkle.hashSize).map { Data(bytes[$0..<$0 + Merkle.hashSize]) }
+        self.packedNodes = Data(packedNodes)  // rebase indices at 0
     }
 
-    /// The node hashes concatenated, as stored in `audit_frontier.nodes`.
-    public var packedNodes: Data { nodes.reduce(into: Data()) { $0.append($1) } }
+    /// The node hashes, largest subtree first.
+    public var nodes: [Data] {
+        stride(from: 0, to: packedNodes.count, by: Merkle.hashSize).map { node(at: $0 / Merkle.hashSize) }
+    }
+
+    private func node(at i: Int) -> Data {
+        packedNodes.subdata(in: i * Merkle.hashSize..<(i + 1) * Merkle.hashSize)
+    }
 
     public mutating func append(_ leafHash: Data) {
         var h = leafHash
         var s = size
         while s & 1 == 1 {
-            h = Merkle.nodeHash(nodes.removeLast(), h)
+            let last = packedNodes.count - Merkle.hashSize
+            h = Merkle.nodeHash(packedNodes.subdata(in: last..<packedNodes.count), h)
+            packedNodes.removeSubrange(last...)
             s >>= 1
         }
-        nodes.append(h)
+        packedNodes.append(h)
         size += 1
     }
 
     /// MTH of the leaves so far.
     public func root() -> Data {
-        guard var r = nodes.last else { return Merkle.emptyRoot }
-        for i in stride(from: nodes.count - 2, through: 0, by: -1) { r = Merkle.nodeHash(nodes[i], r) }
+        let count = packedNodes.count / Merkle.hashSize
+        guard count > 0 else { return Merkle.emptyRoot }
+        var r = node(at: count - 1)
+        for i in stride(from: count - 2, through: 0, by: -1) { r = Merkle.nodeHash(node(at: i), r) }
         return r
     }
 }
