@@ -66,15 +66,14 @@ public struct RunContext {
         context.model = LoadedModel(id: modelId, classifier: classifier)
 
         if let record = try CaseStore.latestCalibrator(db, modelId: modelId) {
-            // `audit calibrate` stores infinite thresholds (a class too small for α) as "inf".
-            let decoder = JSONDecoder()
-            decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            let calibrator = try decoder.decode(AnyCalibrator.self, from: Data(record.parameters.utf8))
-            let predictor = try decoder.decode(SplitConformalPredictor.self, from: Data(record.conformal.utf8))
+            let calibrator = try CalibrationJSON.decode(AnyCalibrator.self, from: record.parameters, field: "calibrators.parameters")
+            let predictor = try CalibrationJSON.decode(SplitConformalPredictor.self, from: record.conformal, field: "calibrators.conformal")
             guard calibrator.classCount == classifier.classes.count else {
                 throw PipelineError.inconsistent("calibrator \(record.id ?? -1) has \(calibrator.classCount) classes, model \(modelId) has \(classifier.classes.count)")
             }
-            let age = Timestamp.date(from: record.fittedAt).map { now.timeIntervalSince($0) / 86_400 }
+            // Whole days elapsed: an age that moved with the wall clock would make a resumed run's
+            // assessments differ from an uninterrupted run's.
+            let age = Timestamp.date(from: record.fittedAt).map { (now.timeIntervalSince($0) / 86_400).rounded(.down) }
             context.calibration = LoadedCalibration(record: record, calibrator: calibrator, predictor: predictor, ageDays: age)
             context.repeatScans = try loadRepeatScans(db, classifier: classifier, calibration: context.calibration!, notes: &context.notes)
         } else {

@@ -9,7 +9,11 @@ final class SampleReportsWriter: XCTestCase {
         guard let out = ProcessInfo.processInfo.environment["COUNTERSIGN_REPORT_SAMPLES_OUT"], !out.isEmpty else {
             throw XCTSkip("set COUNTERSIGN_REPORT_SAMPLES_OUT to write sample reports")
         }
-        let dir = URL(fileURLWithPath: out)
+        try Self.writeSamples(to: URL(fileURLWithPath: out))
+    }
+
+    /// The sample case and run reports and a case and run report per hostile payload.
+    static func writeSamples(to dir: URL) throws {
         let renderer = try ReportRenderer()
         let sampleCase = try ReportFixtures.sampleCase()
         let sampleRun = try ReportFixtures.sampleRun()
