@@ -41,6 +41,7 @@ struct RetrievalBench: ParsableCommand {
         if let peer { peerResult = try runPeer(peer) }
 
         MatrixProduct.setThreadCount(blasThreads)
+        Self.fixMmapThreshold()
         Self.releaseFreedHeap()
         let residentBefore = Self.residentBytes()
         let index = try EmbeddingIndex(dimension: dim, reservingCapacity: rows)
@@ -143,6 +144,16 @@ struct RetrievalBench: ParsableCommand {
         #if canImport(Glibc)
         typealias MallocTrim = @convention(c) (Int) -> Int32
         if let symbol = dlsym(nil, "malloc_trim") { _ = unsafeBitCast(symbol, to: MallocTrim.self)(0) }
+        #endif
+    }
+
+    /// Fixes glibc's mmap threshold at 128 KiB (M_MMAP_THRESHOLD = −3). Left dynamic, it grows after
+    /// the first large free and the generator's freed chunks then stay resident in a thread arena,
+    /// where they would be counted as index memory.
+    static func fixMmapThreshold() {
+        #if canImport(Glibc)
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        if let symbol = dlsym(nil, "mallopt") { _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 128 * 1024) }
         #endif
     }
 
