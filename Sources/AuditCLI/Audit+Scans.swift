@@ -3,6 +3,7 @@ import Calibration
 import CaseStore
 import Foundation
 import GRDB
+import Policy
 import Recurrent
 import RepeatScan
 
@@ -28,12 +29,26 @@ extension Audit {
         @Argument(help: "Case id.") var caseID: String
         @Option(help: "Model id (SHA-256 of its weights) or a unique prefix of at least 8 hex digits.") var model: String
         @Option(help: "Calibrator id (default: the model's most recently fitted calibrator).") var calibrator: Int64?
-        @Option(help: "Level α of the \"not class j\" claims.") var alpha: Double = 0.05
-        @Option(help: "Policy maximum number of scans M (escalation; model-free threshold M/α).") var maxScans: Int = 4
+        @Option(help: "Policy file whose repeat_scans section sets α, M and the claim construction (default: as `audit run`).")
+        var policy: String?
+        @Option(help: "Level α of the \"not class j\" claims (overrides the policy's claim_alpha).") var alpha: Double?
+        @Option(help: "Maximum number of scans M (escalation; model-free threshold M/α; overrides the policy's max_scans).")
+        var maxScans: Int?
 
         func validate() throws {
-            guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must be in (0, 1)") }
-            guard maxScans >= 1 else { throw ValidationError("--max-scans must be ≥ 1") }
+            if let alpha { guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must be in (0, 1)") } }
+            if let maxScans { guard maxScans >= 1 else { throw ValidationError("--max-scans must be ≥ 1") } }
+        }
+
+        struct PolicyInfo: Encodable {
+            var name: String
+            var sha256: String
+            var claimConstruction: String
+            var merge: String
+            var overridden: [String]
+            enum CodingKeys: String, CodingKey {
+                case name, sha256, claimConstruction = "claim_construction", merge, overridden
+            }
         }
 
         struct CalibratorInfo: Encodable {
@@ -54,6 +69,7 @@ extension Audit {
             var study: String
             var modelID: String
             var calibrator: CalibratorInfo
+            var policy: PolicyInfo
             var classes: [String]
             var prevalences: [Double]
             var prevalenceSource: String
@@ -61,7 +77,7 @@ extension Audit {
             var notes: [String]
             var assessment: RepeatScanAssessment
             enum CodingKeys: String, CodingKey {
-                case caseID = "case_id", study, modelID = "model_id", calibrator, classes, prevalences
+                case caseID = "case_id", study, modelID = "model_id", calibrator, policy, classes, prevalences
                 case prevalenceSource = "prevalence_source"
                 case calibrationCasesWithRepeatScans = "calibration_cases_with_repeat_scans", notes, assessment
             }
@@ -69,6 +85,12 @@ extension Audit {
 
         func run() throws {
             let store = try storeOptions.openExisting()
+            let loadedPolicy = try Audit.Run.loadPolicy(policy)
+            let claimAlpha = alpha ?? loadedPolicy.repeatScans.claimAlpha
+            let scanLimit = maxScans ?? loadedPolicy.repeatScans.maxScans
+            var overridden: [String] = []
+            if alpha != nil { overridden.append("claim_alpha") }
+            if maxScans != nil { overridden.append("max_scans") }
             let calibratorID = calibrator
             let modelRecord = try store.read { db in try CaseStore.model(db, id: model) }
             let modelID = modelRecord.id   // full id, also when --model was a unique prefix
@@ -168,12 +190,12 @@ extension Audit {
                 ScanObservation(scanID: "\(caseID)#\(s.scanIndex)", acquiredAt: s.acquiredAt,
                                 acquisition: s.acquisition.isEmpty ? nil : s.acquisition, probabilities: p)
             }
-            let policy: RepeatScanPolicy
+            let rsPolicy: RepeatScanPolicy
             let assessment: RepeatScanAssessment
             do {
-                policy = try RepeatScanPolicy(alpha: alpha, maxScans: maxScans)
+                rsPolicy = try RepeatScanPolicy(alpha: claimAlpha, maxScans: scanLimit)
                 assessment = try RepeatScanAssessment(caseID: caseID, scans: observations, prevalences: prevalences,
-                                                      policy: policy, dependenceModel: dependence,
+                                                      policy: rsPolicy, dependenceModel: dependence,
                                                       recalibrator: recalibrator)
             } catch {
                 throw CLIError.badInput("case '\(caseID)': \(error)")
@@ -184,6 +206,9 @@ extension Audit {
                                            calibrationSplit: calRecord.calibrationSplit,
                                            calibrationN: calRecord.calibrationN,
                                            calibrationSha256: calRecord.calibrationSha256),
+                policy: PolicyInfo(name: loadedPolicy.name, sha256: loadedPolicy.sha256,
+                                   claimConstruction: loadedPolicy.repeatScans.claimConstruction.rawValue,
+                                   merge: loadedPolicy.repeatScans.merge.rawValue, overridden: overridden),
                 classes: classes, prevalences: prevalences,
                 prevalenceSource: "verified labels of \(total) \(split.rawValue) cases of study \(calRecord.study), add-one smoothed",
                 calibrationCasesWithRepeatScans: lesions.count, notes: notes, assessment: assessment)
@@ -202,6 +227,7 @@ extension Audit {
             }
             Console.out("case \(doc.caseID) (study \(doc.study)) — model \(doc.modelID.prefix(12))…, calibrator \(doc.calibrator.method) #\(doc.calibrator.id.map(String.init) ?? "?") (n = \(doc.calibrator.calibrationN))")
             Console.out("prevalences: \(probs(doc.prevalences)) — \(doc.prevalenceSource)")
+            Console.out("policy \(doc.policy.name) (sha256 \(doc.policy.sha256.prefix(16))…): α = \(a.policy.alpha), at most \(a.policy.maxScans) scans, claims by the \(doc.policy.claimConstruction) e-process\(doc.policy.overridden.isEmpty ? "" : " (overridden: " + doc.policy.overridden.joined(separator: ", ") + ")")")
             for (i, s) in a.scans.enumerated() {
                 var line = "scan \(i + 1): \(s.acquiredAt ?? "time unknown")"
                 if let acq = s.acquisition { line += ", \(acq)" }
