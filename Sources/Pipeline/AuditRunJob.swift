@@ -82,7 +82,9 @@ public struct AuditRunJob {
                 ids = list
             }
             let model = try modelId.map { try CaseStore.resolveModelId(db, $0) } ?? CaseStore.newestModel(db, study: study)?.id
-            var context = try RunContext.load(db, study: study, policy: policy, modelId: model, k: k, metric: metric)
+            // A resumed run measures ages against its own start, not the time of the resume.
+            let reference = try CaseStore.run(db, id: runId).flatMap { Timestamp.date(from: $0.startedAt) } ?? Date()
+            var context = try RunContext.load(db, study: study, policy: policy, modelId: model, k: k, metric: metric, now: reference)
             context.logVerified = try AuditLog.verify(db).ok
             return (ids, model, context)
         }
