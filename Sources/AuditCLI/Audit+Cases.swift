@@ -123,8 +123,7 @@ extension Audit.Cases {
             }
             let details = scans.map { ScanDetail(scan: $0, includeValues: values) }
             if output.json {
-                struct Shown: Encodable { let `case`: CaseRecord; let scans: [ScanDetail] }
-                try Console.json(Shown(case: record, scans: details))
+                try Console.json(Shown(record: record, scans: details))
                 return
             }
             Console.out("""
@@ -146,6 +145,26 @@ extension Audit.Cases {
                     Console.out("    values (time-major): " + v.map { $0.map { "\($0)" } ?? "?" }.joined(separator: " "))
                 }
             }
+        }
+    }
+
+    /// `cases show --json`: every key present, `null` when absent.
+    struct Shown: Encodable {
+        let record: CaseRecord
+        let scans: [ScanDetail]
+        enum Keys: String, CodingKey {
+            case `case`, scans, id, study, subject, label, split, notes
+            case verifiedBy = "verified_by", verifiedAt = "verified_at", createdAt = "created_at"
+        }
+        func encode(to encoder: Encoder) throws {
+            var top = encoder.container(keyedBy: Keys.self)
+            var c = top.nestedContainer(keyedBy: Keys.self, forKey: .case)
+            try c.encode(record.id, forKey: .id); try c.encode(record.study, forKey: .study)
+            try c.encode(record.subject, forKey: .subject); try c.encode(record.label, forKey: .label)
+            try c.encode(record.verifiedBy, forKey: .verifiedBy); try c.encode(record.verifiedAt, forKey: .verifiedAt)
+            try c.encode(record.split.rawValue, forKey: .split); try c.encode(record.notes, forKey: .notes)
+            try c.encode(record.createdAt, forKey: .createdAt)
+            try top.encode(scans, forKey: .scans)
         }
     }
 

@@ -66,6 +66,17 @@ public struct CaseSummary: Codable, Sendable, Equatable {
         case study, subject, split, label, scans, length, channels
         case caseId = "case_id", verifiedBy = "verified_by", hasMissing = "has_missing"
     }
+
+    /// Every key is always present (`null` when absent), so a consumer of `cases list --json` sees
+    /// `"label": null` for an unlabelled case rather than a missing key.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(caseId, forKey: .caseId); try c.encode(study, forKey: .study)
+        try c.encode(subject, forKey: .subject); try c.encode(split, forKey: .split)
+        try c.encode(label, forKey: .label); try c.encode(verifiedBy, forKey: .verifiedBy)
+        try c.encode(scans, forKey: .scans); try c.encode(length, forKey: .length)
+        try c.encode(channels, forKey: .channels); try c.encode(hasMissing, forKey: .hasMissing)
+    }
 }
 
 /// Per-study figures for `audit store info`.

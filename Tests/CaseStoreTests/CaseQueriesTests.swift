@@ -47,6 +47,9 @@ final class CaseQueriesTests: XCTestCase {
         XCTAssertEqual(overview[0].cases, 3); XCTAssertEqual(overview[0].scans, 6); XCTAssertEqual(overview[0].unlabelled, 1)
         XCTAssertEqual(overview[0].classCounts, ["benign": 1, "malignant": 1])
 
+        // An unlabelled case still carries the key, as null.
+        let incomingJSON = String(decoding: try JSONEncoder().encode(all[2]), as: UTF8.self)
+        XCTAssertTrue(incomingJSON.contains("\"label\":null"), incomingJSON)
         // JSON field names the CLI promises.
         let json = String(decoding: try JSONEncoder().encode(all[0]), as: UTF8.self)
         for key in ["\"case_id\"", "\"study\"", "\"split\"", "\"label\"", "\"scans\"", "\"length\"", "\"channels\""] {
