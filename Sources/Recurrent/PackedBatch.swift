@@ -1,24 +1,61 @@
+import Foundation
+
+/// Recycles the large per-step buffers of training: allocating them fresh each mini-batch cost a
+/// fifth of an epoch in page faults (the allocator maps and unmaps big blocks). Bounded in size.
+enum BufferPool {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
+    nonisolated(unsafe) private static var pooledFloats = 0
+    static let limitFloats = 64 << 20  // 256 MB
+
+    static func take(_ capacity: Int) -> UnsafeMutablePointer<Float> {
+        lock.lock()
+        if let p = free[capacity]?.popLast() {
+            pooledFloats -= capacity
+            lock.unlock()
+            return p
+        }
+        lock.unlock()
+        return .allocate(capacity: capacity)
+    }
+
+    static func give(_ p: UnsafeMutablePointer<Float>, _ capacity: Int) {
+        // Small buffers are cheap to allocate; only pool the ones that page-fault.
+        guard capacity >= 4096 else { p.deallocate(); return }
+        lock.lock()
+        if pooledFloats + capacity <= limitFloats {
+            free[capacity, default: []].append(p)
+            pooledFloats += capacity
+            lock.unlock()
+        } else {
+            lock.unlock()
+            p.deallocate()
+        }
+    }
+}
+
 /// Owned, zero-initialised Float storage with a stable pointer (the kernels pass raw pointers to BLAS).
 final class FloatBuffer {
     let count: Int
     let pointer: UnsafeMutablePointer<Float>
+    private var capacity: Int { max(count, 1) }
 
     init(_ count: Int) {
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
+        pointer = BufferPool.take(max(count, 1))
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
     init(_ values: [Float]) {
         count = values.count
-        pointer = .allocate(capacity: max(count, 1))
+        pointer = BufferPool.take(max(count, 1))
         pointer.initialize(repeating: 0, count: max(count, 1))
         values.withUnsafeBufferPointer { src in
             if let base = src.baseAddress { pointer.update(from: base, count: values.count) }
         }
     }
 
-    deinit { pointer.deallocate() }
+    deinit { BufferPool.give(pointer, capacity) }
 
     func zero() { pointer.update(repeating: 0, count: max(count, 1)) }
     var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
