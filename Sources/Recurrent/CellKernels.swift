@@ -60,17 +60,14 @@ struct DirectionPass {
         let whhT = UnsafeMutablePointer<Float>.allocate(capacity: G * H)
         defer { whhT.deallocate() }
         for r in 0..<G { for c in 0..<H { whhT[c * G + r] = whh[r * H + c] } }
-        // One product for the input projection of every time step.
+        // One product for the input projection of every time step, accumulated onto the biases
+        // (b_ih + b_hh for the LSTM; b_ih only for the GRU, whose b_hn sits inside r ⊙ (…)).
+        let bias = UnsafeMutablePointer<Float>.allocate(capacity: G)
+        defer { bias.deallocate() }
+        for j in 0..<G { bias[j] = cell == .lstm ? bih[j] + bhh[j] : bih[j] }
+        for r in 0..<(steps * B) { (gates + r * G).update(from: bias, count: G) }
         MatrixProduct.gemm(.none, .transposed, m: steps * B, n: G, k: inputWidth,
-                           a: x, b: wih, c: gates)
-        for r in 0..<(steps * B) {
-            let g = gates + r * G
-            if cell == .lstm {
-                for j in 0..<G { g[j] += bih[j] + bhh[j] }
-            } else {
-                for j in 0..<G { g[j] += bih[j] }
-            }
-        }
+                           a: x, b: wih, beta: 1, c: gates)
         for s in 0..<steps {
             let t = reverse ? steps - 1 - s : s
             let n = active[t]
