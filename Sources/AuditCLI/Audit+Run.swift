@@ -92,7 +92,10 @@ extension Audit {
 
         static func loadPolicy(_ path: String?) throws -> AuditPolicy {
             do {
-                if let path { return try AuditPolicy.load(path: path) }
+                if let path {
+                    guard FileManager.default.fileExists(atPath: path) else { throw CLIError.missing("policy file \(path) does not exist") }
+                    return try AuditPolicy.load(path: path)
+                }
                 let conventional = "Policies/default.yaml"
                 if FileManager.default.fileExists(atPath: conventional) { return try AuditPolicy.load(path: conventional) }
                 return try ShippedPolicy.default.load()
