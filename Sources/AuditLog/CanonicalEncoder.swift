@@ -11,7 +11,20 @@ final class CanonicalNode {
     var scalar: [UInt8] = []
     /// Object keys (parallel to `children`); unused for arrays.
     var keys: [String] = []
-    var children: [CanonicalNode] = []
+    var children: [Child] = []
+
+    /// Scalars are stored inline: no node object per number or string.
+    enum Child {
+        case scalar([UInt8])
+        case node(CanonicalNode)
+
+        func write(to out: inout [UInt8]) {
+            switch self {
+            case let .scalar(bytes): out.append(contentsOf: bytes)
+            case let .node(n): n.write(to: &out)
+            }
+        }
+    }
 
     func write(to out: inout [UInt8]) {
         switch kind {
@@ -92,11 +105,11 @@ struct CanonicalNodeEncoder: Encoder {
 
     /// Encodes any value into `node`, intercepting the types `JSONEncoder` treats specially
     /// (one protocol-conformance check instead of a chain of casts).
-    static func encode<T: Encodable>(_ value: T, into node: CanonicalNode, path: [any CodingKey]) throws {
+    static func encode<T: Encodable>(_ value: T, into node: CanonicalNode, path: @autoclosure () -> [any CodingKey]) throws {
         if let scalar = value as? CanonicalScalar {
             setScalar(node, try scalar.canonicalJSONBytes(path))
         } else {
-            try value.encode(to: CanonicalNodeEncoder(node: node, codingPath: path))
+            try value.encode(to: CanonicalNodeEncoder(node: node, codingPath: path()))
         }
     }
 
@@ -107,22 +120,31 @@ struct CanonicalNodeEncoder: Encoder {
         func child(_ key: Key) -> CanonicalNode {
             let c = CanonicalNode()
             node.keys.append(key.stringValue)
-            node.children.append(c)
+            node.children.append(.node(c))
             return c
         }
 
-        mutating func encodeNil(forKey key: Key) throws { CanonicalNodeEncoder.setScalar(child(key), [0x6E, 0x75, 0x6C, 0x6C]) }
+        func scalar(_ key: Key, _ bytes: [UInt8]) {
+            node.keys.append(key.stringValue)
+            node.children.append(.scalar(bytes))
+        }
+
+        mutating func encodeNil(forKey key: Key) throws { scalar(key, [0x6E, 0x75, 0x6C, 0x6C]) }
         // Concrete overloads spare the dynamic casts of the generic path for the common types.
-        mutating func encode(_ value: String, forKey key: Key) throws { CanonicalNodeEncoder.setScalar(child(key), CanonicalNodeEncoder.string(value)) }
-        mutating func encode(_ value: Int, forKey key: Key) throws { CanonicalNodeEncoder.setScalar(child(key), Array(String(value).utf8)) }
+        mutating func encode(_ value: String, forKey key: Key) throws { scalar(key, CanonicalNodeEncoder.string(value)) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { scalar(key, Array(String(value).utf8)) }
         mutating func encode(_ value: Double, forKey key: Key) throws {
-            CanonicalNodeEncoder.setScalar(child(key), try CanonicalNodeEncoder.double(value, codingPath + [key]))
+            scalar(key, try CanonicalNodeEncoder.double(value, codingPath + [key]))
         }
         mutating func encode(_ value: Bool, forKey key: Key) throws {
-            CanonicalNodeEncoder.setScalar(child(key), value ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
+            scalar(key, value ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
         }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-            try CanonicalNodeEncoder.encode(value, into: child(key), path: codingPath + [key])
+            if let s = value as? CanonicalScalar {
+                scalar(key, try s.canonicalJSONBytes { codingPath + [key] })
+            } else {
+                try value.encode(to: CanonicalNodeEncoder(node: child(key), codingPath: codingPath + [key]))
+            }
         }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
             CanonicalNodeEncoder(node: child(key), codingPath: codingPath + [key]).container(keyedBy: keyType)
@@ -133,7 +155,7 @@ struct CanonicalNodeEncoder: Encoder {
         mutating func superEncoder() -> any Encoder {
             let c = CanonicalNode()
             node.keys.append("super")
-            node.children.append(c)
+            node.children.append(.node(c))
             return CanonicalNodeEncoder(node: c, codingPath: codingPath)
         }
         mutating func superEncoder(forKey key: Key) -> any Encoder {
@@ -156,20 +178,26 @@ struct CanonicalNodeEncoder: Encoder {
 
         func next() -> CanonicalNode {
             let c = CanonicalNode()
-            node.children.append(c)
+            node.children.append(.node(c))
             return c
         }
 
-        mutating func encodeNil() throws { CanonicalNodeEncoder.setScalar(next(), [0x6E, 0x75, 0x6C, 0x6C]) }
-        mutating func encode(_ value: String) throws { CanonicalNodeEncoder.setScalar(next(), CanonicalNodeEncoder.string(value)) }
-        mutating func encode(_ value: Int) throws { CanonicalNodeEncoder.setScalar(next(), Array(String(value).utf8)) }
+        func scalar(_ bytes: [UInt8]) { node.children.append(.scalar(bytes)) }
+
+        mutating func encodeNil() throws { scalar([0x6E, 0x75, 0x6C, 0x6C]) }
+        mutating func encode(_ value: String) throws { scalar(CanonicalNodeEncoder.string(value)) }
+        mutating func encode(_ value: Int) throws { scalar(Array(String(value).utf8)) }
         mutating func encode(_ value: Double) throws {
             let path = codingPath + [IndexKey(count)]
-            CanonicalNodeEncoder.setScalar(next(), try CanonicalNodeEncoder.double(value, path))
+            scalar(try CanonicalNodeEncoder.double(value, path))
         }
         mutating func encode<T: Encodable>(_ value: T) throws {
-            let path = codingPath + [IndexKey(count)]
-            try CanonicalNodeEncoder.encode(value, into: next(), path: path)
+            let (path, index) = (codingPath, count)
+            if let s = value as? CanonicalScalar {
+                scalar(try s.canonicalJSONBytes { path + [IndexKey(index)] })
+            } else {
+                try value.encode(to: CanonicalNodeEncoder(node: next(), codingPath: path + [IndexKey(index)]))
+            }
         }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
             let path = codingPath + [IndexKey(count)]
@@ -198,46 +226,46 @@ struct CanonicalNodeEncoder: Encoder {
 /// Types written as one JSON scalar, exactly as `JSONEncoder` (as configured in
 /// `CanonicalJSON.encodeViaJSONEncoder`) would write them, in canonical form.
 protocol CanonicalScalar {
-    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8]
+    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8]
 }
 
 extension String: CanonicalScalar {
-    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(self) }
+    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(self) }
 }
 extension Bool: CanonicalScalar {
-    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { self ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65] }
+    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { self ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65] }
 }
 extension Double: CanonicalScalar {
-    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { try CanonicalNodeEncoder.double(self, path) }
+    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { try CanonicalNodeEncoder.double(self, path()) }
 }
 extension Float: CanonicalScalar {
-    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] {
+    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] {
         guard isFinite else {
-            throw EncodingError.invalidValue(self, .init(codingPath: path, debugDescription: "non-finite number \(self) has no JSON form"))
+            throw EncodingError.invalidValue(self, .init(codingPath: path(), debugDescription: "non-finite number \(self) has no JSON form"))
         }
         // JSONEncoder writes a Float's shortest decimal spelling; read back as a Double.
-        return try CanonicalNodeEncoder.double(Double(description) ?? Double(self), path)
+        return try CanonicalNodeEncoder.double(Double(description) ?? Double(self), path())
     }
 }
 extension Date: CanonicalScalar {
-    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(RFC3339.string(from: self)) }
+    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(RFC3339.string(from: self)) }
 }
 extension Data: CanonicalScalar {
-    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(base64EncodedString()) }
+    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(base64EncodedString()) }
 }
 extension URL: CanonicalScalar {
-    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(absoluteString) }
+    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(absoluteString) }
 }
 extension Decimal: CanonicalScalar {
-    func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { try CanonicalJSON.canonicalize(Array(description.utf8)) }
+    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { try CanonicalJSON.canonicalize(Array(description.utf8)) }
 }
-extension Int: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension Int8: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension Int16: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension Int32: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension Int64: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension UInt: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension UInt8: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension UInt16: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension UInt32: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension UInt64: CanonicalScalar { func canonicalJSONBytes(_ path: [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension Int: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension Int8: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension Int16: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension Int32: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension Int64: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension UInt: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension UInt8: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension UInt16: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension UInt32: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+extension UInt64: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
