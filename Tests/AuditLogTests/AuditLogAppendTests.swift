@@ -95,5 +95,11 @@ final class AuditLogAppendTests: XCTestCase {
         try store.write { db in _ = try AuditLog.append(db, actor: "a", action: "x", subject: .init(type: "t", id: "1"), payload: ["k": 1]) }
         XCTAssertThrowsError(try store.write { db in try db.execute(sql: "UPDATE audit_events SET actor = 'b'") })
         XCTAssertThrowsError(try store.write { db in try db.execute(sql: "DELETE FROM audit_events") })
+        let signer = try LogSigner.generate()
+        try store.write { db in _ = try AuditLog.checkpoint(db, signer: signer) }
+        for sql in ["UPDATE audit_checkpoints SET time = 'x'", "DELETE FROM audit_checkpoints",
+                    "UPDATE audit_log_keys SET name = 'x'", "DELETE FROM audit_log_keys"] {
+            XCTAssertThrowsError(try store.write { db in try db.execute(sql: sql) }, sql)
+        }
     }
 }

@@ -47,7 +47,9 @@ final class TamperTests: XCTestCase {
         let target = try DatabaseQueue(path: dst)
         try source.backup(to: target)
         try target.writeWithoutTransaction { db in
-            try db.execute(sql: "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete")
+            for trigger in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit_%'") {
+                try db.execute(sql: "DROP TRIGGER \(trigger)")
+            }
             try db.inTransaction { try sql(db); return .commit }
         }
         try target.close()

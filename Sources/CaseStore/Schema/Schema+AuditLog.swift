@@ -1,8 +1,10 @@
 import GRDB
 
 extension Schema {
-    /// The append-only event log. Triggers refuse UPDATE and DELETE (defence in depth: verification
-    /// recomputes every leaf anyway and catches edits made to the file by other means).
+    /// The append-only event log, its stored frontier (compact range), signed checkpoints and the
+    /// log's public key. Triggers refuse UPDATE and DELETE on events, checkpoints and keys (defence
+    /// in depth: verification recomputes every leaf and checks every signature anyway, and catches
+    /// edits made to the file by other means). The frontier alone is updated in place, by appends.
     static func createAuditLog(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE audit_events (
@@ -37,6 +39,14 @@ extension Schema {
                 key_id BLOB NOT NULL CHECK (length(key_id) = 4),
                 created_at TEXT NOT NULL
             );
+            CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+            BEGIN SELECT RAISE(ABORT, 'signed checkpoints are append-only'); END;
+            CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+            BEGIN SELECT RAISE(ABORT, 'signed checkpoints are append-only'); END;
+            CREATE TRIGGER audit_log_keys_no_update BEFORE UPDATE ON audit_log_keys
+            BEGIN SELECT RAISE(ABORT, 'log keys are append-only'); END;
+            CREATE TRIGGER audit_log_keys_no_delete BEFORE DELETE ON audit_log_keys
+            BEGIN SELECT RAISE(ABORT, 'log keys are append-only'); END;
             """)
     }
 }
