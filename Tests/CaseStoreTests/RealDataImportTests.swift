@@ -124,6 +124,7 @@ final class RealDataImportTests: XCTestCase {
             let path = data.appendingPathComponent("EyesOpenShut/\(name).ts").path
             let r = try store.importFile(path, study: "EyesOpenShut", split: split)
             XCTAssertEqual(r.format, .ts)
+            XCTAssertEqual(r.problemName, "EyesOpenShut")
             XCTAssertEqual(r.cases, n)
             XCTAssertEqual(r.channels, 14)
             XCTAssertEqual(r.minLength, 128); XCTAssertEqual(r.maxLength, 128)

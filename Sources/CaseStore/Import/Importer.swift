@@ -60,13 +60,15 @@ public struct ImportResult: Codable, Sendable, Equatable {
     public var verifiedBy: String?
     public var firstCaseId: String?
     public var lastCaseId: String?
+    /// `@problemName` of a `.ts` file.
+    public var problemName: String?
     public var warnings: [String]
 
     enum CodingKeys: String, CodingKey {
         case file, format, sha256, bytes, study, split, cases, scans, labelled, unlabelled, channels, warnings
         case studyCreated = "study_created", classCounts = "class_counts", minLength = "min_length"
         case maxLength = "max_length", scansWithMissing = "scans_with_missing", verifiedBy = "verified_by"
-        case firstCaseId = "first_case_id", lastCaseId = "last_case_id"
+        case firstCaseId = "first_case_id", lastCaseId = "last_case_id", problemName = "problem_name"
     }
 }
 
@@ -115,7 +117,7 @@ public enum Importer {
                                   studyCreated: studyCreated, split: options.split, cases: 0, scans: 0,
                                   labelled: 0, unlabelled: 0, classCounts: [:], channels: study?.channels.count ?? 0,
                                   minLength: Int.max, maxLength: 0, scansWithMissing: 0, verifiedBy: nil,
-                                  firstCaseId: nil, lastCaseId: nil, warnings: [])
+                                  firstCaseId: nil, lastCaseId: nil, problemName: nil, warnings: [])
         var classSet = Set(study?.classes ?? [])
         var idsInFile = [String: Int]()
         let existsStatement = try db.cachedStatement(sql: "SELECT 1 FROM cases WHERE id = ?")
@@ -208,6 +210,7 @@ public enum Importer {
         result.sha256 = info.sha256
         result.bytes = info.bytes
         result.warnings = info.warnings
+        result.problemName = info.problemName
         result.verifiedBy = result.labelled > 0 ? verifiedBy : nil
         if result.minLength == Int.max { result.minLength = 0 }
         return result
