@@ -1,0 +1,116 @@
+import ArgumentParser
+import AuditLog
+import CaseStore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Pipeline
+import Policy
+
+/// `audit run` at scale: a synthetic lesion store (every lesion scanned `--scans` times), a small GRU,
+/// a temperature calibrator and the retrieval index are built with the sibling `audit` executable
+/// (not timed); then `AuditRunJob.execute` — assessments, case and run reports in the store and on
+/// disk, audit events and a signed checkpoint — is timed in process over the incoming cases.
+struct RunBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "audit run over N incoming synthetic lesion cases (reports included): seconds, cases/s, peak RSS.")
+
+    @Option(help: "Incoming cases to assess.") var cases = 10_000
+    @Option(help: "Scans per lesion.") var scans = 3
+    @Option(help: "Cohort seed.") var seed: UInt64 = 7
+    @Option(help: "Hidden units of the GRU.") var hidden = 16
+    @Option(help: "Training epochs.") var epochs = 3
+    @Option(help: "Working folder (default: a new temporary folder, removed afterwards).") var dir: String?
+    @Option(help: "The audit executable (default: beside audit-bench).") var audit: String?
+    @Flag(help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        guard cases >= 10, scans >= 1, hidden >= 1, epochs >= 1 else {
+            throw ValidationError("--cases must be at least 10; --scans, --hidden and --epochs positive")
+        }
+    }
+
+    func run() throws {
+        let fm = FileManager.default
+        let work = URL(fileURLWithPath: dir ?? fm.temporaryDirectory.appendingPathComponent("audit-bench-run-\(UUID().uuidString)").path)
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { if dir == nil { try? fm.removeItem(at: work) } }
+        let tool = audit ?? Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("audit").path
+        guard fm.isExecutableFile(atPath: tool) else {
+            throw ValidationError("the audit executable is not at \(tool); build it (`swift build -c release --product audit`) or give --audit")
+        }
+        let storePath = work.appendingPathComponent("bench.sqlite").path
+
+        // Setup: 80% of the cohort is incoming; the rest trains, calibrates and fills the index.
+        let total = cases * 5 / 4
+        let common = ["--store", storePath, "--quiet", "--actor", "audit-bench"]
+        let setupStart = Date()
+        try Self.shell(tool, ["cohort", "generate", "lesion", "--study", "lesion", "--cases", String(total), "--seed", String(seed),
+                              "--rho", "0.3", "--separation", "3.5", "--min-scans", String(scans), "--max-scans", String(scans),
+                              "--splits", "train=0.06,validation=0.01,calibration=0.08,reference=0.04,test=0.01,incoming=0.8"] + common)
+        try Self.shell(tool, ["train", "--study", "lesion", "--split", "train", "--validation-split", "validation", "--arch", "gru",
+                              "--hidden", String(hidden), "--epochs", String(epochs), "--seed", "1"] + common)
+        let store = try CaseStore(path: storePath)
+        guard let model = try store.read({ db in try CaseStore.newestModel(db, study: "lesion")?.id }) else {
+            throw ValidationError("training registered no model")
+        }
+        try Self.shell(tool, ["calibrate", "--model", model, "--study", "lesion", "--split", "calibration", "--method", "temperature",
+                              "--alpha", "0.1", "--mondrian", "--score", "aps"] + common)
+        try Self.shell(tool, ["index", "build", "--model", model, "--study", "lesion"] + common)
+        let setupSeconds = Date().timeIntervalSince(setupStart)
+
+        let signer = try LogSigner.openOrCreate(for: store, actor: "audit-bench")
+        let job = AuditRunJob(store: store, policy: try ShippedPolicy.default.load(), study: "lesion", selection: .split(.incoming),
+                              modelId: model, outDirectory: work.appendingPathComponent("out"), runId: "bench-run",
+                              operatorId: "audit-bench", logSigner: signer)
+        let start = Date()
+        let summary = try job.execute()
+        let seconds = Date().timeIntervalSince(start)
+        let reportFiles = (fm.enumerator(atPath: work.appendingPathComponent("out").path)?.allObjects.count) ?? 0
+
+        let result: [String: Any] = [
+            "cases": summary.cases, "seconds": seconds, "cases_per_s": Double(summary.cases) / seconds,
+            "max_rss_mb": Self.peakResidentMB() as Any, "scans_per_case": scans, "setup_seconds": setupSeconds,
+            "dispositions": summary.dispositions, "report_files": reportFiles, "model_id": model,
+            "policy_sha256": summary.policySha256, "checkpoint_size": summary.checkpointSize as Any,
+            "note": "max_rss_mb is VmHWM of the audit-bench process (the setup runs in child processes)",
+        ]
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(String(format: "audit run: %d cases × %d scans in %.1f s (%.0f cases/s), peak RSS %@ MB; setup %.1f s",
+                         summary.cases, scans, seconds, Double(summary.cases) / seconds,
+                         Self.peakResidentMB().map { String(format: "%.0f", $0) } ?? "?", setupSeconds))
+        }
+    }
+
+    /// VmHWM (peak resident set) of this process in MB, from /proc/self/status.
+    static func peakResidentMB() -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Double($0) }
+            return kb.map { $0 / 1024 }
+        }
+        return nil
+    }
+
+    struct SetupFailed: Error, CustomStringConvertible { var description: String }
+
+    static func shell(_ tool: String, _ args: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let message = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw SetupFailed(description: "audit \(args.joined(separator: " ")) exited \(p.terminationStatus): \(String(decoding: message, as: UTF8.self))")
+        }
+    }
+}
