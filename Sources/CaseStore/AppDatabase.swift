@@ -19,9 +19,17 @@ public final class CaseStore: @unchecked Sendable {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // WAL is set with a plain pragma (a no-op once the file is in WAL mode). GRDB's own WAL set-up
+        // creates and drops a table whenever the WAL file is empty, which rewrites header bytes: a
+        // refused import would then not leave the file byte-for-byte as it was. The CLI needs no
+        // concurrent readers, so a queue suffices.
+        config.prepareDatabase { db in
+            if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+            }
+        }
         do {
-            let pool = try DatabasePool(path: path, configuration: config)
-            self.writer = pool
+            self.writer = try DatabaseQueue(path: path, configuration: config)
         } catch {
             throw CaseStoreError.cannotOpen(path: path, reason: "\(error)")
         }
