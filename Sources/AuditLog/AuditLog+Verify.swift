@@ -346,6 +346,10 @@ extension AuditLog {
                     consistent = false
                     fail(.checkpointSignature, seq: nil, checkpointSize: earlier.treeSize, "earlier checkpoint: \(error)")
                 }
+            } else {
+                consistent = false
+                fail(.keyMismatch, seq: nil, checkpointSize: earlier.treeSize,
+                     "the earlier checkpoint cannot be checked: the store has no log key and none was given")
             }
             if let origin = stored.compactMap(\.checkpoint).first?.origin, origin != earlier.origin {
                 consistent = false
