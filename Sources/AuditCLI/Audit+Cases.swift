@@ -12,7 +12,7 @@ extension Audit {
         static let configuration = CommandConfiguration(
             commandName: "cases",
             abstract: "Import, list and show cases.",
-            subcommands: [Import.self, List.self, Show.self])
+            subcommands: [Import.self, List.self, Show.self, Assign.self])
     }
 }
 
@@ -210,5 +210,49 @@ enum TextTable {
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }
         return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+}
+
+extension Audit.Cases {
+    /// `audit cases assign`: e.g. carve a calibration split out of an imported test split. The move is
+    /// logged with every case id, so the split history can be reconstructed from the log.
+    struct Assign: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a seeded share of a split's subjects to another split (logged).",
+            discussion: "Whole subjects move together. The same seed moves the same cases.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var actorOptions: ActorOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "Study.") var study: String
+        @Option(help: "Split to take cases from.") var from: Split
+        @Option(help: "Split to move them to.") var to: Split
+        @Option(help: "Share of the cases to move, in (0, 1].") var fraction: Double
+        @Option(help: "Seed of the keyed order.") var seed: UInt64 = 0
+
+        func validate() throws {
+            guard fraction > 0 && fraction <= 1 else { throw ValidationError("--fraction must lie in (0, 1]") }
+            guard from != to else { throw ValidationError("--from and --to must differ") }
+        }
+
+        func run() throws {
+            let store = try storeOptions.openExisting()
+            let moved = try store.write { db -> [String] in
+                let moved = try CaseStore.reassignSplit(db, study: study, from: from, to: to, fraction: fraction, seed: seed)
+                try AuditLog.append(db, actor: actorOptions.actor, action: "cases.assign-split",
+                                    subject: AuditSubject(type: "study", id: study),
+                                    payload: AssignPayload(study: study, from: from.rawValue, to: to.rawValue,
+                                                           fraction: fraction, seed: seed, case_ids: moved))
+                return moved
+            }
+            if output.json {
+                try Console.json(AssignPayload(study: study, from: from.rawValue, to: to.rawValue, fraction: fraction, seed: seed, case_ids: moved))
+            } else {
+                Console.out("moved \(moved.count) cases of study \(study) from \(from.rawValue) to \(to.rawValue) (seed \(seed))")
+            }
+        }
+    }
+
+    struct AssignPayload: Encodable {
+        var study: String, from: String, to: String, fraction: Double, seed: UInt64, case_ids: [String]
     }
 }

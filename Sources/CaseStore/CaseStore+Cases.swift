@@ -196,3 +196,29 @@ extension CaseStore {
         }
     }
 }
+
+extension CaseStore {
+    /// Moves a seeded share of a split's subjects (all their cases together, so no subject straddles two
+    /// splits) to another split. The order is a keyed hash of (seed, subject): reproducible and blind to
+    /// labels. Returns the moved case ids in id order; the caller logs them in the same transaction.
+    public static func reassignSplit(_ db: Database, study: String, from: Split, to: Split, fraction: Double,
+                                     seed: UInt64) throws -> [String] {
+        guard fraction > 0, fraction <= 1 else { throw CaseStoreError.invalid("fraction must lie in (0, 1], got \(fraction)") }
+        guard from != to else { throw CaseStoreError.invalid("--from and --to name the same split") }
+        _ = try Self.study(db, named: study)
+        let cases = try Self.cases(db, study: study, split: from)
+        let bySubject = Dictionary(grouping: cases, by: \.subject)
+        let order = bySubject.keys.sorted {
+            (ContentHash.sha256Hex(Data("\(seed)\u{0}\($0)".utf8)), $0) < (ContentHash.sha256Hex(Data("\(seed)\u{0}\($1)".utf8)), $1)
+        }
+        let target = Int((Double(cases.count) * fraction).rounded())
+        var moved: [String] = []
+        for subject in order where moved.count < target {
+            moved += bySubject[subject, default: []].map(\.id)
+        }
+        for id in moved {
+            try db.execute(sql: "UPDATE cases SET split = ? WHERE id = ?", arguments: [to.rawValue, id])
+        }
+        return moved.sorted()
+    }
+}
