@@ -35,7 +35,10 @@ let package = Package(
                        providers: [.apt(["libxml2-dev"])]),
 
         .target(name: "LinearAlgebra", dependencies: ["CBLAS"], swiftSettings: optimized),
-        .target(name: "CaseStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "CaseStore", dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "Cohorts", swiftSettings: optimized),
         .target(name: "Recurrent", dependencies: [
             "LinearAlgebra", .product(name: "Crypto", package: "swift-crypto"),

@@ -31,7 +31,7 @@ public struct RunRequest: Sendable {
     /// Canonical parameter document stored with the run and compared on resume.
     var parameterDocument: String {
         var all = parameters
-        all["cases_sha256"] = Hashing.sha256Hex(Data(caseIds.joined(separator: "\n").utf8))
+        all["cases_sha256"] = ContentHash.sha256Hex(Data(caseIds.joined(separator: "\n").utf8))
         all["case_count"] = String(caseIds.count)
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -115,7 +115,7 @@ public final class AuditRunner {
                 }
             }
             let report = try runReport(db, run, assessments)
-            let htmlHash = Hashing.sha256Hex(report.html), xmlHash = Hashing.sha256Hex(report.xml)
+            let htmlHash = ContentHash.sha256Hex(report.html), xmlHash = ContentHash.sha256Hex(report.xml)
             try CaseStore.addReportVersion(db, runId: run.id, caseId: nil, format: .html, content: report.html, sha256: htmlHash)
             try CaseStore.addReportVersion(db, runId: run.id, caseId: nil, format: .xml, content: report.xml, sha256: xmlHash)
             run.status = .completed
@@ -172,13 +172,13 @@ public final class AuditRunner {
     }
 
     private func storeOutcome(_ db: Database, _ outcome: CaseOutcome, position: Int, request: RunRequest) throws {
-        let assessmentHash = Hashing.sha256Hex(outcome.assessmentJSON)
+        let assessmentHash = ContentHash.sha256Hex(outcome.assessmentJSON)
         let record = AssessmentRecord(runId: request.runId, caseId: outcome.caseId, position: position,
                                       disposition: outcome.disposition,
                                       assessment: String(decoding: outcome.assessmentJSON, as: UTF8.self),
                                       assessmentSha256: assessmentHash)
         try record.insert(db)
-        let htmlHash = Hashing.sha256Hex(outcome.html), xmlHash = Hashing.sha256Hex(outcome.xml)
+        let htmlHash = ContentHash.sha256Hex(outcome.html), xmlHash = ContentHash.sha256Hex(outcome.xml)
         try CaseStore.addReportVersion(db, runId: request.runId, caseId: outcome.caseId, format: .html,
                                        content: outcome.html, sha256: htmlHash)
         try CaseStore.addReportVersion(db, runId: request.runId, caseId: outcome.caseId, format: .xml,
@@ -238,11 +238,4 @@ struct CaseAssessedPayload: Encodable {
 struct RunEndPayload: Encodable {
     var run_id: String, cases: Int, dispositions: [String: Int]
     var report_html_sha256: String, report_xml_sha256: String, policy_sha256: String
-}
-
-/// SHA-256 as lowercase hex — the one digest format of reports, assessments and provenance.
-public enum Hashing {
-    public static func sha256Hex(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-    }
 }

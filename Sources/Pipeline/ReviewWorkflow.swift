@@ -200,7 +200,7 @@ public struct ReviewWorkflow {
                                                           reportSha256: seen.sha256, createdAt: Timestamp.string(from: r.now)))
             try AuditLog.append(db, actor: who.id, action: "review.sign", subject: AuditSubject(type: "case", id: r.caseId),
                                 payload: ["run_id": run.id, "case_id": r.caseId, "reviewer_id": who.id,
-                                          "record_sha256": Hashing.sha256Hex(bytes), "signature": signature.base64EncodedString(),
+                                          "record_sha256": ContentHash.sha256Hex(bytes), "signature": signature.base64EncodedString(),
                                           "report_sha256": seen.sha256, "report_version": String(seen.version),
                                           "decision": r.decision.rawValue, "meaning": r.meaning.rawValue], time: r.now)
 
@@ -229,8 +229,8 @@ public struct ReviewWorkflow {
             model.supersedesReportSHA256 = latest?.sha256
             let renderer = try ReportRenderer()
             let html = Data(try renderer.renderCaseHTML(model).utf8), xml = try XMLReportWriter.caseXML(model)
-            try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .html, content: html, sha256: Hashing.sha256Hex(html))
-            try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .xml, content: xml, sha256: Hashing.sha256Hex(xml))
+            try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .html, content: html, sha256: ContentHash.sha256Hex(html))
+            try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .xml, content: xml, sha256: ContentHash.sha256Hex(xml))
             return Signed(signOff: record, newReportVersion: model.reportVersion, catchTrial: outcome)
         }
     }

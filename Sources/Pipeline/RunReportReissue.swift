@@ -26,8 +26,8 @@ public enum RunReportReissue {
             let html = Data(try renderer.renderRunHTML(model).utf8), xml = try XMLReportWriter.runXML(model)
             let latest = try CaseStore.latestReport(db, runId: runId, caseId: nil, format: .html)
             if let latest, latest.content == html { return latest }
-            let record = try CaseStore.addReportVersion(db, runId: runId, caseId: nil, format: .html, content: html, sha256: Hashing.sha256Hex(html))
-            try CaseStore.addReportVersion(db, runId: runId, caseId: nil, format: .xml, content: xml, sha256: Hashing.sha256Hex(xml))
+            let record = try CaseStore.addReportVersion(db, runId: runId, caseId: nil, format: .html, content: html, sha256: ContentHash.sha256Hex(html))
+            try CaseStore.addReportVersion(db, runId: runId, caseId: nil, format: .xml, content: xml, sha256: ContentHash.sha256Hex(xml))
             try AuditLog.append(db, actor: actor, action: "report.run.reissued", subject: AuditSubject(type: "run", id: runId),
                                 payload: ["run_id": runId, "version": String(record.version), "report_html_sha256": record.sha256,
                                           "reason": "reviewer oversight figures"])

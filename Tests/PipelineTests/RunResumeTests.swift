@@ -77,10 +77,10 @@ final class RunResumeTests: XCTestCase {
                         let content: Data = row["content"]
                         guard let caseId = row["case_id"] as String? else {
                             // The run report prints when the run started: a timestamp stored as such.
-                            XCTAssertEqual(row["sha256"] as String, Hashing.sha256Hex(content))
-                            return "<run>|\(row["version"] as Int)|\(row["format"] as String)|\(Hashing.sha256Hex(Self.withoutTimes(content)))"
+                            XCTAssertEqual(row["sha256"] as String, ContentHash.sha256Hex(content))
+                            return "<run>|\(row["version"] as Int)|\(row["format"] as String)|\(ContentHash.sha256Hex(Self.withoutTimes(content)))"
                         }
-                        return "\(caseId)|\(row["version"] as Int)|\(row["format"] as String)|\(row["sha256"] as String)|\(Hashing.sha256Hex(content))"
+                        return "\(caseId)|\(row["version"] as Int)|\(row["format"] as String)|\(row["sha256"] as String)|\(ContentHash.sha256Hex(content))"
                     },
                 events: try Row.fetchAll(db, sql: "SELECT actor, action, subject_type, subject_id, payload FROM audit_events ORDER BY seq")
                     .map { row in
