@@ -54,6 +54,7 @@ extension Audit {
             if let bad = scans.first(where: { $0.scan.channels != classifier.stepWidth }) {
                 throw CLIError.badInput("case \(bad.caseRecord.id) scan \(bad.scan.scanIndex) has \(bad.scan.channels) channels; model \(record.id) expects \(classifier.stepWidth)")
             }
+            RecurrentRuntime.setBLASThreads(1)
             let bar = ProgressBar(total: scans.count, label: "predict", enabled: output.showsProgress && !output.json)
             var predictions: [Prediction] = []
             predictions.reserveCapacity(scans.count)

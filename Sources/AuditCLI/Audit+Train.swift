@@ -47,10 +47,12 @@ extension Audit {
         var stepsPerFrame: Int = 1
         @Flag(help: "Weight the loss by inverse class frequency.") var balanced = false
         @Option(help: "Also write the safetensors file here.") var out: String?
+        @Option(help: "Worker threads per mini-batch (full BPTT). Results are bit-identical for the same value.")
+        var threads: Int = 1
 
         func validate() throws {
-            guard hidden >= 1, layers >= 1, epochs >= 1, batchSize >= 1, stepsPerFrame >= 1 else {
-                throw ValidationError("--hidden, --layers, --epochs, --batch-size and --steps-per-frame must be ≥ 1")
+            guard hidden >= 1, layers >= 1, epochs >= 1, batchSize >= 1, stepsPerFrame >= 1, threads >= 1 else {
+                throw ValidationError("--hidden, --layers, --epochs, --batch-size, --steps-per-frame and --threads must be ≥ 1")
             }
             guard learningRate > 0 else { throw ValidationError("--learning-rate must be positive") }
             guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must lie in [0, 1)") }
@@ -94,6 +96,8 @@ extension Audit {
             settings.gradientClipNorm = clip > 0 ? clip : nil; settings.dropout = dropout; settings.truncation = tbptt
             settings.patience = patience; settings.seed = seed; settings.validationFraction = validationFraction
             settings.stepsPerFrame = stepsPerFrame
+            settings.concurrency = threads
+            RecurrentRuntime.setBLASThreads(1)
             if balanced {
                 var counts = [Double](repeating: 0, count: classes.count)
                 for y in train.data.labels { counts[y] += 1 }
@@ -126,7 +130,7 @@ extension Audit {
                 "content_sha256": trainingHash, "seed": seed, "epochs": epochs, "batch_size": batchSize,
                 "learning_rate": Double(learningRate), "optimizer": optimizer.rawValue, "weight_decay": Double(weightDecay),
                 "clip_norm": Double(clip), "dropout": Double(dropout), "tbptt": tbptt ?? NSNull(), "patience": patience,
-                "steps_per_frame": stepsPerFrame, "class_weights": settings.classWeights.map { $0.map(Double.init) } ?? NSNull(),
+                "steps_per_frame": stepsPerFrame, "threads": threads, "class_weights": settings.classWeights.map { $0.map(Double.init) } ?? NSNull(),
             ]
             // Everything written into the file is a function of data, settings and seed, so the same
             // run reproduces the same bytes and hence the same model id; wall-clock time stays in the store.

@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 
 /// Sequences (time-major `[length][width]`, raw — normalisation is fitted by the trainer) and labels.
 public struct LabeledSequences: Sendable {
@@ -252,4 +253,11 @@ public enum Trainer {
         }
         return (weightSum > 0 ? weighted / weightSum : 0, Double(correct) / Double(max(sequences.count, 1)))
     }
+}
+
+/// Process-wide settings of the numeric back end, for callers that do not link `LinearAlgebra`.
+public enum RecurrentRuntime {
+    /// Sets the OpenBLAS thread count. At the sizes of these models OpenBLAS's own threads cost more
+    /// than they gain; use 1 and `TrainingConfiguration.concurrency` / `evaluate(_:concurrency:)`.
+    public static func setBLASThreads(_ count: Int) { MatrixProduct.setThreadCount(max(count, 1)) }
 }
