@@ -107,6 +107,15 @@ enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Whether `hex` is the lower-case hex spelling of `bytes` (no allocation).
+    static func matches<D: Sequence>(_ bytes: D, _ hex: String) -> Bool where D.Element == UInt8 {
+        var it = hex.utf8.makeIterator()
+        for b in bytes {
+            guard it.next() == digits[Int(b >> 4)], it.next() == digits[Int(b & 0xF)] else { return false }
+        }
+        return it.next() == nil
+    }
+
     static func data(_ s: String) -> Data? {
         let u = Array(s.utf8)
         guard u.count % 2 == 0 else { return nil }

@@ -229,7 +229,7 @@ extension AuditLog {
         if let earlierCheckpoint { wanted.insert(earlierCheckpoint.treeSize) }
         var rootsAt: [Int: Data] = [:]
         if wanted.contains(0) { rootsAt[0] = Merkle.emptyRoot }
-        var range = CompactRange()
+        var tree = FastTree()
         var position = 0
         var offset = 0  // seq - position of the previous row; a change is reported once
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
@@ -251,34 +251,35 @@ extension AuditLog {
                   let payloadSHA = String.fromDatabaseValue(row[7]), let storedLeaf = Data.fromDatabaseValue(row[8]) else {
                 failRow(.unreadableRow, seq: min(seqValue ?? position, position), "event at position \(position) has a NULL or wrongly typed column")
                 // Keep the tree shape: an unreadable row still occupies its leaf.
-                range.append(Data(count: 32))
+                tree.append(FastTree.leafHash([UInt8]()))
                 position += 1
-                if wanted.contains(position) { rootsAt[position] = range.root() }
+                if wanted.contains(position) { rootsAt[position] = tree.root() }
                 continue
             }
-            var payloadBytes = Array(payload.utf8)
-            let computedPayloadSHA = Hex.string(SHA256.hash(data: payloadBytes))
-            if computedPayloadSHA != payloadSHA {
-                failRow(.payloadHashMismatch, seq: min(seq, position), "event \(seq): payload hashes to \(computedPayloadSHA), stored \(payloadSHA)")
+            var payloadCopy = payload
+            let payloadDigest = payloadCopy.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+            if !Hex.matches(payloadDigest, payloadSHA) {
+                failRow(.payloadHashMismatch, seq: min(seq, position),
+                        "event \(seq): payload hashes to \(Hex.string(payloadDigest)), stored \(payloadSHA)")
             }
-            payloadBytes.removeAll(keepingCapacity: false)
             // Bind the leaf to its position: a moved row does not hash as it did.
             let entry = AuditEvent.canonicalEntryBytes(seq: position, time: time, actor: actor, action: action,
                                                        subjectType: subjectType, subjectID: subjectID,
                                                        payload: payload, payloadSHA256: payloadSHA)
-            let leaf = Merkle.leafHash(entry)
-            if leaf != storedLeaf {
+            let leaf = FastTree.leafHash(entry)
+            if !storedLeaf.elementsEqual(leaf) {
                 failRow(.leafHashMismatch, seq: min(seq, position),
                      "event \(seq): leaf hash recomputed from its columns differs from the stored leaf hash")
             }
-            range.append(leaf)
+            tree.append(leaf)
             position += 1
-            if wanted.contains(position) { rootsAt[position] = range.root() }
+            if wanted.contains(position) { rootsAt[position] = tree.root() }
             if position & 0xFFFF == 0 { progress?(position) }
         }
         progress?(position)
         report.eventCount = position
-        report.rootHash = Hex.string(range.root())
+        report.rootHash = Hex.string(tree.root())
+        let range = try tree.compactRange()
 
         // Stored checkpoints: signature, root, time order.
         var lastGood = 0          // largest size vouched for so far
@@ -370,5 +371,51 @@ extension AuditLog {
             report.earlierCheckpointConsistent = consistent
         }
         return report
+    }
+}
+
+/// The compact range of `verify`, kept as fixed-size digests (no heap allocation per hash): the
+/// verifier hashes every leaf of the log, so this is its inner loop. Same tree as `CompactRange`.
+struct FastTree {
+    private(set) var size: UInt64 = 0
+    private var stack: [SHA256Digest] = []
+
+    static func leafHash(_ entry: [UInt8]) -> SHA256Digest {
+        var h = SHA256()
+        h.update(data: [0x00] as [UInt8])
+        h.update(data: entry)
+        return h.finalize()
+    }
+
+    static func nodeHash(_ left: SHA256Digest, _ right: SHA256Digest) -> SHA256Digest {
+        var h = SHA256()
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 65) { buf in
+            buf[0] = 0x01
+            left.withUnsafeBytes { l in for i in 0..<32 { buf[1 + i] = l[i] } }
+            right.withUnsafeBytes { r in for i in 0..<32 { buf[33 + i] = r[i] } }
+            h.update(bufferPointer: UnsafeRawBufferPointer(buf))
+        }
+        return h.finalize()
+    }
+
+    mutating func append(_ leaf: SHA256Digest) {
+        var h = leaf
+        var s = size
+        while s & 1 == 1 {
+            h = Self.nodeHash(stack.removeLast(), h)
+            s >>= 1
+        }
+        stack.append(h)
+        size += 1
+    }
+
+    func root() -> Data {
+        guard var r = stack.last else { return Merkle.emptyRoot }
+        for i in stride(from: stack.count - 2, through: 0, by: -1) { r = Self.nodeHash(stack[i], r) }
+        return Data(r)
+    }
+
+    func compactRange() throws -> CompactRange {
+        try CompactRange(size: size, packedNodes: stack.reduce(into: Data()) { $0.append(contentsOf: $1) })
     }
 }
