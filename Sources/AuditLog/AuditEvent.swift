@@ -65,14 +65,24 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     static func canonicalEntryBytes(seq: Int, time: String, actor: String, action: String,
                                     subjectType: String, subjectID: String,
                                     payload: String, payloadSHA256: String) -> [UInt8] {
+        var payload = payload
+        return payload.withUTF8 { bytes in
+            canonicalEntryBytes(seq: seq, time: time, actor: actor, action: action, subjectType: subjectType,
+                                subjectID: subjectID, payloadBytes: bytes, payloadSHA256: payloadSHA256)
+        }
+    }
+
+    static func canonicalEntryBytes<P: Collection>(seq: Int, time: String, actor: String, action: String,
+                                                   subjectType: String, subjectID: String,
+                                                   payloadBytes payload: P, payloadSHA256: String) -> [UInt8] where P.Element == UInt8 {
         var out = [UInt8]()
-        out.reserveCapacity(160 + payload.utf8.count)
+        out.reserveCapacity(160 + payload.count)
         out.append(contentsOf: #"{"action":"#.utf8)
         CanonicalJSON.appendString(action, to: &out)
         out.append(contentsOf: #","actor":"#.utf8)
         CanonicalJSON.appendString(actor, to: &out)
         out.append(contentsOf: #","payload":"#.utf8)
-        out.append(contentsOf: payload.utf8)
+        out.append(contentsOf: payload)
         out.append(contentsOf: #","payload_sha256":"#.utf8)
         CanonicalJSON.appendString(payloadSHA256, to: &out)
         out.append(contentsOf: #","seq":"#.utf8)

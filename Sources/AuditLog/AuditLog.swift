@@ -29,7 +29,7 @@ public enum AuditLog {
         let payloadSHA = Hex.string(SHA256.hash(data: canonicalPayload))
         let entry = AuditEvent.canonicalEntryBytes(seq: seq, time: time, actor: actor, action: action,
                                                    subjectType: subject.type, subjectID: subject.id,
-                                                   payload: payload, payloadSHA256: payloadSHA)
+                                                   payloadBytes: canonicalPayload, payloadSHA256: payloadSHA)
         let leaf = Merkle.leafHash(entry)
         try db.cachedStatement(sql: """
             INSERT INTO audit_events (seq, time, actor, action, subject_type, subject_id, payload, payload_sha256, leaf_hash)

@@ -24,10 +24,10 @@ enum RFC3339 {
         var out = [UInt8]()
         out.reserveCapacity(24)
         func put(_ v: Int64, _ width: Int) {
-            var digits = [UInt8](repeating: 0x30, count: width)
+            let start = out.count
+            out.append(contentsOf: repeatElement(0x30 as UInt8, count: width))
             var x = v
-            for i in stride(from: width - 1, through: 0, by: -1) { digits[i] = 0x30 + UInt8(x % 10); x /= 10 }
-            out.append(contentsOf: digits)
+            for i in stride(from: start + width - 1, through: start, by: -1) { out[i] = 0x30 + UInt8(x % 10); x /= 10 }
         }
         put(y, 4); out.append(0x2D); put(m, 2); out.append(0x2D); put(d, 2); out.append(0x54)
         put(hour, 2); out.append(0x3A); put(minute, 2); out.append(0x3A); put(second, 2)
