@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// Splits a generated case can be assigned to; the names match the case store's.
 public enum CohortSplit: String, Codable, Sendable, CaseIterable {

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// Parameters of the lesion cohort; the generative model is documented on `LesionCohort` and in
 /// docs/cohorts.md.

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// Parameters of the lineage cohort.
 public struct LineageParameters: Codable, Sendable, Equatable {

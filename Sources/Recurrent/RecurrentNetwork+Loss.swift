@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 extension RecurrentNetwork {
     /// Weighted mean cross-entropy as `torch.nn.functional.cross_entropy(weight=w)`:
@@ -63,7 +64,7 @@ extension RecurrentNetwork {
         let lock = NSLock()
         DispatchQueue.concurrentPerform(iterations: parts) { p in
             let sub = batch.subset(groups[p])
-            var local = SeededRandom(seed: seeds[p])
+            var local = SeededGenerator(seed: seeds[p])
             let trace = withUnsafeMutablePointer(to: &local) { r in
                 forward(sub, dropout: dropout, rng: dropout > 0 ? r : nil)
             }

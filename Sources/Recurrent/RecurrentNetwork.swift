@@ -1,5 +1,6 @@
 import Foundation
 import LinearAlgebra
+import Randomness
 
 /// An LSTM/GRU stack with a linear head: the weights of a PyTorch `Net` (see the README) in one flat
 /// vector laid out by `ParameterLayout`.
@@ -13,7 +14,7 @@ public struct RecurrentNetwork: Sendable, Equatable {
         try configuration.validate()
         self.configuration = configuration
         layout = ParameterLayout(configuration)
-        var rng = SeededRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var p = [Float](repeating: 0, count: layout.totalCount)
         let rnnBound = 1 / Float(configuration.hiddenSize).squareRoot()
         let headBound = 1 / Float(configuration.embeddingSize).squareRoot()
@@ -97,7 +98,7 @@ final class ForwardTrace {
 extension RecurrentNetwork {
     /// Runs the stack over a packed batch. With `dropout > 0` and a generator, inter-layer dropout
     /// is applied (training mode). `initial` seeds each layer's forward state (truncated BPTT).
-    func forward(_ batch: PackedBatch, dropout: Float = 0, rng: UnsafeMutablePointer<SeededRandom>? = nil,
+    func forward(_ batch: PackedBatch, dropout: Float = 0, rng: UnsafeMutablePointer<SeededGenerator>? = nil,
                  initial: [LayerState]? = nil) -> ForwardTrace {
         let c = configuration, H = c.hiddenSize, B = batch.rows, T = batch.steps
         let G = c.cell.gateCount * H, D = c.directions, ldy = H * D

@@ -1,5 +1,6 @@
 import Foundation
 import LinearAlgebra
+import Randomness
 
 /// Sequences (time-major `[length][width]`, raw — normalisation is fitted by the trainer) and labels.
 public struct LabeledSequences: Sendable {
@@ -102,12 +103,12 @@ public enum Trainer {
         }
         let training = try framed(training)
         let validation = try validation.map(framed)
-        var rng = SeededRandom(seed: settings.seed)
+        var rng = SeededGenerator(seed: settings.seed)
         var train = training
         var valid = validation
         if valid == nil, settings.validationFraction > 0 {
             var idx = Array(0..<train.count)
-            rng.shuffle(&idx)
+            rng.shuffleByRemainder(&idx)
             let nv = Int((Double(train.count) * settings.validationFraction).rounded())
             let v = idx[0..<nv], t = idx[nv...]
             valid = LabeledSequences(sequences: v.map { training.sequences[$0] }, labels: v.map { training.labels[$0] })
@@ -131,7 +132,7 @@ public enum Trainer {
         let start = Date()
         var order = Array(0..<train.count)
         for epoch in 1...settings.epochs {
-            rng.shuffle(&order)
+            rng.shuffleByRemainder(&order)
             var lossSum = 0.0, seen = 0
             for first in stride(from: 0, to: order.count, by: settings.batchSize) {
                 let rows = Array(order[first..<min(first + settings.batchSize, order.count)])
@@ -181,7 +182,7 @@ public enum Trainer {
     /// One optimiser step (full BPTT) or one step per window (truncated BPTT). Returns the mean loss.
     static func step(_ network: inout RecurrentNetwork, batch: PackedBatch, labels: [Int],
                      optimizer: inout AdamOptimizer, settings: TrainingConfiguration,
-                     rng: inout SeededRandom) throws -> Double {
+                     rng: inout SeededGenerator) throws -> Double {
         let C = network.configuration.classCount
         func update(_ window: PackedBatch, _ initial: [LayerState]?) -> (Double, ForwardTrace) {
             let trace = withUnsafeMutablePointer(to: &rng) { r in
@@ -222,7 +223,7 @@ public enum Trainer {
     /// Full-BPTT step with the batch's rows dealt round-robin to `parts` threads.
     static func parallelStep(_ network: inout RecurrentNetwork, batch: PackedBatch, labels: [Int], parts: Int,
                              optimizer: inout AdamOptimizer, settings: TrainingConfiguration,
-                             rng: inout SeededRandom) -> Double {
+                             rng: inout SeededGenerator) -> Double {
         let seeds = (0..<parts).map { _ in rng.next() }
         let (loss, gradient) = network.parallelGradient(batch: batch, labels: labels, parts: parts, dropout: settings.dropout,
                                                     seeds: seeds, classWeights: settings.classWeights)

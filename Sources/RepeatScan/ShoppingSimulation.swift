@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// A reporting rule facing a shopper who rescans a lesion until the report reassures them
 /// ("benign") or the policy maximum of M scans is reached.
@@ -159,19 +160,19 @@ public struct ShoppingReport: Sendable, Equatable, Codable {
 /// Where simulated lesions come from: each call returns the calibrated per-scan probabilities of
 /// benign for `count` scans of one new lesion of class `label` (0 benign, 1 malignant). The default
 /// is `ModelLesionSource` (this module's `LesionScanModel`); the CLI plugs in the Cohorts lesion
-/// generator, whose latent per-scan evidence follows the same model.
+/// generator (`Pipeline.CohortLesionSource`), whose latent per-scan evidence follows the same model.
 public protocol LesionScanSource {
     mutating func nextLesion(label: Int, count: Int, into buffer: inout [Double]) throws
 }
 
-/// Lesions drawn from `LesionScanModel` with RepeatScan's own seeded generator.
+/// Lesions drawn from `LesionScanModel` with the shared `Randomness.SeededGenerator`.
 public struct ModelLesionSource: LesionScanSource {
     public let model: LesionScanModel
-    public var generator: SeededScanGenerator
+    public var generator: SeededGenerator
 
     public init(model: LesionScanModel, seed: UInt64) {
         self.model = model
-        self.generator = SeededScanGenerator(seed: seed)
+        self.generator = SeededGenerator(seed: seed)
     }
 
     public mutating func nextLesion(label: Int, count: Int, into buffer: inout [Double]) throws {

@@ -1,9 +1,10 @@
 import XCTest
 @testable import Calibration
+import Randomness
 
 /// Synthetic overconfident multiclass data: true class probabilities softmax(z), model logits 2.5·z.
 func syntheticLogits(count n: Int, classes k: Int, seed: UInt64, sharpness: Double = 2.5) -> ([[Double]], [Int]) {
-    var rng = CalibrationRandom(seed: seed)
+    var rng = SeededGenerator(seed: seed)
     func gaussian() -> Double {
         let u1 = max(rng.nextUniform(), 1e-300), u2 = rng.nextUniform()
         return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Calibration
+import Randomness
 
 final class ConformalTests: XCTestCase {
     func testRankAndFullSetWhenKExceedsN() throws {
@@ -48,7 +49,7 @@ final class ConformalTests: XCTestCase {
         let p = Softmax.probabilities(logits: z)
         for score in [ConformityScore.lac, .aps(randomized: true), .raps(lambda: 0.02, kReg: 2, randomized: true)] {
             var covs: [Double] = []
-            var rng = CalibrationRandom(seed: 99)
+            var rng = SeededGenerator(seed: 99)
             for rep in 0..<40 {
                 var idx = Array(p.indices)
                 idx.shuffle(using: &rng)

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Calibration
+import Randomness
 
 /// Conformal validity on real data: ECG5000 (five classes, strongly imbalanced), logits of an honest
 /// stand-in model (logistic regression trained on the UCR TRAIN split only; `scripts/ecg5000_logits.py`)
@@ -28,7 +29,7 @@ final class ECG5000ValidityTests: XCTestCase {
         let p = Softmax.probabilities(logits: data.logits)
         let alpha = 0.1, k = 5, resplits = 200
         let nCal = data.labels.count / 2
-        var rng = CalibrationRandom(seed: 5000)
+        var rng = SeededGenerator(seed: 5000)
         var run = Run()
         let needed = SplitConformal.minimumCalibrationCount(alpha: alpha)
         for score in [ConformityScore.lac, .aps(randomized: true)] {

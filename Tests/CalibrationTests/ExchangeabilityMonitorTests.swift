@@ -1,5 +1,6 @@
 import XCTest
 @testable import Calibration
+import Randomness
 
 final class ExchangeabilityMonitorTests: XCTestCase {
     func testPowerMartingaleArithmetic() throws {
@@ -41,7 +42,7 @@ final class ExchangeabilityMonitorTests: XCTestCase {
     func testVilleBoundHoldsAcrossSeeds() throws {
         // Under uniform p-values, P(sup M ≥ 1/δ) ≤ δ; with δ = 0.1 and 200 streams expect ≤ ~20 alarms.
         var alarms = 0
-        var rng = CalibrationRandom(seed: 5)
+        var rng = SeededGenerator(seed: 5)
         for _ in 0..<200 {
             var m = try ConformalTestMartingale(delta: 0.1)
             for _ in 0..<300 { try m.observe(pValue: rng.nextUniform()) }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Calibration
+import Randomness
 
 final class MetricTests: XCTestCase {
     func testEqualWidthBinsAreRightClosed() {
@@ -57,7 +58,7 @@ final class MetricTests: XCTestCase {
 
     func testNoiseFloorIsAboutThreeHundredthsAtThousand() throws {
         // Confidences of a typical 1000-case classifier spread over (0.5, 1].
-        var rng = CalibrationRandom(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         let conf = (0..<1000).map { _ in 0.5 + 0.5 * rng.nextUniform() }
         let floor = try ECENoiseFloor(confidences: conf, simulations: 500, seed: 11)
         XCTAssertEqual(floor.mean, 0.03, accuracy: 0.01)

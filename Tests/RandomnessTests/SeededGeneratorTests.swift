@@ -1,5 +1,5 @@
 import XCTest
-@testable import Cohorts
+import Randomness
 
 final class SeededGeneratorTests: XCTestCase {
     /// Reference values from a direct Python transcription of the published C code
@@ -44,5 +44,36 @@ final class SeededGeneratorTests: XCTestCase {
         var ga = SeededGenerator(seed: 5), gb = SeededGenerator(seed: 5)
         ga.shuffle(&x); gb.shuffle(&y)
         XCTAssertEqual(x, y); XCTAssertNotEqual(x, Array(0..<50)); XCTAssertEqual(x.sorted(), Array(0..<50))
+    }
+
+    /// The helpers that were merged in from Calibration, RepeatScan and Recurrent keep their exact
+    /// formulas over `next()` (their streams fix trained weights and committed fixtures).
+    func testHelpersAreFixedFunctionsOfTheRawStream() {
+        var g = SeededGenerator(seed: 2024), raw = SeededGenerator(seed: 2024)
+        for _ in 0..<1000 {
+            XCTAssertEqual(g.nextUniform(), Double(raw.next() >> 11) * 0x1.0p-53)
+            XCTAssertEqual(g.nextUnitFloat(), Float(raw.next() >> 40) / 16_777_216)
+            let u = g.uniform(-0.25, 0.75)
+            XCTAssertEqual(u, -0.25 + 1.0 * (Float(raw.next() >> 40) / 16_777_216))
+            XCTAssertEqual(g.nextIndex(below: 37), Int(raw.next(upperBound: UInt64(37))))
+        }
+        var x = Array(0..<20), y = Array(0..<20)
+        g.shuffleByRemainder(&x)
+        for i in stride(from: y.count - 1, to: 0, by: -1) { y.swapAt(i, Int(raw.next() % UInt64(i + 1))) }
+        XCTAssertEqual(x, y)
+        XCTAssertEqual(g, raw)
+    }
+
+    /// Persisted state (e.g. Calibration's `ExchangeabilityMonitor`) encodes as the four state
+    /// words under the keys `s0`…`s3`, and decoding resumes the same stream.
+    func testCodableFormIsTheFourStateWords() throws {
+        var g = SeededGenerator(seed: 9)
+        _ = g.next()
+        let data = try JSONEncoder().encode(g)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertEqual(Set(object.keys), ["s0", "s1", "s2", "s3"])
+        var decoded = try JSONDecoder().decode(SeededGenerator.self, from: data)
+        XCTAssertEqual(decoded, g)
+        XCTAssertEqual((0..<10).map { _ in decoded.next() }, (0..<10).map { _ in g.next() })
     }
 }

@@ -1,52 +1,16 @@
-import Cohorts
 import Foundation
+import Pipeline
 import XCTest
 @testable import RepeatScan
 
-/// Lesions from the Cohorts lesion generator (`LesionCohort`), turned into calibrated per-scan
-/// probabilities from each scan's latent evidence z: the cohort's malignant logit is
-/// logit π_malignant + d·z, so q_benign = σ(logit π_benign − d·z). (The same adapter lives in
-/// `audit simulate shopping`; RepeatScan itself does not depend on Cohorts.)
-struct CohortLesionSource: LesionScanSource {
-    let model: LesionScanModel
-    let seed: UInt64
-    let chunk: Int
-    private var queues: [String: [[Double]]] = [:]
-    private var chunksDrawn: [String: UInt64] = [:]
-
-    init(model: LesionScanModel, seed: UInt64, chunk: Int = 1000) {
-        self.model = model
-        self.seed = seed
-        self.chunk = chunk
-    }
-
-    mutating func nextLesion(label: Int, count: Int, into buffer: inout [Double]) throws {
-        let key = "\(label)/\(count)"
-        if queues[key, default: []].isEmpty {
-            let n = chunksDrawn[key, default: 0]
-            chunksDrawn[key] = n + 1
-            var state = seed ^ (UInt64(label) << 56) ^ (UInt64(count) << 40) ^ n
-            let chunkSeed = SeededGenerator.splitMix64(&state)
-            let p = LesionParameters(study: "shopping", cases: chunk,
-                                     malignantPrevalence: label == LesionScanModel.malignant ? 1 : 0,
-                                     rho: model.rho, separation: model.separation, measurementNoise: 0,
-                                     minScans: count, maxScans: count, artefactRate: 0, lesionsPerPatient: 1)
-            let cohort = try LesionCohort.generate(p, seed: chunkSeed)
-            let priorLogit = log((1 - model.malignantPrevalence) / model.malignantPrevalence)
-            queues[key] = cohort.cases.map { c in
-                c.scans.map { s in 1 / (1 + exp(-(priorLogit - model.separation * (s.latentEvidence ?? .nan)))) }
-            }
-        }
-        buffer = queues[key]!.removeLast()
-    }
-}
-
+/// `Pipeline.CohortLesionSource` (the adapter `audit simulate shopping` uses) against RepeatScan's
+/// guarantees. Chunks of 1000 lesions, as these tests have always drawn them.
 final class CohortLesionSourceTests: XCTestCase {
     func testCountersignHoldsOnCohortLesions() throws {
         let config = ShoppingSimulationConfiguration(rhos: [0, 0.3, 0.7], casesPerClass: 3000, maxScans: 10,
                                                      alpha: 0.05, seed: 77, rules: ShoppingRule.allCases)
         let report = try ShoppingSimulation.run(config, generativeModel: "Cohorts.LesionCohort latent evidence") {
-            CohortLesionSource(model: $0, seed: $1)
+            CohortLesionSource(model: $0, seed: $1, chunk: 1000)
         }
         for rho in config.rhos {
             func line(_ rule: ShoppingRule) throws -> ShoppingResult {
@@ -68,7 +32,7 @@ final class CohortLesionSourceTests: XCTestCase {
                                                      seed: 5, rules: [.firstReassuring, .singleScan])
         let viaModel = try ShoppingSimulation.run(config)
         let viaCohort = try ShoppingSimulation.run(config, generativeModel: "cohort") {
-            CohortLesionSource(model: $0, seed: $1)
+            CohortLesionSource(model: $0, seed: $1, chunk: 1000)
         }
         for (a, b) in zip(viaModel.results, viaCohort.results) {
             XCTAssertEqual(a.rule, b.rule)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import RepeatScan
+import Randomness
 
 final class EProcessTests: XCTestCase {
     let alpha = 0.05
@@ -112,7 +113,7 @@ final class EProcessTests: XCTestCase {
     func testSimulationRuleAgreesWithCaseEProcess() throws {
         let model = try LesionScanModel(separation: 2, rho: 0.5, malignantPrevalence: 0.5)
         let rival = try model.trueDependenceModel(against: 1)
-        var rng = SeededScanGenerator(seed: 3)
+        var rng = SeededGenerator(seed: 3)
         var buffer: [Double] = []
         for i in 0..<300 {
             model.drawLesion(label: i % 2, count: 8, into: &buffer, using: &rng)
@@ -130,7 +131,7 @@ final class EProcessTests: XCTestCase {
 
     func testAssessmentReportsEverythingAndPolicyFlags() throws {
         let lesion = try LesionScanModel(separation: 2, rho: 0.3, malignantPrevalence: 0.5)
-        var rng = SeededScanGenerator(seed: 11)
+        var rng = SeededGenerator(seed: 11)
         let cal = lesion.calibrationLesions(perClass: 200, scansPerLesion: 4, using: &rng)
         let dependence = try ScanDependenceModel.fit(calibration: cal, prevalences: lesion.prevalences)
         XCTAssertEqual(dependence.rivals.count, 2)

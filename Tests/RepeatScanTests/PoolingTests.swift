@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import RepeatScan
+import Randomness
 
 final class PoolingTests: XCTestCase {
     func scan(_ id: String, _ p: [Double], ood: Bool? = nil) -> ScanObservation {
@@ -74,7 +75,7 @@ final class PoolingTests: XCTestCase {
     func testFittedMultiplierRecoversDesignEffect() throws {
         for rho in [0.0, 0.5] {
             let model = try LesionScanModel(separation: 1.0, rho: rho, malignantPrevalence: 0.5)
-            var rng = SeededScanGenerator(seed: 99)
+            var rng = SeededGenerator(seed: 99)
             let cal = model.calibrationLesions(perClass: 4000, scansPerLesion: 4, using: &rng)
             let r = try PooledRecalibrator.fit(calibration: cal, prevalences: model.prevalences)
             let expected = 4 / (1 + 3 * rho)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import RepeatScan
+import Randomness
 
 /// Decoded reference values from scripts/repeatscan_fixtures.py (numpy/scipy).
 struct ReferenceFixtures: Decodable {
@@ -68,7 +69,7 @@ final class RandomEffectModelTests: XCTestCase {
     }
 
     func testFitRecoversSimulatedParameters() throws {
-        var rng = SeededScanGenerator(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         var lesions: [[Double]] = []
         for _ in 0..<3000 {
             let b = 1.5.squareRoot() * rng.standardNormal()
@@ -91,7 +92,7 @@ final class RandomEffectModelTests: XCTestCase {
 
     /// The upper confidence limit for τ² covers the true value at about its stated rate.
     func testLesionVarianceUpperLimitCoverage() throws {
-        var rng = SeededScanGenerator(seed: 31)
+        var rng = SeededGenerator(seed: 31)
         let fits = 2000
         var covered = 0, pointCovered = 0
         for _ in 0..<fits {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import RepeatScan
+import Randomness
 
 final class ShoppingSimulationTests: XCTestCase {
     static let alpha = 0.05
@@ -147,7 +148,7 @@ final class ShoppingSimulationTests: XCTestCase {
         for rho in [0.0, 0.7] {
             let model = try LesionScanModel(separation: 0.5, rho: rho, malignantPrevalence: 0.5)
             let rival = try model.trueDependenceModel(against: LesionScanModel.malignant)
-            var rng = SeededScanGenerator(seed: 500 + UInt64(rho * 10))
+            var rng = SeededGenerator(seed: 500 + UInt64(rho * 10))
             var sum = [Double](repeating: 0, count: steps), sumSq = sum, productSum = sum, productSq = sum
             var buffer: [Double] = []
             for _ in 0..<n {
@@ -184,7 +185,7 @@ final class ShoppingSimulationTests: XCTestCase {
         for rho in [0.0, 0.3, 0.7] {
             for separation in [0.5, 2.0] {
                 let model = try LesionScanModel(separation: separation, rho: rho, malignantPrevalence: 0.5)
-                var rng = SeededScanGenerator(seed: 900 + UInt64(rho * 10) + UInt64(separation * 100))
+                var rng = SeededGenerator(seed: 900 + UInt64(rho * 10) + UInt64(separation * 100))
                 let cal = model.calibrationLesions(perClass: 300, scansPerLesion: 5, using: &rng)
                 let fitted = try XCTUnwrap(try ScanDependenceModel.fit(calibration: cal, prevalences: model.prevalences)
                     .model(against: LesionScanModel.malignant))

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// What to do when a class has too few calibration cases for α in class-conditional calibration.
 public enum SmallClassPolicy: String, Codable, Sendable {
@@ -17,7 +18,7 @@ public enum UniformSource: Sendable {
     func draws(count: Int, field: String) throws -> [Double] {
         switch self {
         case .seeded(let seed):
-            var rng = CalibrationRandom(seed: seed)
+            var rng = SeededGenerator(seed: seed)
             return (0..<count).map { _ in rng.nextUniform() }
         case .given(let u):
             try InputValidation.uniforms(u, count: count, field: field)
@@ -193,7 +194,7 @@ public enum PValueSmoothing: Sendable {
         switch self {
         case .none: return nil
         case .seeded(let seed):
-            var rng = CalibrationRandom(seed: seed)
+            var rng = SeededGenerator(seed: seed)
             return (0..<rows).map { _ in (0..<columns).map { _ in rng.nextUniform() } }
         case .given(let t):
             if t.count != rows { throw CalibrationError.countMismatch(field: "thetas", expected: rows, found: t.count) }

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// A percentile bootstrap interval, with what is needed to reproduce it.
 public struct ConfidenceInterval: Codable, Equatable, Sendable {
@@ -23,7 +24,7 @@ public enum Bootstrap {
         guard level > 0 && level < 1 else {
             throw CalibrationError.invalidParameter(name: "level", value: "\(level)", reason: "must lie in (0, 1)")
         }
-        var rng = CalibrationRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var values: [Double] = []
         values.reserveCapacity(replicates)
         var idx = Array(repeating: 0, count: n)
@@ -69,7 +70,7 @@ public struct ECENoiseFloor: Codable, Equatable, Sendable {
             throw CalibrationError.notAProbability(field: "confidences", row: i, column: 0, value: c)
         }
         let assignment = scheme.assign(confidences)
-        var rng = CalibrationRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var values: [Double] = []
         var outcomes = Array(repeating: false, count: confidences.count)
         for _ in 0..<simulations {

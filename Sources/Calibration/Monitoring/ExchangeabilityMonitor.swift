@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// How a conformal test martingale bets on each new p-value.
 public enum BettingFunction: Codable, Equatable, Sendable {
@@ -77,7 +78,7 @@ public struct ExchangeabilityMonitor: Codable, Equatable, Sendable {
     public let score: ConformityScore
     public let classConditional: Bool
     private var bags: [[Double]]
-    private var rng: CalibrationRandom
+    private var rng: SeededGenerator
     public private(set) var martingale: ConformalTestMartingale
     public private(set) var pValues: [Double] = []
 
@@ -86,7 +87,7 @@ public struct ExchangeabilityMonitor: Codable, Equatable, Sendable {
         score = predictor.score
         classConditional = predictor.classConditional
         bags = predictor.sortedCalibrationScores
-        rng = CalibrationRandom(seed: seed)
+        rng = SeededGenerator(seed: seed)
         martingale = try ConformalTestMartingale(betting: betting, delta: delta)
     }
 
