@@ -6,7 +6,7 @@ import XCTest
 @testable import AuditLog
 
 /// Byte-for-byte agreement with an independent Python implementation
-/// (`Fixtures/make_log_fixture.py` → `Fixtures/log_fixture.json`): canonical JSON, canonical
+/// (`scripts/auditlog_reference.py` → `LogFixture.swift`): canonical JSON, canonical
 /// entries, leaf hashes, roots, proofs, verifier key and the signed checkpoint note.
 final class PythonReferenceTests: XCTestCase {
     struct Fixture: Decodable {
@@ -23,9 +23,7 @@ final class PythonReferenceTests: XCTestCase {
     }
 
     func loadFixture() throws -> Fixture {
-        let url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/log_fixture.json")
-        return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        try JSONDecoder().decode(Fixture.self, from: Data(logFixtureJSON.utf8))
     }
 
     func testEntriesLeavesRootsProofsAndCheckpointMatchPython() throws {
