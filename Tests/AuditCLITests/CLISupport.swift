@@ -87,19 +87,20 @@ enum CLI {
         return r.stdout
     }
 
-    /// Every row of every table, ordered by the first column (blobs hashed).
+    /// Every row of every table, ordered by the first column (blobs hashed) — in one sqlite3 call.
     static func dump(_ db: String, in dir: URL) throws -> String {
-        let tables = try sqlite(db, "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name", in: dir)
-            .split(separator: "\n").map(String.init)
-        var text = ""
-        for t in tables {
-            let cols = try sqlite(db, "SELECT name FROM pragma_table_info('\(t)')", in: dir).split(separator: "\n")
-            let exprs = cols.map { name -> String in
-                "CASE WHEN typeof(\"\(name)\") = 'blob' THEN hex(sha3(\"\(name)\")) ELSE quote(\"\(name)\") END"
-            }
-            text += "## \(t)\n" + (try sqlite(db, "SELECT \(exprs.joined(separator: ", ")) FROM \"\(t)\" ORDER BY 1", in: dir))
+        let columns = try sqlite(db, "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid", in: dir)
+        var byTable: [(String, [String])] = []
+        for line in columns.split(separator: "\n") {
+            let parts = line.split(separator: "|", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            if byTable.last?.0 == parts[0] { byTable[byTable.count - 1].1.append(parts[1]) } else { byTable.append((parts[0], [parts[1]])) }
         }
-        return text
+        let script = byTable.map { table, cols in
+            let exprs = cols.map { "CASE WHEN typeof(\"\($0)\") = 'blob' THEN hex(sha3(\"\($0)\")) ELSE quote(\"\($0)\") END" }
+            return "SELECT '## \(table)'; SELECT \(exprs.joined(separator: ", ")) FROM \"\(table)\" ORDER BY 1;"
+        }.joined(separator: "\n")
+        return try sqlite(db, script, in: dir)
     }
 
     static func tempDir(_ label: String) throws -> URL {
