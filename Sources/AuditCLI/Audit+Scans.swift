@@ -3,6 +3,7 @@ import Calibration
 import CaseStore
 import Foundation
 import GRDB
+import Pipeline
 import Policy
 import Recurrent
 import RepeatScan
@@ -147,30 +148,21 @@ extension Audit {
             guard let split = Split(rawValue: calRecord.calibrationSplit) else {
                 throw CLIError.badInput("calibrator \(calRecord.id.map(String.init) ?? "?"): field calibration_split: unknown split '\(calRecord.calibrationSplit)'")
             }
-            let calibrationCases = try store.read { db in
-                try CaseStore.cases(db, study: calRecord.study, split: split).filter(\.isVerified).map {
-                    ($0, try CaseStore.scans(db, caseId: $0.id))
+            // Unlike `audit run`, a calibration case whose scans cannot be evaluated stops the command.
+            let evidence = try store.read { db in
+                try CalibrationScanEvidence.collect(db, study: calRecord.study, split: split, classes: classes) { c, scans in
+                    try probabilities(c.id, scans)
                 }
             }
-            var counts = [Int](repeating: 0, count: classes.count)
-            var lesions: [CalibrationLesion] = []
+            let lesions = evidence.lesions
+            let total = evidence.total
             var notes: [String] = []
-            var unknownLabels = 0
-            for (c, scans) in calibrationCases {
-                guard let label = c.label, let y = classes.firstIndex(of: label) else { unknownLabels += 1; continue }
-                counts[y] += 1
-                if scans.count >= 2 {
-                    lesions.append(CalibrationLesion(label: y, scanProbabilities: try probabilities(c.id, scans)))
-                }
+            if evidence.unknownLabels > 0 {
+                notes.append("\(evidence.unknownLabels) calibration cases have labels the model does not know and were not used for prevalences")
             }
-            if unknownLabels > 0 {
-                notes.append("\(unknownLabels) calibration cases have labels the model does not know and were not used for prevalences")
-            }
-            let total = counts.reduce(0, +)
-            guard total > 0 else {
+            guard let prevalences = evidence.prevalences else {
                 throw CLIError.missing("no verified calibration cases of study \(calRecord.study) in split \(split.rawValue); class prevalences are unknown")
             }
-            let prevalences = counts.map { (Double($0) + 1) / Double(total + classes.count) }
 
             var dependence: ScanDependenceModel?
             var recalibrator: PooledRecalibrator?

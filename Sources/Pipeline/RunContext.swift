@@ -91,23 +91,15 @@ public struct RunContext {
     static func loadRepeatScans(_ db: Database, classifier: SequenceClassifier, calibration: LoadedCalibration,
                                 notes: inout [String]) throws -> RepeatScanContext? {
         guard let split = Split(rawValue: calibration.record.calibrationSplit) else { return nil }
-        let classes = classifier.classes
-        var counts = [Int](repeating: 0, count: classes.count)
-        var lesions: [CalibrationLesion] = []
-        for c in try CaseStore.cases(db, study: calibration.record.study, split: split) where c.isVerified {
-            guard let label = c.label, let y = classes.firstIndex(of: label) else { continue }
-            counts[y] += 1
-            let scans = try CaseStore.scans(db, caseId: c.id)
-            if scans.count >= 2, let p = try? calibratedProbabilities(scans, classifier: classifier, calibrator: calibration.calibrator) {
-                lesions.append(CalibrationLesion(label: y, scanProbabilities: p))
-            }
+        let evidence = try CalibrationScanEvidence.collect(db, study: calibration.record.study, split: split,
+                                                           classes: classifier.classes) { _, scans in
+            try? calibratedProbabilities(scans, classifier: classifier, calibrator: calibration.calibrator)
         }
-        let total = counts.reduce(0, +)
-        guard total > 0 else {
+        let lesions = evidence.lesions
+        guard let prevalences = evidence.prevalences else {
             notes.append("no verified calibration cases: class prevalences unknown, repeat-scan claims not evaluated")
             return nil
         }
-        let prevalences = counts.map { (Double($0) + 1) / Double(total + classes.count) }
         var dependence: ScanDependenceModel?
         var recalibrator: PooledRecalibrator?
         if lesions.isEmpty {

@@ -1,0 +1,48 @@
+import Calibration
+import CaseStore
+import Foundation
+import GRDB
+import RepeatScan
+
+/// The verified cases of a calibrator's calibration split, counted per class, with the calibrated
+/// per-scan probabilities of those that have repeat scans: what `audit run` (`RunContext`) and
+/// `audit scans` fit the class prevalences, the scan dependence model and the pooled recalibration on.
+public struct CalibrationScanEvidence {
+    /// Verified cases per class (index = class of `classes`).
+    public var counts: [Int]
+    /// Verified cases whose label the model does not know (not counted).
+    public var unknownLabels: Int
+    /// Cases with two or more scans whose probabilities could be computed.
+    public var lesions: [CalibrationLesion]
+
+    public var total: Int { counts.reduce(0, +) }
+
+    /// Add-one smoothed class prevalences; nil when no verified case has a label the model knows.
+    public var prevalences: [Double]? {
+        let total = total
+        guard total > 0 else { return nil }
+        return counts.map { (Double($0) + 1) / Double(total + counts.count) }
+    }
+
+    /// Collects the evidence. `probabilities` gives a case's calibrated per-scan probabilities; it is
+    /// called only for cases with a known label and repeat scans, may throw (the caller stops) or
+    /// return nil (the case counts for prevalences but not as a lesion).
+    public static func collect(_ db: Database, study: String, split: Split, classes: [String],
+                               probabilities: (CaseRecord, [ScanRecord]) throws -> [[Double]]?) throws
+        -> CalibrationScanEvidence {
+        var evidence = CalibrationScanEvidence(counts: [Int](repeating: 0, count: classes.count),
+                                               unknownLabels: 0, lesions: [])
+        for c in try CaseStore.cases(db, study: study, split: split) where c.isVerified {
+            guard let label = c.label, let y = classes.firstIndex(of: label) else {
+                evidence.unknownLabels += 1
+                continue
+            }
+            evidence.counts[y] += 1
+            let scans = try CaseStore.scans(db, caseId: c.id)
+            if scans.count >= 2, let p = try probabilities(c, scans) {
+                evidence.lesions.append(CalibrationLesion(label: y, scanProbabilities: p))
+            }
+        }
+        return evidence
+    }
+}
