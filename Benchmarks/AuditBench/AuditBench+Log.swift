@@ -67,6 +67,10 @@ struct LogBench: ParsableCommand {
         var store_bytes: Int64
         var peak_rss_mb: Double?
         var payload_bytes: Int
+        /// SQLite settings of the store the appends ran on (each commit's fsync cost depends on them).
+        var journal_mode: String
+        var synchronous: Int
+        var cpu_cores: Int
         var stores_kept_in: String?
     }
 
@@ -111,7 +115,8 @@ struct LogBench: ParsableCommand {
         let buildTime = try clock.measure {
             var done = try verifyStore.read { db in try AuditLog.treeSize(db) }
             while done < verifyEvents {
-                let n = min(10_000, verifyEvents - done)
+                let nextCheckpoint = (done / checkpointEvery + 1) * checkpointEvery
+                let n = min(10_000, nextCheckpoint - done, verifyEvents - done)
                 try verifyStore.write { db in
                     for i in done..<done + n {
                         try AuditLog.append(db, actor: "bench", action: "case.assessed",
@@ -132,6 +137,9 @@ struct LogBench: ParsableCommand {
         guard let report else { throw ValidationError("verification produced no report") }
         let size = (try? FileManager.default.attributesOfItem(atPath: verifyPath)[.size] as? NSNumber)?.int64Value ?? 0
         let payloadBytes = (try? CanonicalJSON.encode(payloads[0]).count) ?? 0
+        let (journal, sync) = try appendStore.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "?", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+        }
 
         let out = Output(
             append_events: events, append_batch: batch, append_seconds: seconds(appendTime),
@@ -141,7 +149,8 @@ struct LogBench: ParsableCommand {
             verify_events: report.eventCount, verify_checkpoints: report.checkpointsVerified,
             verify_seconds: seconds(verifyTime), verify_events_per_second: Double(report.eventCount) / seconds(verifyTime),
             verify_ok: report.ok, build_seconds: seconds(buildTime), store_bytes: size, peak_rss_mb: Self.peakRSSMegabytes(),
-            payload_bytes: payloadBytes, stores_kept_in: keep ? base.path : nil)
+            payload_bytes: payloadBytes, journal_mode: journal, synchronous: sync,
+            cpu_cores: ProcessInfo.processInfo.activeProcessorCount, stores_kept_in: keep ? base.path : nil)
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try e.encode(out), as: UTF8.self))
