@@ -12,6 +12,7 @@ final class ExitCodeTests: XCTestCase {
         do {
             let d = try CLI.tempDir("exit")
             try CLI.buildStore("s.sqlite", in: d, cases: 200)
+            try CLI.copyStore("s.sqlite", to: "pristine.sqlite", in: d)
             dir = d
         } catch { setupError = error }
     }
@@ -68,6 +69,20 @@ final class ExitCodeTests: XCTestCase {
                        status: 66, stderrContains: ["no-such-case"], in: dir)
         _ = try expect(["run", "--store", "s.sqlite", "--study", "no-such-study", "--split", "incoming", "--run-id", "missing2"],
                        status: 66, stderrContains: ["no-such-study"], in: dir)
+    }
+
+    /// A run refused for a missing case must not change the store. FAILS today: `audit run` opens (and
+    /// on first use creates, registers and logs) the log signing key before it resolves the cases.
+    func testRunRefusedForMissingCaseLeavesTheStoreUnchanged() throws {
+        let base = try store()
+        let dir = try CLI.tempDir("refused")
+        try FileManager.default.copyItem(at: base.appendingPathComponent("pristine.sqlite"), to: dir.appendingPathComponent("s.sqlite"))
+        let before = try CLI.dump("s.sqlite", in: dir)
+        _ = try expect(["run", "--store", "s.sqlite", "--study", "lesion", "--cases", "no-such-case", "--run-id", "refused"],
+                       status: 66, stderrContains: ["no-such-case"], in: dir)
+        let after = try CLI.dump("s.sqlite", in: dir)
+        XCTAssertTrue(after == before, "a refused run changed the store (\(after.count - before.count) bytes of dump added)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("s.sqlite.logkey").path), "a refused run created a log key")
     }
 
     func testRunJSONAndTamperedLogExits1() throws {
