@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LinearAlgebra
 import Cohorts
+import Randomness
 import Recurrent
 
 /// `audit-bench recurrent`: inference throughput (sequences/s) or one Adam training epoch (seconds)
@@ -165,17 +166,11 @@ struct RecurrentAccuracyBench: ParsableCommand {
     }
 }
 
-/// Benchmark-local deterministic Gaussian source (inputs only; the library has its own generator).
+/// Benchmark-local deterministic Gaussian source over plain SplitMix64 (inputs only).
 struct BenchRandom {
     var state: UInt64
     init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { SeededGenerator.splitMix64(&state) }
     mutating func gaussian() -> Float {
         let u1 = (Double(next() >> 11) + 1) / 9_007_199_254_740_993
         let u2 = Double(next() >> 11) / 9_007_199_254_740_992

@@ -20,6 +20,7 @@ public struct SeededGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
     }
 
     /// SplitMix64 step (Steele, Lea & Flood 2014): advances `state` and returns the next output.
+    @inlinable
     public static func splitMix64(_ state: inout UInt64) -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -1,23 +1,13 @@
 import Foundation
+import Randomness
 import XCTest
 @testable import Policy
 
 /// Properties that must hold for any evidence: missing evidence never yields `report`, the research
 /// policy never reports, and `report` means every check passed or only warned.
 final class DispositionInvariantTests: XCTestCase {
-    /// SplitMix64, seeded: the fuzz cases are the same on every run.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    /// Random evidence around the thresholds, each field nil with probability 1/6.
+    /// Random evidence around the thresholds, each field nil with probability 1/6 (seeded
+    /// `Randomness.SplitMix64`: the fuzz cases are the same on every run).
     static func randomEvidence(_ g: inout SplitMix64) -> CaseEvidence {
         let classes = ["benign", "atypical", "malignant"]
         func maybe<T>(_ value: T) -> T? { Int.random(in: 0..<6, using: &g) == 0 ? nil : value }

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 import XCTest
 @testable import Review
 
@@ -68,13 +69,7 @@ final class OversightTests: XCTestCase {
 struct SplitMix {
     var state: UInt64
     init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { SeededGenerator.splitMix64(&state) }
     mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
     mutating func gaussian() -> Double {
         let u1 = max(uniform(), 1e-300), u2 = uniform()
