@@ -19,11 +19,16 @@ struct LogBench: ParsableCommand {
     @Option(help: "Sign a checkpoint every this many events in the verified log.") var checkpointEvery = 100_000
     @Option(help: "Directory for the benchmark stores (default: a temporary directory, removed afterwards).") var dir: String?
     @Flag(help: "Keep the stores (with --dir) for `audit log verify` runs.") var keep = false
+    @Option(help: "Override PRAGMA synchronous for the append measurements (off, normal, full); default: the store's own.")
+    var synchronous: String?
     @Flag(help: "Print one JSON document (always on; accepted for uniformity).") var json = false
 
     func validate() throws {
         guard events > 0, batch > 0, singleEvents >= 0, verifyEvents > 0, checkpointEvery > 0 else {
             throw ValidationError("counts must be positive")
+        }
+        if let synchronous, !["off", "normal", "full"].contains(synchronous) {
+            throw ValidationError("--synchronous must be off, normal or full")
         }
     }
 
@@ -83,6 +88,10 @@ struct LogBench: ParsableCommand {
 
         // 1. Append rate, batched.
         let appendStore = try CaseStore(path: base.appendingPathComponent("append.sqlite").path)
+        if let synchronous {
+            // Outside a transaction: the setting belongs to the store's one connection.
+            try appendStore.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+        }
         let payloads = (0..<min(events, 10_000)).map(Self.payload)
         let appendTime = try clock.measure {
             var done = 0
