@@ -64,7 +64,7 @@ struct RunBench: ParsableCommand {
         let signer = try LogSigner.openOrCreate(for: store, actor: "audit-bench")
         let job = AuditRunJob(store: store, policy: try ShippedPolicy.default.load(), study: "lesion", selection: .split(.incoming),
                               modelId: model, outDirectory: work.appendingPathComponent("out"), runId: "bench-run",
-                              operatorId: "audit-bench", logSigner: signer)
+                              operatorId: "audit-bench", logSigner: { signer })
         let start = Date()
         let summary = try job.execute()
         let seconds = Date().timeIntervalSince(start)

@@ -30,7 +30,7 @@ final class RunResumeTests: XCTestCase {
     func job(_ store: CaseStore, out: URL, policy: AuditPolicy, selection: AuditRunJob.Selection = .split(.incoming)) throws -> AuditRunJob {
         AuditRunJob(store: store, policy: policy, study: "lesion", selection: selection, modelId: nil, outDirectory: out,
                     runId: runId, operatorId: "operator-1",
-                    logSigner: try LogSigner(name: "countersign-test", privateKey: PipelineFixture.logSignerKey()))
+                    logSigner: { try LogSigner(name: "countersign-test", privateKey: PipelineFixture.logSignerKey()) })
     }
 
     /// The same wiring as `AuditRunJob.execute`, with an assessor that stops after `limit` cases.
@@ -52,7 +52,7 @@ final class RunResumeTests: XCTestCase {
         XCTAssertThrowsError(try runner.execute(request, assessor: InterruptingAssessor(inner: assessor, limit: limit),
                                                 outDirectory: out, runReport: { _, _, _ in XCTFail("run report before all cases"); return (Data(), Data()) },
                                                 catchTrials: { db, regular in
-                                                    try CatchTrialPlanter(assessor: assessor, renderer: renderer, rate: policy.review.catchTrialRate)
+                                                    try CatchTrialPlanter(assessor: assessor, renderer: renderer, policy: policy)
                                                         .plant(db, runId: self.runId, study: "lesion", regular: regular)
                                                 })) { error in
             XCTAssertTrue(error is InterruptingAssessor.Interrupted, "unexpected error \(error)")
