@@ -60,7 +60,8 @@ extension Audit {
             let outURL = URL(fileURLWithPath: out ?? "runs/\(ReportFileName.slug(runId))")
             let selection: AuditRunJob.Selection = split.map { .split(Split(rawValue: $0)!) }
                 ?? .cases(cases!.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-            let signer = try LogSigner.openOrCreate(for: store, keyPath: logKey, actor: operatorId)
+            let (keyPath, actor) = (logKey, operatorId)
+            let signer = { try LogSigner.openOrCreate(for: store, keyPath: keyPath, actor: actor) }
             return AuditRunJob(store: store, policy: loadedPolicy, study: study!, selection: selection, modelId: model,
                                outDirectory: outURL, runId: runId, operatorId: operatorId, k: k,
                                metric: DistanceMetric(rawValue: metric)!, templatesDirectory: Self.templatesFolder(templates),

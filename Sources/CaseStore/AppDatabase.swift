@@ -23,10 +23,13 @@ public final class CaseStore: @unchecked Sendable {
         // creates and drops a table whenever the WAL file is empty, which rewrites header bytes: a
         // refused import would then not leave the file byte-for-byte as it was. The CLI needs no
         // concurrent readers, so a queue suffices.
+        // synchronous = NORMAL is what WAL is designed for (and what GRDB's pools use): a commit
+        // survives a crash of the process, and the database stays consistent across power loss.
         config.prepareDatabase { db in
             if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
             }
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         do {
             self.writer = try DatabaseQueue(path: path, configuration: config)

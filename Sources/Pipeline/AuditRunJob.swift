@@ -26,11 +26,13 @@ public struct AuditRunJob {
     public var metric: DistanceMetric
     /// Folder of report templates to prefer over the built-in ones.
     public var templatesDirectory: URL?
-    public var logSigner: LogSigner?
+    /// Opens (or creates and registers) the log signing key; called only once the run's inputs have
+    /// resolved, so a refused run writes nothing.
+    public var logSigner: (() throws -> LogSigner)?
 
     public init(store: CaseStore, policy: AuditPolicy, study: String, selection: Selection, modelId: String?,
                 outDirectory: URL, runId: String, operatorId: String, k: Int = 10, metric: DistanceMetric = .euclidean,
-                templatesDirectory: URL? = nil, logSigner: LogSigner? = nil) {
+                templatesDirectory: URL? = nil, logSigner: (() throws -> LogSigner)? = nil) {
         self.store = store; self.policy = policy; self.study = study; self.selection = selection
         self.modelId = modelId; self.outDirectory = outDirectory; self.runId = runId; self.operatorId = operatorId
         self.k = k; self.metric = metric; self.templatesDirectory = templatesDirectory; self.logSigner = logSigner
@@ -99,13 +101,13 @@ public struct AuditRunJob {
                                  calibratorId: context.calibration?.record.id, policyName: policy.name,
                                  policySha256: policy.sha256, policyText: policy.text, operatorId: operatorId,
                                  parameters: parameters)
-        let runner = AuditRunner(store: store, logSigner: logSigner)
+        let runner = AuditRunner(store: store, logSigner: try logSigner?())
         let outcome = try runner.execute(request, assessor: assessor, outDirectory: outDirectory, runReport: { db, run, assessments in
             let model = try RunReportBuilder.model(db, run: run, assessments: assessments, context: context,
                                                    driftPath: assessor.driftPath, driftAlarm: assessor.driftAlarm)
             return (Data(try renderer.renderRunHTML(model).utf8), try XMLReportWriter.runXML(model))
         }, catchTrials: { db, regular in
-            try CatchTrialPlanter(assessor: assessor, renderer: renderer, rate: policy.review.catchTrialRate)
+            try CatchTrialPlanter(assessor: assessor, renderer: renderer, policy: policy)
                 .plant(db, runId: runId, study: study, regular: regular)
         }, progress: progress)
 

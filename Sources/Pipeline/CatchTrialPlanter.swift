@@ -6,15 +6,19 @@ import Reports
 import Review
 
 /// Plants catch trials at the policy's rate: already-verified cases of the study, assessed like any
-/// other case but presented with a deliberately wrong answer. They are marked only in `catch_trials`;
-/// the reviewer's queue and report cannot tell them apart, and sign-off reveals them.
+/// other case but presented with a deliberately wrong answer. They are marked only in `catch_trials`.
+/// To look like any other item, the wrong answer is presented consistently — the model's class and the
+/// wrong class swap places in every probability, set and claim shown — and the policy then decides the
+/// disposition from that presented evidence, as it would for a real case. The neighbours stay real:
+/// they are the evidence a diligent reviewer catches the wrong answer with.
 struct CatchTrialPlanter {
     let assessor: EvidenceAssessor
     let renderer: ReportRenderer
-    let rate: Double
+    let policy: AuditPolicy
 
     /// Expected count rate × (cases awaiting review), rounded by a keyed draw so the rate holds on average.
     func plant(_ db: Database, runId: String, study: String, regular: [AssessmentRecord]) throws -> [CaseOutcome] {
+        let rate = policy.review.catchTrialRate
         guard rate > 0, let classes = assessor.context.model?.classifier.classes, classes.count > 1 else { return [] }
         let awaiting = regular.filter { ["review", "second-review", "escalate"].contains($0.disposition) }.count
         let expected = rate * Double(awaiting)
@@ -26,45 +30,97 @@ struct CatchTrialPlanter {
         }.sorted {
             (CatchTrials.uniform(runId: runId, caseId: $0.id, salt: "order"), $0.id) < (CatchTrials.uniform(runId: runId, caseId: $1.id, salt: "order"), $1.id)
         }
+        // A planted item must look like the run's real queue items, down to disposition and reviewer count.
+        let shapes = Set(try regular.filter { ReviewWorkflow.awaiting.contains($0.disposition) }.map { r -> String in
+            let d = try Assessment.decode(Data(r.assessment.utf8)).disposition
+            return "\(d.kind.rawValue)/\(d.reviewersRequired)"
+        })
         var outcomes: [CaseOutcome] = []
-        for c in candidates.prefix(count) {
-            guard let truth = c.label,
-                  let wrong = CatchTrials.wrongClass(runId: runId, caseId: c.id, trueLabel: truth, classes: classes) else { continue }
+        for c in candidates where outcomes.count < count {
+            guard let truth = c.label else { continue }
             let real = try assessor.assess(db, caseRecord: c, position: -1, runId: runId, feedsDriftMonitor: false)
-            var assessment = try Assessment.decode(real.assessmentJSON)
-            guard let shown = assessment.details["report_model"] else { continue }
-            var model = try JSONDecoder().decode(CaseReportModel.self, from: try JSONEncoder().encode(shown))
-            guard let prediction = model.prediction else { continue }
-            model.prediction = Self.present(wrong, instead: prediction)
-            model.conformal?.predictionSet = [wrong]
-            let review = Disposition(kind: .review, decidedBy: assessment.disposition.decidedBy, reviewersRequired: 1,
-                                     summary: assessment.disposition.summary)
-            model.disposition = DispositionSection(code: "review", headline: EvidenceAssessor.headline(review),
-                                                   reason: model.disposition?.reason ?? review.summary, requiredReviewers: 1,
-                                                   decidingChecks: model.disposition?.decidingChecks ?? [])
-            assessment.disposition = review
-            assessment.details["report_model"] = try JSONValue(encoding: model)
-            try CaseStore.insertCatchTrial(db, CatchTrialRecord(runId: runId, caseId: c.id, trueLabel: truth, presentedClass: wrong))
-            outcomes.append(CaseOutcome(caseId: c.id, disposition: "review", assessmentJSON: try assessment.canonicalJSON(),
-                                        html: Data(try renderer.renderCaseHTML(model).utf8), xml: try XMLReportWriter.caseXML(model),
-                                        decidingChecks: real.decidingChecks, inputHashes: real.inputHashes))
+            let original = try Assessment.decode(real.assessmentJSON)
+            guard let shown = original.details["report_model"], let modelClass = original.evidence.predictedClass else { continue }
+            // Wrong answers in a keyed order; the first whose presented evidence gets a queue shape the run has.
+            let wrongs = classes.filter { $0 != truth }.sorted {
+                (CatchTrials.uniform(runId: runId, caseId: c.id + "\u{0}" + $0, salt: "class"), $0)
+                    < (CatchTrials.uniform(runId: runId, caseId: c.id + "\u{0}" + $1, salt: "class"), $1)
+            }
+            for wrong in wrongs {
+                let swap = LabelSwap(modelClass, wrong)
+                var assessment = original
+                assessment.evidence = swap.apply(to: original.evidence)
+                let decision = policy.evaluate(assessment.evidence)
+                guard shapes.contains("\(decision.disposition.kind.rawValue)/\(decision.disposition.reviewersRequired)") else { continue }
+                assessment.checks = decision.checks
+                assessment.disposition = decision.disposition
+                var model = try JSONDecoder().decode(CaseReportModel.self, from: try JSONEncoder().encode(shown))
+                swap.apply(to: &model, classes: classes)
+                model.disposition = DispositionSection(code: decision.disposition.kind.rawValue,
+                                                       headline: EvidenceAssessor.headline(decision.disposition),
+                                                       reason: decision.disposition.summary,
+                                                       requiredReviewers: decision.disposition.reviewersRequired,
+                                                       decidingChecks: decision.disposition.decidedBy.map(\.rawValue))
+                model.checks = decision.checks.map(EvidenceAssessor.row)
+                assessment.details["report_model"] = try JSONValue(encoding: model)
+                assessment.details.removeValue(forKey: "drift")
+                try CaseStore.insertCatchTrial(db, CatchTrialRecord(runId: runId, caseId: c.id, trueLabel: truth, presentedClass: wrong))
+                outcomes.append(CaseOutcome(caseId: c.id, disposition: decision.disposition.kind.rawValue,
+                                            assessmentJSON: try assessment.canonicalJSON(),
+                                            html: Data(try renderer.renderCaseHTML(model).utf8), xml: try XMLReportWriter.caseXML(model),
+                                            decidingChecks: decision.disposition.decidedBy.map(\.rawValue), inputHashes: real.inputHashes))
+                break
+            }
         }
         return outcomes
     }
+}
 
-    /// The wrong answer shown with the model's own top confidence, the true top class taking its place.
-    static func present(_ wrong: String, instead p: PredictionSection) -> PredictionSection {
-        var probabilities = p.classProbabilities
-        if let w = probabilities.firstIndex(where: { $0.label == wrong }),
-           let top = probabilities.indices.max(by: { probabilities[$0].probability < probabilities[$1].probability }) {
-            let t = probabilities[top].probability
-            probabilities[top].probability = probabilities[w].probability
-            probabilities[w].probability = t
+/// Exchanges two class labels everywhere an answer is shown (a permutation, so everything stays consistent).
+struct LabelSwap {
+    let a: String, b: String
+
+    init(_ a: String, _ b: String) { self.a = a; self.b = b }
+
+    func callAsFunction(_ label: String) -> String { label == a ? b : label == b ? a : label }
+
+    func apply(to e: CaseEvidence) -> CaseEvidence {
+        var e = e
+        e.predictedClass = e.predictedClass.map(callAsFunction)
+        if var set = e.conformalSet {
+            set.classes = (e.studyClasses ?? set.classes).filter { Set(set.classes.map(callAsFunction)).contains($0) }
+            e.conformalSet = set
         }
-        let confidence = probabilities.first { $0.label == wrong }?.probability ?? p.calibratedConfidence
-        let sentence = p.sentence.replacingOccurrences(of: p.predictedClass, with: wrong)
-            .replacingOccurrences(of: String(format: "%.1f%%", p.calibratedConfidence * 100), with: String(format: "%.1f%%", confidence * 100))
-        return PredictionSection(predictedClass: wrong, calibratedConfidence: confidence, uncalibratedConfidence: nil,
-                                 sentence: sentence, classProbabilities: probabilities)
+        e.claims = e.claims?.map { var c = $0; c.againstClass = callAsFunction(c.againstClass); return c }
+        return e
+    }
+
+    func apply(to m: inout CaseReportModel, classes: [String]) {
+        guard let i = classes.firstIndex(of: a), let j = classes.firstIndex(of: b), i != j else { return }
+        if var p = m.prediction {
+            p.predictedClass = callAsFunction(p.predictedClass)
+            let byLabel = Dictionary(uniqueKeysWithValues: p.classProbabilities.map { ($0.label, $0.probability) })
+            p.classProbabilities = p.classProbabilities.map { ClassProbability(label: $0.label, probability: byLabel[callAsFunction($0.label)] ?? $0.probability) }
+            p.calibratedConfidence = p.classProbabilities.first { $0.label == p.predictedClass }?.probability ?? p.calibratedConfidence
+            p.uncalibratedConfidence = nil
+            m.prediction = p
+        }
+        if var c = m.conformal {
+            let swapped = Set(c.predictionSet.map(callAsFunction))
+            c.predictionSet = classes.filter { swapped.contains($0) }
+            m.conformal = c
+        }
+        if var s = m.scans {
+            s.scans = s.scans.map { row in var r = row; if r.probabilities.count > max(i, j) { r.probabilities.swapAt(i, j) }; return r }
+            if s.pooledProbabilities.count > max(i, j) { s.pooledProbabilities.swapAt(i, j) }
+            s.claim = swapNames(in: s.claim)
+            m.scans = s
+        }
+    }
+
+    /// Swaps whole-word occurrences of the two labels in a sentence.
+    func swapNames(in text: String) -> String {
+        let marker = "\u{0}swap\u{0}"
+        return text.replacingOccurrences(of: a, with: marker).replacingOccurrences(of: b, with: a).replacingOccurrences(of: marker, with: b)
     }
 }

@@ -37,14 +37,19 @@ public struct ReviewWorkflow {
             for run in try CaseStore.runs(db) where run.status == .completed {
                 if let reviewer, reviewer == run.operatorId { continue }
                 let signed = Dictionary(grouping: try CaseStore.signOffs(db, runId: run.id), by: \.caseId)
+                var runItems: [QueueItem] = []
                 for a in try CaseStore.assessments(db, runId: run.id) where Self.awaiting.contains(a.disposition) {
                     let required = try Assessment.decode(Data(a.assessment.utf8)).disposition.reviewersRequired
                     let signers = signed[a.caseId]?.map(\.reviewerId) ?? []
                     guard signers.count < max(required, 1) else { continue }
                     if let reviewer, signers.contains(reviewer) { continue }
-                    items.append(QueueItem(caseId: a.caseId, runId: run.id, disposition: a.disposition,
-                                           reviewersRequired: max(required, 1), signatures: signers.count))
+                    runItems.append(QueueItem(caseId: a.caseId, runId: run.id, disposition: a.disposition,
+                                              reviewersRequired: max(required, 1), signatures: signers.count))
                 }
+                // A keyed order rather than assessment order: planted catch trials are assessed last,
+                // and their place in the queue must not give them away.
+                func key(_ i: QueueItem) -> (Double, String) { (CatchTrials.uniform(runId: i.runId, caseId: i.caseId, salt: "queue"), i.caseId) }
+                items += runItems.sorted { key($0) < key($1) }
             }
             return items
         }
