@@ -32,7 +32,7 @@ struct CatchTrialPlanter {
         }
         // A planted item must look like the run's real queue items, down to disposition and reviewer count.
         let shapes = Set(try regular.filter { ReviewWorkflow.awaiting.contains($0.disposition) }.map { r -> String in
-            let d = try Assessment.decode(Data(r.assessment.utf8)).disposition
+            let d = try AssessmentSummary.decode(r.assessment).disposition
             return "\(d.kind.rawValue)/\(d.reviewersRequired)"
         })
         var outcomes: [CaseOutcome] = []
@@ -65,9 +65,9 @@ struct CatchTrialPlanter {
                 assessment.details["report_model"] = try JSONValue(encoding: model)
                 assessment.details.removeValue(forKey: "drift")
                 try CaseStore.insertCatchTrial(db, CatchTrialRecord(runId: runId, caseId: c.id, trueLabel: truth, presentedClass: wrong))
+                let (html, xml) = try CaseReportRendering.render(model, with: renderer)
                 outcomes.append(CaseOutcome(caseId: c.id, disposition: decision.disposition.kind.rawValue,
-                                            assessmentJSON: try assessment.canonicalJSON(),
-                                            html: Data(try renderer.renderCaseHTML(model).utf8), xml: try XMLReportWriter.caseXML(model),
+                                            assessmentJSON: try assessment.canonicalJSON(), html: html, xml: xml,
                                             decidingChecks: decision.disposition.decidedBy.map(\.rawValue), inputHashes: real.inputHashes))
                 break
             }

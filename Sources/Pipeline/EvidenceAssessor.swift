@@ -32,8 +32,7 @@ public final class EvidenceAssessor: CaseAssessor {
     /// Replays the drift monitor from assessments already stored for this run (resume).
     public func resume(from stored: [AssessmentRecord]) throws {
         for record in stored {
-            let assessment = try Assessment.decode(Data(record.assessment.utf8))
-            if case let .object(d)? = assessment.details["drift"], case let .number(p)? = d["true_label_p_value"] {
+            if let p = try AssessmentSummary.decode(record.assessment).details.drift?.trueLabelPValue {
                 try drift?.observe(pValue: p)
             }
         }
@@ -121,8 +120,7 @@ public final class EvidenceAssessor: CaseAssessor {
         report.notes = notes
         var stored = assessment
         stored.details["report_model"] = try JSONValue(encoding: report)
-        let html = Data(try renderer.renderCaseHTML(report).utf8)
-        let xml = try XMLReportWriter.caseXML(report)
+        let (html, xml) = try CaseReportRendering.render(report, with: renderer)
         return CaseOutcome(caseId: caseRecord.id, disposition: assessment.disposition.kind.rawValue,
                            assessmentJSON: try stored.canonicalJSON(), html: html, xml: xml,
                            decidingChecks: assessment.disposition.decidedBy.map(\.rawValue), inputHashes: inputs)

@@ -39,7 +39,7 @@ public struct ReviewWorkflow {
                 let signed = Dictionary(grouping: try CaseStore.signOffs(db, runId: run.id), by: \.caseId)
                 var runItems: [QueueItem] = []
                 for a in try CaseStore.assessments(db, runId: run.id) where Self.awaiting.contains(a.disposition) {
-                    let required = try Assessment.decode(Data(a.assessment.utf8)).disposition.reviewersRequired
+                    let required = try AssessmentSummary.decode(a.assessment).disposition.reviewersRequired
                     let signers = signed[a.caseId]?.map(\.reviewerId) ?? []
                     guard signers.count < max(required, 1) else { continue }
                     if let reviewer, signers.contains(reviewer) { continue }
@@ -233,7 +233,7 @@ public struct ReviewWorkflow {
             model.reportVersion = (latest?.version ?? 0) + 1
             model.supersedesReportSHA256 = latest?.sha256
             let renderer = try ReportRenderer()
-            let html = Data(try renderer.renderCaseHTML(model).utf8), xml = try XMLReportWriter.caseXML(model)
+            let (html, xml) = try CaseReportRendering.render(model, with: renderer)
             try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .html, content: html, sha256: ContentHash.sha256Hex(html))
             try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .xml, content: xml, sha256: ContentHash.sha256Hex(xml))
             return Signed(signOff: record, newReportVersion: model.reportVersion, catchTrial: outcome)
@@ -293,7 +293,7 @@ public struct ReviewWorkflow {
             let signed = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8))
             let trial = try CaseStore.catchTrial(db, runId: s.runId, caseId: s.caseId)
             let confidence = try CaseStore.assessment(db, runId: s.runId, caseId: s.caseId)
-                .flatMap { try Assessment.decode(Data($0.assessment.utf8)).evidence.calibratedConfidence }
+                .flatMap { try AssessmentSummary.decode($0.assessment).evidence.calibratedConfidence }
             return ReviewObservation(reviewerId: s.reviewerId, seconds: signed.reviewSeconds, agreedWithModel: signed.decision == .agree,
                                      modelConfidence: confidence, blindReadAgreed: signed.blindReadClass.map { $0 == signed.modelClass },
                                      isCatchTrial: trial != nil)

@@ -9,7 +9,7 @@ import Reports
 public enum RunReportBuilder {
     public static func model(_ db: Database, run: RunRecord, assessments: [AssessmentRecord], context: RunContext,
                              driftPath: [Double], driftAlarm: Bool, oversight: [Reports.ReviewerOversight]? = nil) throws -> RunReportModel {
-        let decoded = try assessments.map { try Assessment.decode(Data($0.assessment.utf8)) }
+        let decoded = try assessments.map { try AssessmentSummary.decode($0.assessment) }
         let counts = Dictionary(grouping: decoded, by: { $0.disposition.kind }).mapValues(\.count)
         let dispositions = Disposition.Kind.allCases.compactMap { k in counts[k].map { DispositionCount(disposition: k.rawValue, count: $0) } }
         let flagged = decoded.filter { $0.disposition.kind != .report }.map {
@@ -65,12 +65,12 @@ public enum RunReportBuilder {
     }
 
     /// Empirical coverage of the conformal sets on the run's verified cases, per class.
-    static func coverage(_ assessments: [Assessment], context: RunContext) -> [ClassCoverage]? {
+    static func coverage(_ assessments: [AssessmentSummary], context: RunContext) -> [ClassCoverage]? {
         guard let classes = context.model?.classifier.classes, context.calibration != nil else { return nil }
         var hit: [String: Int] = [:], total: [String: Int] = [:], size: [String: Int] = [:]
         for a in assessments {
-            guard let set = a.evidence.conformalSet, case let .object(d)? = a.details["drift"], d["true_label_p_value"] != nil,
-                  let label = trueLabel(a) else { continue }
+            guard let set = a.evidence.conformalSet, a.details.drift?.trueLabelPValue != nil,
+                  let label = a.details.drift?.trueLabel else { continue }
             total[label, default: 0] += 1
             size[label, default: 0] += set.classes.count
             if set.classes.contains(label) { hit[label, default: 0] += 1 }
@@ -81,11 +81,5 @@ public enum RunReportBuilder {
             total[c].map { n in ClassCoverage(label: c, target: target, empirical: Double(hit[c] ?? 0) / Double(n), count: n,
                                               meanSetSize: Double(size[c] ?? 0) / Double(n)) }
         }
-    }
-
-    /// The verified label recorded with the assessment (only verified cases feed the drift monitor).
-    static func trueLabel(_ a: Assessment) -> String? {
-        if case let .object(d)? = a.details["drift"], case let .string(label)? = d["true_label"] { return label }
-        return nil
     }
 }

@@ -10,10 +10,9 @@ public indirect enum JSONValue: Codable, Equatable, Sendable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Converts any Encodable value (through its JSON encoding).
+    /// Converts any Encodable value into the JSON value its `JSONEncoder` encoding would parse to.
     public init<T: Encodable>(encoding value: T) throws {
-        let data = try JSONEncoder().encode(value)
-        self = try JSONDecoder().decode(JSONValue.self, from: data)
+        self = try JSONValueEncoding.encode(value)
     }
 
     public init(from decoder: Decoder) throws {
