@@ -19,6 +19,8 @@ public final class EvidenceAssessor: CaseAssessor {
     let renderer: ReportRenderer
     /// Conformal test martingale over the true-label p-values of verified cases in run order.
     var drift: ConformalTestMartingale?
+    /// First-channel sequences of reference scans shown as neighbours (see `referenceSequence`).
+    var sequenceCache: [String: [Double]] = [:]
     public static let driftDelta = 0.01
 
     public init(context: RunContext, renderer: ReportRenderer) throws {
@@ -78,9 +80,15 @@ public final class EvidenceAssessor: CaseAssessor {
                 let output = try model.classifier.evaluate(scans.map(\.values))
                 let logits = output.logits.map { $0.map(Double.init) }
                 let rawFirst = Softmax.probabilities(logits: [logits[0]])[0]
+                // Every scan's neighbours in one batched search: scan 1's are the case's evidence, and the
+                // k-th distances of all of them mark out-of-distribution scans.
+                let found = try context.retrieval.map { r in
+                    try r.index.search(output.embeddings.map { SearchQuery(vector: $0, caseID: caseRecord.id, subject: caseRecord.subject,
+                                                                           study: caseRecord.study) }, options: r.options)
+                }
                 if let cal = context.calibration {
                     let perScan = try cal.calibrator.calibratedProbabilities(logits: logits)
-                    let scanOOD = context.retrieval.map { r in Self.outOfDistributionMarks(output.embeddings, caseRecord, r, policy) }
+                    let scanOOD = context.retrieval.flatMap { r in found.map { Self.outOfDistributionMarks($0, r, policy) } }
                     let pooled = try assessRepeatScans(caseRecord, scans, perScan, scanOOD, classes: classes,
                                                        evidence: &evidence, report: &report, details: &details, notes: &notes)
                     let predicted = pooled.indices.max { pooled[$0] < pooled[$1] } ?? 0
@@ -99,8 +107,8 @@ public final class EvidenceAssessor: CaseAssessor {
                     evidence.predictedClass = classes[predicted]
                     notes.append("confidence shown uncalibrated: no calibrator is fitted for this model")
                 }
-                if let r = context.retrieval {
-                    try neighbours(db, r, embedding: output.embeddings[0], caseRecord: caseRecord, firstScan: scans[0],
+                if let r = context.retrieval, let found {
+                    try neighbours(db, r, found: found[0], firstScan: scans[0],
                                    predicted: evidence.predictedClass, evidence: &evidence, report: &report, details: &details)
                 }
             }
@@ -224,20 +232,17 @@ public final class EvidenceAssessor: CaseAssessor {
         if !drift.isEmpty { details["drift"] = .object(drift) }
     }
 
-    func neighbours(_ db: Database, _ r: RunContext.RetrievalContext, embedding: [Float], caseRecord: CaseRecord, firstScan: ScanRecord,
+    func neighbours(_ db: Database, _ r: RunContext.RetrievalContext, found: [Retrieval.Neighbour], firstScan: ScanRecord,
                     predicted: String?, evidence: inout CaseEvidence, report: inout CaseReportModel,
                     details: inout [String: JSONValue]) throws {
-        let query = SearchQuery(vector: embedding, caseID: caseRecord.id, subject: caseRecord.subject, study: caseRecord.study)
-        let found = try r.index.search(query, options: r.options)
         let ev = r.calibration.evidence(neighbours: found)
         evidence.credibility = predicted.flatMap { ev.pValues[$0] } ?? ev.credibility
         evidence.oodPercentile = ev.oodPercentile
         var rows: [Reports.Neighbour] = []
         for n in found {
-            let scan = try CaseStore.scans(db, caseId: n.metadata.caseID).first { $0.scanIndex == n.metadata.scanIndex }
             rows.append(Reports.Neighbour(caseId: n.metadata.caseID, distance: n.distance, label: n.metadata.label ?? "",
                                           verifiedBy: n.metadata.verifiedBy ?? "", verifiedAt: n.metadata.verifiedAt ?? "",
-                                          sequence: scan.map { Self.firstChannel($0) } ?? []))
+                                          sequence: try referenceSequence(db, caseId: n.metadata.caseID, scan: n.metadata.scanIndex)))
         }
         report.neighbours = NeighboursSection(querySequence: Self.firstChannel(firstScan), neighbours: rows,
                                               outOfDistributionSentence: ev.oodSentence, distanceMetric: r.options.metric.rawValue,
@@ -257,14 +262,22 @@ public final class EvidenceAssessor: CaseAssessor {
 
     /// Per-scan out-of-distribution marks: the scan's k-th-neighbour distance is beyond the policy's
     /// `max_ood_percentile` of calibration cases (a motion-artefact scan stands out).
-    static func outOfDistributionMarks(_ embeddings: [[Float]], _ c: CaseRecord, _ r: RunContext.RetrievalContext,
+    static func outOfDistributionMarks(_ results: [[Retrieval.Neighbour]], _ r: RunContext.RetrievalContext,
                                        _ policy: AuditPolicy) -> [Bool] {
-        let queries = embeddings.map { SearchQuery(vector: $0, caseID: c.id, subject: c.subject, study: c.study) }
-        guard let results = try? r.index.search(queries, options: r.options) else { return embeddings.map { _ in false } }
-        return results.map { n in
+        results.map { n in
             guard let d = n.last?.distance else { return true }
             return r.calibration.outOfDistributionPercentile(kthDistance: d) > policy.reportWithoutReview.maxOODPercentile
         }
+    }
+
+    /// A reference scan's first channel for its sparkline; reference scans recur across cases, so they
+    /// are read from the store once per run.
+    func referenceSequence(_ db: Database, caseId: String, scan: Int) throws -> [Double] {
+        let key = "\(caseId)\u{0}\(scan)"
+        if let cached = sequenceCache[key] { return cached }
+        let sequence = try CaseStore.scans(db, caseId: caseId).first { $0.scanIndex == scan }.map(Self.firstChannel) ?? []
+        sequenceCache[key] = sequence
+        return sequence
     }
 
     func provenance() -> AssessmentProvenance {
