@@ -98,7 +98,7 @@ final class RunResumeTests: XCTestCase {
         }
     }
 
-    /// Content with RFC 3339 UTC timestamps replaced by a placeholder.
+    /// Content with RFC 3339 UTC timestamps masked by a fixed marker.
     static func withoutTimes(_ data: Data) -> Data {
         Data(String(decoding: data, as: UTF8.self)
             .replacingOccurrences(of: #"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"#, with: "<time>", options: .regularExpression).utf8)

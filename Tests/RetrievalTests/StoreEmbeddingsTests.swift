@@ -46,7 +46,7 @@ final class StoreEmbeddingsTests: XCTestCase {
 
     func testEmbeddingsRoundTripBitExactAndAreKeyedByModel() throws {
         let store = try importedECG200()
-        // Two registered models (placeholder weights: only their hash matters here).
+        // Two registered models (arbitrary weight bytes: only their hash matters here).
         let weights = [Data("model A".utf8), Data("model B".utf8)]
         let modelA = ContentHash.sha256Hex(weights[0]), modelB = ContentHash.sha256Hex(weights[1])
         try store.write { db in
