@@ -1,4 +1,5 @@
 import AuditLog
+import Dispatch
 import CaseStore
 import Crypto
 import Foundation
@@ -94,14 +95,44 @@ public final class AuditRunner {
         let done = Set(stored.map(\.caseId))
         var assessedNow = 0
         progress(done.count, request.caseIds.count)
-        for (position, caseId) in request.caseIds.enumerated() where !done.contains(caseId) {
-            try store.write { db in
-                let record = try CaseStore.caseRecord(db, id: caseId)
-                let outcome = try assessor.assess(db, caseRecord: record, position: position, runId: request.runId)
-                try self.storeOutcome(db, outcome, position: position, request: request)
+        // Cases go in batches: the sequential part of each (reads, drift monitor) in order, the pure part
+        // (rendering, encoding) on both cores, then one transaction per case in order, so an interruption
+        // still leaves a prefix of whole cases. Each stored case appends exactly one event, so case j of a
+        // batch will sit at log position base + j.
+        let pending = request.caseIds.enumerated().filter { !done.contains($0.element) }
+        for start in stride(from: 0, to: pending.count, by: Self.batchSize) {
+            let batch = Array(pending[start..<min(start + Self.batchSize, pending.count)])
+            var prepared: [(position: Int, outcome: PreparedOutcome)] = []
+            var failure: Error?
+            let base = try store.read { db in try AuditLog.treeSize(db) }
+            try store.read { db in
+                for (j, item) in batch.enumerated() {
+                    do {
+                        let record = try CaseStore.caseRecord(db, id: item.element)
+                        prepared.append((item.offset, try assessor.prepare(db, caseRecord: record, position: item.offset,
+                                                                           runId: request.runId, logSequence: base + j)))
+                    } catch {
+                        failure = error
+                        break
+                    }
+                }
             }
-            assessedNow += 1
-            progress(done.count + assessedNow, request.caseIds.count)
+            var finished = [Result<CaseOutcome, Error>](repeating: .failure(CancellationError()), count: prepared.count)
+            finished.withUnsafeMutableBufferPointer { slots in
+                DispatchQueue.concurrentPerform(iterations: prepared.count) { i in slots[i] = Result { try prepared[i].outcome.finish() } }
+            }
+            for (k, (p, result)) in zip(prepared, finished).enumerated() {
+                let outcome = try result.get()
+                try store.write { db in
+                    guard try AuditLog.treeSize(db) == base + k else {
+                        throw PipelineError.inconsistent("the audit log grew during the run; case '\(outcome.caseId)' would cite the wrong log position")
+                    }
+                    try self.storeOutcome(db, outcome, position: p.position, request: request)
+                }
+                assessedNow += 1
+                progress(done.count + assessedNow, request.caseIds.count)
+            }
+            if let failure { throw failure }
         }
 
         let checkpointSize = try store.write { db -> Int? in
@@ -210,6 +241,9 @@ public final class AuditRunner {
     public func materialiseReports(runId: String, into dir: URL) throws {
         try Self.materialiseReports(store, runId: runId, into: dir)
     }
+
+    /// Cases prepared before their rendering is spread over the cores.
+    static let batchSize = 16
 
     static func counts(_ values: [String]) -> [String: Int] {
         values.reduce(into: [:]) { $0[$1, default: 0] += 1 }

@@ -30,4 +30,22 @@ public protocol CaseAssessor {
     /// Restores state carried from case to case (e.g. the drift monitor) from the run's stored assessments.
     func resume(from stored: [AssessmentRecord]) throws
     func assess(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String) throws -> CaseOutcome
+    /// The sequential part of assessing a case (everything that depends on the cases before it);
+    /// `logSequence` is the log position its event will take. The returned `finish` (rendering,
+    /// encoding) depends on nothing else and may run on another thread.
+    func prepare(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome
+}
+
+/// A case whose remaining work is pure.
+public struct PreparedOutcome {
+    public let finish: () throws -> CaseOutcome
+    public init(finish: @escaping () throws -> CaseOutcome) { self.finish = finish }
+}
+
+extension CaseAssessor {
+    /// Assessors without a split do all the work up front.
+    public func prepare(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome {
+        let outcome = try assess(db, caseRecord: caseRecord, position: position, runId: runId)
+        return PreparedOutcome { outcome }
+    }
 }

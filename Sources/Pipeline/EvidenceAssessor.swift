@@ -47,8 +47,18 @@ public final class EvidenceAssessor: CaseAssessor {
         try assess(db, caseRecord: caseRecord, position: position, runId: runId, feedsDriftMonitor: true)
     }
 
+    public func prepare(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome {
+        try prepare(db, caseRecord: caseRecord, position: position, runId: runId, feedsDriftMonitor: true, logSequence: logSequence)
+    }
+
     /// `feedsDriftMonitor` is false for catch trials: they are not part of the deployment stream.
     func assess(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, feedsDriftMonitor: Bool) throws -> CaseOutcome {
+        try prepare(db, caseRecord: caseRecord, position: position, runId: runId, feedsDriftMonitor: feedsDriftMonitor,
+                    logSequence: try AuditLog.treeSize(db)).finish()
+    }
+
+    func prepare(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, feedsDriftMonitor: Bool,
+                 logSequence: Int) throws -> PreparedOutcome {
         let scans = try CaseStore.scans(db, caseId: caseRecord.id)
         let policy = context.policy
         var evidence = CaseEvidence(scanCount: scans.count)
@@ -124,14 +134,17 @@ public final class EvidenceAssessor: CaseAssessor {
                                                 requiredReviewers: assessment.disposition.reviewersRequired,
                                                 decidingChecks: assessment.disposition.decidedBy.map(\.rawValue))
         report.checks = assessment.checks.map(Self.row)
-        report.provenance = reportProvenance(db, runId: runId)
+        report.provenance = reportProvenance(db, runId: runId, logSequence: logSequence)
         report.notes = notes
-        var stored = assessment
-        stored.details["report_model"] = try JSONValue(encoding: report)
-        let (html, xml) = try CaseReportRendering.render(report, with: renderer)
-        return CaseOutcome(caseId: caseRecord.id, disposition: assessment.disposition.kind.rawValue,
-                           assessmentJSON: try stored.canonicalJSON(), html: html, xml: xml,
-                           decidingChecks: assessment.disposition.decidedBy.map(\.rawValue), inputHashes: inputs)
+        let renderer = self.renderer
+        return PreparedOutcome { [report, inputs] in
+            var stored = assessment
+            stored.details["report_model"] = try JSONValue(encoding: report)
+            let (html, xml) = try CaseReportRendering.render(report, with: renderer)
+            return CaseOutcome(caseId: caseRecord.id, disposition: assessment.disposition.kind.rawValue,
+                               assessmentJSON: try stored.canonicalJSON(), html: html, xml: xml,
+                               decidingChecks: assessment.disposition.decidedBy.map(\.rawValue), inputHashes: inputs)
+        }
     }
 
     // MARK: stages
@@ -287,8 +300,8 @@ public final class EvidenceAssessor: CaseAssessor {
     }
 
     /// The log position the case's own event will take, and the newest checkpoint root.
-    func reportProvenance(_ db: Database, runId: String) -> Provenance {
-        let seq = (try? AuditLog.treeSize(db)).map(Int64.init)
+    func reportProvenance(_ db: Database, runId: String, logSequence: Int) -> Provenance {
+        let seq = Int64(logSequence)
         let root = (try? AuditLog.latestCheckpoint(db))??.rootHash.map { String(format: "%02x", $0) }.joined()
         return Provenance(modelId: context.model?.id ?? "not evaluated", calibrator: context.calibration?.label,
                           calibrationSize: context.calibration?.record.calibrationN, alpha: context.calibration?.predictor.alpha,

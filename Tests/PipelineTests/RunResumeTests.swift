@@ -22,6 +22,12 @@ final class InterruptingAssessor: CaseAssessor {
         assessed += 1
         return outcome
     }
+    func prepare(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome {
+        guard assessed < limit else { throw Interrupted() }
+        let prepared = try inner.prepare(db, caseRecord: caseRecord, position: position, runId: runId, logSequence: logSequence)
+        assessed += 1
+        return prepared
+    }
 }
 
 final class RunResumeTests: XCTestCase {
