@@ -1,3 +1,4 @@
+import CaseStore
 import Foundation
 
 /// An `Encoder` that writes canonical JSON (see `CanonicalJSON`) directly, without going through

@@ -1,3 +1,4 @@
+import CaseStore
 import Foundation
 
 /// Canonical JSON as the audit log hashes it. Deterministic bytes for one meaning:

@@ -1,4 +1,5 @@
 import Crypto
+import CaseStore
 import Foundation
 import GRDB
 

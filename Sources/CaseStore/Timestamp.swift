@@ -5,12 +5,7 @@ import Foundation
 public enum Timestamp {
     public static func now() -> String { string(from: Date()) }
 
-    public static func string(from date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: date)
-    }
+    public static func string(from date: Date) -> String { RFC3339.string(from: date) }
 
     public static func date(from string: String) -> Date? {
         let f = ISO8601DateFormatter()

@@ -1,21 +1,22 @@
 import Foundation
 
 /// RFC 3339 UTC timestamps with exactly three fractional digits (`2026-11-28T03:37:41.123Z`).
-/// A hand-written formatter: appends are on the hot path and `ISO8601DateFormatter` is costly to
+/// The one timestamp format of the store, the log and the reports. A hand-written formatter: log
+/// appends are on the hot path and `ISO8601DateFormatter` is costly to
 /// create. Milliseconds are truncated (floor), so a time never appears later than it happened.
-enum RFC3339 {
-    static func string(from date: Date) -> String {
+public enum RFC3339 {
+    public static func string(from date: Date) -> String {
         return string(millisecondsSince1970: milliseconds(of: date))
     }
 
     /// Whole milliseconds since 1970, truncated. Rounds to the microsecond first so that binary
     /// floating-point noise (x.123 stored as x.12299999…) does not lose a millisecond.
-    static func milliseconds(of date: Date) -> Int64 {
+    public static func milliseconds(of date: Date) -> Int64 {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         return micros >= 0 ? micros / 1000 : -((-micros + 999) / 1000)
     }
 
-    static func string(millisecondsSince1970 ms: Int64) -> String {
+    public static func string(millisecondsSince1970 ms: Int64) -> String {
         var days = ms / 86_400_000
         var rem = ms % 86_400_000
         if rem < 0 { rem += 86_400_000; days -= 1 }
@@ -36,7 +37,7 @@ enum RFC3339 {
     }
 
     /// Milliseconds since 1970 of an RFC 3339 string (any offset; fraction optional), or nil.
-    static func milliseconds(from string: String) -> Int64? {
+    public static func milliseconds(from string: String) -> Int64? {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var date = f.date(from: string)
