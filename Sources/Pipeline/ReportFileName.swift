@@ -5,10 +5,6 @@ import Foundation
 /// keeps the safe characters and adds a short hash whenever anything had to change, so two ids can
 /// never collide on disk.
 public enum ReportFileName {
-    public static func forCase(_ caseId: String, format: String) -> String {
-        "\(slug(caseId)).\(format)"
-    }
-
     /// Path of a report version inside a run folder: `run.html`, `cases/<case>.html`, `cases/<case>.v2.html`.
     public static func relativePath(caseId: String?, version: Int, format: String) -> String {
         let suffix = version > 1 ? ".v\(version)" : ""

@@ -14,7 +14,7 @@ public enum RunReportBuilder {
         let dispositions = Disposition.Kind.allCases.compactMap { k in counts[k].map { DispositionCount(disposition: k.rawValue, count: $0) } }
         let flagged = decoded.filter { $0.disposition.kind != .report }.map {
             FlaggedCase(caseId: $0.caseId, disposition: $0.disposition.kind.rawValue, reason: $0.disposition.summary,
-                        reportFile: "cases/" + ReportFileName.forCase($0.caseId, format: "html"))
+                        reportFile: ReportFileName.relativePath(caseId: $0.caseId, version: 1, format: "html"))
         }
         var provenance = Provenance(modelId: run.modelId ?? "not evaluated", calibrator: context.calibration?.label,
                                     calibrationSize: context.calibration?.record.calibrationN,
