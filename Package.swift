@@ -6,6 +6,14 @@ import PackageDescription
 /// small networks or scan real data take hours.
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
 
+/// `Sources/GateKernelsAVX2` is a symlink to `Sources/GateKernels`: the same gate arithmetic built a
+/// second time for Haswell-class x86-64 processors; `Recurrent` chooses between them at run time.
+#if arch(x86_64)
+let gateKernelsAVX2: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "haswell"])]
+#else
+let gateKernelsAVX2: [SwiftSetting] = optimized
+#endif
+
 let package = Package(
     name: "Countersign",
     platforms: [.macOS(.v14)],
@@ -41,8 +49,11 @@ let package = Package(
         ]),
         .target(name: "Randomness", swiftSettings: optimized),
         .target(name: "Cohorts", dependencies: ["Randomness"], swiftSettings: optimized),
+        .target(name: "GateKernels", swiftSettings: optimized),
+        .target(name: "GateKernelsAVX2", swiftSettings: gateKernelsAVX2),
         .target(name: "Recurrent", dependencies: [
-            "LinearAlgebra", "Randomness", .product(name: "Crypto", package: "swift-crypto"),
+            "LinearAlgebra", "Randomness", "GateKernels", "GateKernelsAVX2",
+            .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: optimized),
         .target(name: "Calibration", dependencies: ["Randomness"], swiftSettings: optimized),
         .target(name: "Retrieval", dependencies: ["LinearAlgebra"], swiftSettings: optimized),
@@ -84,6 +95,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "CohortsTests", dependencies: ["Cohorts", "Randomness"]),
+        .testTarget(name: "GateKernelsTests", dependencies: ["GateKernels", "GateKernelsAVX2"]),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "CaseStore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Randomness"],

@@ -1,4 +1,5 @@
 import Foundation
+import GateKernels
 import LinearAlgebra
 
 

@@ -101,14 +101,14 @@ public struct SequenceClassifier: Sendable, Equatable {
     public func evaluate(_ sequences: [[Float]]) throws -> (logits: [[Float]], embeddings: [[Float]]) {
         guard !sequences.isEmpty else { return ([], []) }
         let batch = try pack(sequences)
-        let trace = network.forward(batch)
+        let result = network.infer(batch)
         let C = configuration.classCount, E = configuration.embeddingSize
         var logits = [[Float]](repeating: [], count: sequences.count)
         var embeddings = [[Float]](repeating: [], count: sequences.count)
         for row in 0..<batch.rows {
             let i = batch.order[row]
-            logits[i] = Array(UnsafeBufferPointer(start: trace.logits.pointer + row * C, count: C))
-            embeddings[i] = Array(UnsafeBufferPointer(start: trace.embedding.pointer + row * E, count: E))
+            logits[i] = Array(UnsafeBufferPointer(start: result.logits.pointer + row * C, count: C))
+            embeddings[i] = Array(UnsafeBufferPointer(start: result.embedding.pointer + row * E, count: E))
         }
         return (logits, embeddings)
     }
@@ -122,13 +122,13 @@ public struct SequenceClassifier: Sendable, Equatable {
     public func logits(for sequence: [Float]) throws -> [Float] {
         try validate(sequence)
         let batch = PackedBatch(sequences: [prepare(sequence)], width: configuration.inputSize)
-        return network.forward(batch).logits.array
+        return network.infer(batch).logits.array
     }
 
     public func embedding(for sequence: [Float]) throws -> [Float] {
         try validate(sequence)
         let batch = PackedBatch(sequences: [prepare(sequence)], width: configuration.inputSize)
-        return network.forward(batch).embedding.array
+        return network.infer(batch).embedding.array
     }
 
     /// Softmax of the logits, computed stably in Double.

@@ -241,14 +241,14 @@ public enum Trainer {
         for first in stride(from: 0, to: sequences.count, by: 256) {
             let idx = Array(first..<min(first + 256, sequences.count))
             let batch = PackedBatch(sequences: idx.map { sequences[$0] }, width: network.configuration.inputSize)
-            let trace = network.forward(batch)
+            let logits = network.infer(batch).logits
             let y = batch.order.map { labels[idx[$0]] }
-            let (loss, _) = RecurrentNetwork.crossEntropy(logits: trace.logits.pointer, rows: batch.rows,
+            let (loss, _) = RecurrentNetwork.crossEntropy(logits: logits.pointer, rows: batch.rows,
                                                           classes: C, labels: y, classWeights: classWeights)
             let w = y.reduce(0.0) { $0 + Double(classWeights?[$1] ?? 1) }
             weighted += loss * w; weightSum += w
             for row in 0..<batch.rows {
-                let z = Array(UnsafeBufferPointer(start: trace.logits.pointer + row * C, count: C))
+                let z = Array(UnsafeBufferPointer(start: logits.pointer + row * C, count: C))
                 if SequenceClassifier.argmax(z) == y[row] { correct += 1 }
             }
         }

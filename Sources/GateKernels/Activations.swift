@@ -2,8 +2,8 @@
 /// vectorises. The scalar libm calls dominated the step time (over half of a batch-1 LSTM step went
 /// to `expf`/`tanhf`); this uses the Cephes `expf` polynomial (≈1 ulp), so parity with PyTorch stays
 /// far inside 1e-5.
-enum Activations {
-    @inline(__always) static func exp(_ x: Float) -> Float {
+public enum Activations {
+    @inline(__always) public static func exp(_ x: Float) -> Float {
         var xc = x < -87.3 ? -87.3 : x
         xc = xc > 88.3 ? 88.3 : xc
         // Round x·log2(e) to the nearest integer n with the 1.5·2^23 trick.
@@ -21,9 +21,9 @@ enum Activations {
         return p * Float(bitPattern: (k &+ 127) &<< 23)
     }
 
-    @inline(__always) static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+    @inline(__always) public static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
 
-    @inline(__always) static func tanh(_ x: Float) -> Float {
+    @inline(__always) public static func tanh(_ x: Float) -> Float {
         // tanh(x) = 1 − 2/(e^{2x} + 1); near 0 the odd series keeps the relative error small.
         let y = 1 - 2 / (exp(2 * x) + 1)
         let x2 = x * x
@@ -35,17 +35,17 @@ enum Activations {
     }
 
     /// In place: `p[k] = σ(p[k])` for `k < count`.
-    static func sigmoid(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    public static func sigmoid(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
         for k in 0..<count { p[k] = sigmoid(p[k]) }
     }
 
     /// In place: `p[k] = tanh(p[k])`.
-    static func tanh(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    public static func tanh(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
         for k in 0..<count { p[k] = tanh(p[k]) }
     }
 
     /// `dst[k] = tanh(src[k])`.
-    static func tanh(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    public static func tanh(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ count: Int) {
         for k in 0..<count { dst[k] = tanh(src[k]) }
     }
 }

@@ -1,0 +1,21 @@
+import GateKernels
+import GateKernelsAVX2
+
+/// Chooses the build of the gate arithmetic this processor can run (see `GateKernels.GateStep`).
+enum GateArithmetic {
+    typealias LSTMStep = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                          UnsafeMutablePointer<Float>, Int, Int) -> Void
+    typealias GRUStep = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                         UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Void
+
+    /// The Haswell build when the processor can run it.
+    static let usesAVX2 = GateKernels.ProcessorFeatures.haswell
+
+    static let lstm: LSTMStep = usesAVX2
+        ? { GateKernelsAVX2.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: $4, rows: $5) }
+        : { GateKernels.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: $4, rows: $5) }
+
+    static let gru: GRUStep = usesAVX2
+        ? { GateKernelsAVX2.GateStep.gru(gates: $0, recurrent: $1, bias: $2, bhn: $3, h: $4, hidden: $5, rows: $6) }
+        : { GateKernels.GateStep.gru(gates: $0, recurrent: $1, bias: $2, bhn: $3, h: $4, hidden: $5, rows: $6) }
+}
