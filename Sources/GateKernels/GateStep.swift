@@ -12,14 +12,17 @@ public enum GateStep {
                             h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
                             hidden H: Int, rows: Int) {
         for row in 0..<rows {
-            let g = gates + row * 4 * H, hr = h + row * H, cr = c + row * H
-            for j in 0..<(4 * H) { g[j] += bias[j] }
-            Activations.sigmoid(g, 2 * H)
-            Activations.tanh(g + 2 * H, H)
-            Activations.sigmoid(g + 3 * H, H)
-            for j in 0..<H { cr[j] = g[H + j] * cr[j] + g[j] * g[2 * H + j] }
-            Activations.tanh(cr, into: g, H)  // i is spent: its slot takes tanh(c)
-            for j in 0..<H { hr[j] = g[3 * H + j] * g[j] }
+            // One base pointer per gate: indexing `g[2 * H + j]` keeps an overflow check in the
+            // loop, which stops LLVM from vectorising it.
+            let i = gates + row * 4 * H, f = i + H, gg = i + 2 * H, o = i + 3 * H
+            let hr = h + row * H, cr = c + row * H
+            for j in 0..<(4 * H) { i[j] += bias[j] }
+            Activations.sigmoid(i, 2 * H)
+            Activations.tanh(gg, H)
+            Activations.sigmoid(o, H)
+            for j in 0..<H { cr[j] = f[j] * cr[j] + i[j] * gg[j] }
+            Activations.tanh(cr, into: i, H)  // i is spent: its slot takes tanh(c)
+            for j in 0..<H { hr[j] = o[j] * i[j] }
         }
     }
 
@@ -30,13 +33,14 @@ public enum GateStep {
                            bias: UnsafePointer<Float>, bhn: UnsafePointer<Float>,
                            h: UnsafeMutablePointer<Float>, hidden H: Int, rows: Int) {
         for row in 0..<rows {
-            let g = gates + row * 3 * H, hw = recurrent + row * 3 * H, hr = h + row * H
-            for j in 0..<(3 * H) { g[j] += bias[j] }
-            for j in 0..<(2 * H) { g[j] += hw[j] }
-            Activations.sigmoid(g, 2 * H)
-            for j in 0..<H { g[2 * H + j] += g[j] * (hw[2 * H + j] + bhn[j]) }
-            Activations.tanh(g + 2 * H, H)
-            for j in 0..<H { hr[j] = (1 - g[H + j]) * g[2 * H + j] + g[H + j] * hr[j] }
+            let r = gates + row * 3 * H, z = r + H, n = r + 2 * H
+            let hw = recurrent + row * 3 * H, hn = hw + 2 * H, hr = h + row * H
+            for j in 0..<(3 * H) { r[j] += bias[j] }
+            for j in 0..<(2 * H) { r[j] += hw[j] }
+            Activations.sigmoid(r, 2 * H)
+            for j in 0..<H { n[j] += r[j] * (hn[j] + bhn[j]) }
+            Activations.tanh(n, H)
+            for j in 0..<H { hr[j] = (1 - z[j]) * n[j] + z[j] * hr[j] }
         }
     }
 }

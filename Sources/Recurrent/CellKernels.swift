@@ -90,9 +90,12 @@ struct DirectionPass {
                     let cp = previousCell(t, row)
                     let c = aux + (t * B + row) * H
                     let h = y + (t * B + row) * ldy
-                    for j in 0..<H { c[j] = g[H + j] * cp[j] + g[j] * g[2 * H + j] }
+                    // Base pointers per gate: `g[2 * H + j]` keeps an overflow check in the loop,
+                    // which stops LLVM from vectorising it.
+                    let gf = g + H, gg = g + 2 * H, go = g + 3 * H
+                    for j in 0..<H { c[j] = gf[j] * cp[j] + g[j] * gg[j] }
                     Activations.tanh(c, into: tc, H)
-                    for j in 0..<H { h[j] = g[3 * H + j] * tc[j] }
+                    for j in 0..<H { h[j] = go[j] * tc[j] }
                 }
             case .gru:
                 let hw = scratch
@@ -109,18 +112,16 @@ struct DirectionPass {
                     let hp = previousHidden(t, row)
                     let hn = aux + (t * B + row) * H
                     let h = y + (t * B + row) * ldy
+                    let gz = g + H, gn = g + 2 * H, hrn = hr + 2 * H
                     for j in 0..<(2 * H) { g[j] += hr[j] }
                     Activations.sigmoid(g, 2 * H)
                     for j in 0..<H {
-                        let hnv = hr[2 * H + j]
+                        let hnv = hrn[j]
                         hn[j] = hnv
-                        g[2 * H + j] += g[j] * hnv
+                        gn[j] += g[j] * hnv
                     }
-                    Activations.tanh(g + 2 * H, H)
-                    for j in 0..<H {
-                        let z = g[H + j], nv = g[2 * H + j]
-                        h[j] = (1 - z) * nv + z * hp[j]
-                    }
+                    Activations.tanh(gn, H)
+                    for j in 0..<H { h[j] = (1 - gz[j]) * gn[j] + gz[j] * hp[j] }
                 }
             }
         }
@@ -153,15 +154,17 @@ struct DirectionPass {
                     let da = dAx + (t * B + row) * G
                     let dhr = dh + row * H, dcr = dc + row * H
                     Activations.tanh(c, into: scratch, H)
+                    let gf = g + H, gc = g + 2 * H, go = g + 3 * H
+                    let daf = da + H, dag = da + 2 * H, dao = da + 3 * H
                     for j in 0..<H {
-                        let i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j]
+                        let i = g[j], f = gf[j], gg = gc[j], o = go[j]
                         let dhv = dyr[j] + dhr[j]
                         let tc = scratch[j]
                         let dcv = dcr[j] + dhv * o * (1 - tc * tc)
                         da[j] = dcv * gg * i * (1 - i)
-                        da[H + j] = dcv * cp[j] * f * (1 - f)
-                        da[2 * H + j] = dcv * i * (1 - gg * gg)
-                        da[3 * H + j] = dhv * tc * o * (1 - o)
+                        daf[j] = dcv * cp[j] * f * (1 - f)
+                        dag[j] = dcv * i * (1 - gg * gg)
+                        dao[j] = dhv * tc * o * (1 - o)
                         dcr[j] = dcv * f
                     }
                 }
@@ -175,16 +178,18 @@ struct DirectionPass {
                     let dax = dAx + (t * B + row) * G
                     let dah = dAh + (t * B + row) * G
                     let dhr = dh + row * H
+                    let gz = g + H, gn = g + 2 * H
+                    let daxz = dax + H, daxn = dax + 2 * H, dahz = dah + H, dahn = dah + 2 * H
                     for j in 0..<H {
-                        let r = g[j], z = g[H + j], nv = g[2 * H + j]
+                        let r = g[j], z = gz[j], nv = gn[j]
                         let dhv = dyr[j] + dhr[j]
                         let dn = dhv * (1 - z)
                         let dz = dhv * (hp[j] - nv)
                         let dan = dn * (1 - nv * nv)
                         let dar = dan * hn[j] * r * (1 - r)
                         let daz = dz * z * (1 - z)
-                        dax[j] = dar; dax[H + j] = daz; dax[2 * H + j] = dan
-                        dah[j] = dar; dah[H + j] = daz; dah[2 * H + j] = dan * r
+                        dax[j] = dar; daxz[j] = daz; daxn[j] = dan
+                        dah[j] = dar; dahz[j] = daz; dahn[j] = dan * r
                         dhr[j] = dhv * z
                     }
                 }
