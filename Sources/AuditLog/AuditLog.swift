@@ -24,25 +24,44 @@ public enum AuditLog {
     /// Appends with an already-canonical payload and a formatted time (the hot path).
     static func appendCanonical(_ db: Database, actor: String, action: String, subject: AuditSubject,
                                 canonicalPayload: [UInt8], time: String) throws -> AuditEvent {
-        var range = try frontier(db)
-        let seq = Int(range.size)
         let payload = String(decoding: canonicalPayload, as: UTF8.self)
         let payloadSHA = Hex.string(SHA256.hash(data: canonicalPayload))
-        let entry = AuditEvent.canonicalEntryBytes(seq: seq, time: time, actor: actor, action: action,
-                                                   subjectType: subject.type, subjectID: subject.id,
-                                                   payloadBytes: canonicalPayload, payloadSHA256: payloadSHA)
-        let leaf = Merkle.leafHash(entry)
+        func leaf(at seq: Int) -> Data {
+            Merkle.leafHash(AuditEvent.canonicalEntryBytes(
+                seq: seq, time: time, actor: actor, action: action, subjectType: subject.type,
+                subjectID: subject.id, payloadBytes: canonicalPayload, payloadSHA256: payloadSHA))
+        }
+        // The frontier this connection's last append wrote, if the stored row still equals it: the
+        // UPDATE below only matches the row it expects (size and nodes), so a stale copy — another
+        // connection appended, a savepoint or transaction rolled back — falls back to reading.
+        var seq = -1, leafHash = Data(), range = CompactRange()
+        if let cached = FrontierCache.shared.range(for: db) {
+            seq = Int(cached.size)
+            leafHash = leaf(at: seq)
+            range = cached
+            range.append(leafHash)
+            try db.cachedStatement(sql: """
+                UPDATE audit_frontier SET tree_size = ?, nodes = ? WHERE id = 1 AND tree_size = ? AND nodes = ?
+                """).execute(arguments: [Int64(range.size), range.packedNodes, Int64(cached.size), cached.packedNodes])
+            if db.changesCount != 1 { seq = -1 }
+        }
+        if seq < 0 {
+            range = try frontier(db)
+            seq = Int(range.size)
+            leafHash = leaf(at: seq)
+            range.append(leafHash)
+            try db.cachedStatement(sql: """
+                INSERT INTO audit_frontier (id, tree_size, nodes) VALUES (1, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET tree_size = excluded.tree_size, nodes = excluded.nodes
+                """).execute(arguments: [Int64(range.size), range.packedNodes])
+        }
         try db.cachedStatement(sql: """
             INSERT INTO audit_events (seq, time, actor, action, subject_type, subject_id, payload, payload_sha256, leaf_hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [seq, time, actor, action, subject.type, subject.id, payload, payloadSHA, leaf])
-        range.append(leaf)
-        try db.cachedStatement(sql: """
-            INSERT INTO audit_frontier (id, tree_size, nodes) VALUES (1, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET tree_size = excluded.tree_size, nodes = excluded.nodes
-            """).execute(arguments: [Int64(range.size), range.packedNodes])
+            """).execute(arguments: [seq, time, actor, action, subject.type, subject.id, payload, payloadSHA, leafHash])
+        FrontierCache.shared.store(range, for: db)
         return AuditEvent(seq: seq, time: time, actor: actor, action: action, subject: subject,
-                          payload: payload, payloadSHA256: payloadSHA, leafHash: leaf)
+                          payload: payload, payloadSHA256: payloadSHA, leafHash: leafHash)
     }
 
     /// The stored compact range of the whole log (empty for a new log).
@@ -81,5 +100,25 @@ public enum AuditLog {
         AuditEvent(seq: row[0], time: row[1], actor: row[2], action: row[3],
                    subject: AuditSubject(type: row[4], id: row[5]),
                    payload: row[6], payloadSHA256: row[7], leafHash: row[8] ?? Data())
+    }
+}
+
+/// One connection's last written frontier (see `AuditLog.appendCanonical`). A single entry: a
+/// process appends through one store connection; any other connection simply misses.
+final class FrontierCache: @unchecked Sendable {
+    static let shared = FrontierCache()
+    private let lock = NSLock()
+    private var connection: ObjectIdentifier?
+    private var range: CompactRange?
+
+    func range(for db: Database) -> CompactRange? {
+        lock.lock(); defer { lock.unlock() }
+        return connection == ObjectIdentifier(db) ? range : nil
+    }
+
+    func store(_ range: CompactRange, for db: Database) {
+        lock.lock(); defer { lock.unlock() }
+        connection = ObjectIdentifier(db)
+        self.range = range
     }
 }

@@ -90,6 +90,40 @@ final class AuditLogAppendTests: XCTestCase {
         XCTAssertEqual(try store.read { db in try AuditLog.events(db).map(\.action) }, ["x"])
     }
 
+    /// Appends reuse the frontier their connection last wrote; whatever makes that copy stale — a
+    /// rolled-back transaction or savepoint, another connection appending — must fall back to the
+    /// stored frontier, leaving a gap-free log whose root equals the tree of its leaves.
+    func testAppendsStayConsecutiveAcrossRollbacksSavepointsAndConnections() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("frontier-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("store.sqlite").path
+        let a = try CaseStore(path: path), b = try CaseStore(path: path)
+        func add(_ store: CaseStore, _ id: String) throws {
+            try store.write { db in _ = try AuditLog.append(db, actor: "t", action: "x", subject: .init(type: "t", id: id), payload: ["k": id]) }
+        }
+        struct Boom: Error {}
+        try add(a, "a0"); try add(a, "a1")
+        XCTAssertThrowsError(try a.write { db in
+            _ = try AuditLog.append(db, actor: "t", action: "x", subject: .init(type: "t", id: "lost"), payload: ["k": 0])
+            throw Boom()
+        })
+        try add(a, "a2")
+        try a.write { db in
+            try? db.inSavepoint {
+                _ = try AuditLog.append(db, actor: "t", action: "x", subject: .init(type: "t", id: "lost-savepoint"), payload: ["k": 0])
+                return .rollback
+            }
+            _ = try AuditLog.append(db, actor: "t", action: "x", subject: .init(type: "t", id: "a3"), payload: ["k": 3])
+        }
+        try add(b, "b4"); try add(a, "a5"); try add(b, "b6"); try add(a, "a7")
+        let events = try a.read { db in try AuditLog.events(db) }
+        XCTAssertEqual(events.map(\.subject.id), ["a0", "a1", "a2", "a3", "b4", "a5", "b6", "a7"])
+        XCTAssertEqual(events.map(\.seq), Array(0..<8))
+        XCTAssertEqual(try a.read { db in try AuditLog.rootHash(db) }, Merkle.root(leafHashes: events.map(\.leafHash)))
+        XCTAssertTrue(try a.read { db in try AuditLog.verify(db) }.ok)
+    }
+
     func testTriggersRefuseUpdateAndDelete() throws {
         let store = try CaseStore.inMemory()
         try store.write { db in _ = try AuditLog.append(db, actor: "a", action: "x", subject: .init(type: "t", id: "1"), payload: ["k": 1]) }
