@@ -8,36 +8,34 @@ import Foundation
 final class CanonicalNode {
     enum Kind { case unset, scalar, object, array }
     var kind: Kind = .unset
-    /// Canonical bytes of a scalar.
-    var scalar: [UInt8] = []
+    /// Where every scalar of the document is written: one growing buffer instead of an array per
+    /// number or string (allocation was most of the encoder's time).
+    let arena: ByteArena
+    /// Canonical bytes of a scalar, as a range of `arena`.
+    var scalar: Range<Int> = 0..<0
     /// Object keys (parallel to `children`); unused for arrays.
     var keys: [String] = []
     var children: [Child] = []
 
+    init(arena: ByteArena) { self.arena = arena }
+
     /// Scalars are stored inline: no node object per number or string.
     enum Child {
-        case scalar([UInt8])
+        case scalar(Range<Int>)
         case node(CanonicalNode)
-
-        func write(to out: inout [UInt8]) {
-            switch self {
-            case let .scalar(bytes): out.append(contentsOf: bytes)
-            case let .node(n): n.write(to: &out)
-            }
-        }
     }
 
     func write(to out: inout [UInt8]) {
         switch kind {
         case .scalar:
-            out.append(contentsOf: scalar)
+            out.append(contentsOf: arena.bytes[scalar])
         case .unset:
             out.append(0x7B); out.append(0x7D)
         case .array:
             out.append(0x5B)
             for (i, c) in children.enumerated() {
                 if i > 0 { out.append(0x2C) }
-                c.write(to: &out)
+                write(c, to: &out)
             }
             out.append(0x5D)
         case .object:
@@ -56,10 +54,30 @@ final class CanonicalNode {
                 if n > 0 { out.append(0x2C) }
                 CanonicalJSON.appendString(keys[i], to: &out)
                 out.append(0x3A)
-                children[i].write(to: &out)
+                write(children[i], to: &out)
             }
             out.append(0x7D)
         }
+    }
+
+    private func write(_ child: Child, to out: inout [UInt8]) {
+        switch child {
+        case let .scalar(range): out.append(contentsOf: arena.bytes[range])
+        case let .node(n): n.write(to: &out)
+        }
+    }
+}
+
+/// The scalar bytes of one document being encoded.
+final class ByteArena {
+    var bytes: [UInt8] = []
+    init() { bytes.reserveCapacity(512) }
+
+    /// Runs `write` on the buffer and returns the range it appended.
+    @inline(__always) func append(_ write: (inout [UInt8]) throws -> Void) rethrows -> Range<Int> {
+        let start = bytes.count
+        try write(&bytes)
+        return start..<bytes.count
     }
 }
 
@@ -69,7 +87,10 @@ struct CanonicalNodeEncoder: Encoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if node.kind != .object { node.kind = .object; node.keys = []; node.children = [] }
+        if node.kind != .object {
+            node.kind = .object; node.keys = []; node.children = []
+            node.keys.reserveCapacity(16); node.children.reserveCapacity(16)
+        }
         return KeyedEncodingContainer(KeyedContainer<Key>(node: node, codingPath: codingPath))
     }
 
@@ -84,31 +105,43 @@ struct CanonicalNodeEncoder: Encoder {
 
     // MARK: - Values
 
-    static func setScalar(_ node: CanonicalNode, _ bytes: [UInt8]) {
+    static func setScalar(_ node: CanonicalNode, _ range: Range<Int>) {
         node.kind = .scalar
-        node.scalar = bytes
+        node.scalar = range
     }
 
-    static func string(_ s: String) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(s.utf8.count + 2)
-        CanonicalJSON.appendString(s, to: &out)
-        return out
+    static let null: [UInt8] = [0x6E, 0x75, 0x6C, 0x6C]
+    static let `true`: [UInt8] = [0x74, 0x72, 0x75, 0x65]
+    static let `false`: [UInt8] = [0x66, 0x61, 0x6C, 0x73, 0x65]
+
+    static func bool(_ b: Bool, _ out: inout [UInt8]) { out.append(contentsOf: b ? `true` : `false`) }
+
+    /// Decimal digits of an integer, written without an intermediate `String`.
+    static func integer<I: BinaryInteger>(_ v: I, _ out: inout [UInt8]) {
+        if v == 0 { out.append(0x30); return }
+        if v < 0 { out.append(0x2D) }
+        let start = out.count
+        var m = v.magnitude
+        while m > 0 {
+            out.append(0x30 + UInt8(truncatingIfNeeded: m % 10))
+            m /= 10
+        }
+        out[start...].reverse()
     }
 
-    static func double(_ v: Double, _ path: [any CodingKey]) throws -> [UInt8] {
+    static func double(_ v: Double, _ path: [any CodingKey], _ out: inout [UInt8]) throws {
         guard v.isFinite else {
             throw EncodingError.invalidValue(v, .init(codingPath: path, debugDescription: "non-finite number \(v) has no JSON form"))
         }
-        if v == v.rounded(), abs(v) < 9_007_199_254_740_992 { return Array(String(Int64(v)).utf8) }
-        return Array(v.description.utf8)
+        if v == v.rounded(), abs(v) < 9_007_199_254_740_992 { integer(Int64(v), &out); return }
+        out.append(contentsOf: v.description.utf8)
     }
 
     /// Encodes any value into `node`, intercepting the types `JSONEncoder` treats specially
     /// (one protocol-conformance check instead of a chain of casts).
     static func encode<T: Encodable>(_ value: T, into node: CanonicalNode, path: @autoclosure () -> [any CodingKey]) throws {
         if let scalar = value as? CanonicalScalar {
-            setScalar(node, try scalar.canonicalJSONBytes(path))
+            setScalar(node, try node.arena.append { try scalar.writeCanonicalJSON(&$0, path) })
         } else {
             try value.encode(to: CanonicalNodeEncoder(node: node, codingPath: path()))
         }
@@ -119,30 +152,29 @@ struct CanonicalNodeEncoder: Encoder {
         var codingPath: [any CodingKey]
 
         func child(_ key: Key) -> CanonicalNode {
-            let c = CanonicalNode()
+            let c = CanonicalNode(arena: node.arena)
             node.keys.append(key.stringValue)
             node.children.append(.node(c))
             return c
         }
 
-        func scalar(_ key: Key, _ bytes: [UInt8]) {
+        func scalar(_ key: Key, _ write: (inout [UInt8]) throws -> Void) rethrows {
+            let range = try node.arena.append(write)
             node.keys.append(key.stringValue)
-            node.children.append(.scalar(bytes))
+            node.children.append(.scalar(range))
         }
 
-        mutating func encodeNil(forKey key: Key) throws { scalar(key, [0x6E, 0x75, 0x6C, 0x6C]) }
+        mutating func encodeNil(forKey key: Key) throws { scalar(key) { $0.append(contentsOf: CanonicalNodeEncoder.null) } }
         // Concrete overloads spare the dynamic casts of the generic path for the common types.
-        mutating func encode(_ value: String, forKey key: Key) throws { scalar(key, CanonicalNodeEncoder.string(value)) }
-        mutating func encode(_ value: Int, forKey key: Key) throws { scalar(key, Array(String(value).utf8)) }
+        mutating func encode(_ value: String, forKey key: Key) throws { scalar(key) { CanonicalJSON.appendString(value, to: &$0) } }
+        mutating func encode(_ value: Int, forKey key: Key) throws { scalar(key) { CanonicalNodeEncoder.integer(value, &$0) } }
         mutating func encode(_ value: Double, forKey key: Key) throws {
-            scalar(key, try CanonicalNodeEncoder.double(value, codingPath + [key]))
+            try scalar(key) { try CanonicalNodeEncoder.double(value, codingPath + [key], &$0) }
         }
-        mutating func encode(_ value: Bool, forKey key: Key) throws {
-            scalar(key, value ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
-        }
+        mutating func encode(_ value: Bool, forKey key: Key) throws { scalar(key) { CanonicalNodeEncoder.bool(value, &$0) } }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
             if let s = value as? CanonicalScalar {
-                scalar(key, try s.canonicalJSONBytes { codingPath + [key] })
+                try scalar(key) { try s.writeCanonicalJSON(&$0) { codingPath + [key] } }
             } else {
                 try value.encode(to: CanonicalNodeEncoder(node: child(key), codingPath: codingPath + [key]))
             }
@@ -154,7 +186,7 @@ struct CanonicalNodeEncoder: Encoder {
             CanonicalNodeEncoder(node: child(key), codingPath: codingPath + [key]).unkeyedContainer()
         }
         mutating func superEncoder() -> any Encoder {
-            let c = CanonicalNode()
+            let c = CanonicalNode(arena: node.arena)
             node.keys.append("super")
             node.children.append(.node(c))
             return CanonicalNodeEncoder(node: c, codingPath: codingPath)
@@ -178,24 +210,26 @@ struct CanonicalNodeEncoder: Encoder {
         var count: Int { node.children.count }
 
         func next() -> CanonicalNode {
-            let c = CanonicalNode()
+            let c = CanonicalNode(arena: node.arena)
             node.children.append(.node(c))
             return c
         }
 
-        func scalar(_ bytes: [UInt8]) { node.children.append(.scalar(bytes)) }
+        func scalar(_ write: (inout [UInt8]) throws -> Void) rethrows {
+            node.children.append(.scalar(try node.arena.append(write)))
+        }
 
-        mutating func encodeNil() throws { scalar([0x6E, 0x75, 0x6C, 0x6C]) }
-        mutating func encode(_ value: String) throws { scalar(CanonicalNodeEncoder.string(value)) }
-        mutating func encode(_ value: Int) throws { scalar(Array(String(value).utf8)) }
+        mutating func encodeNil() throws { scalar { $0.append(contentsOf: CanonicalNodeEncoder.null) } }
+        mutating func encode(_ value: String) throws { scalar { CanonicalJSON.appendString(value, to: &$0) } }
+        mutating func encode(_ value: Int) throws { scalar { CanonicalNodeEncoder.integer(value, &$0) } }
         mutating func encode(_ value: Double) throws {
             let path = codingPath + [IndexKey(count)]
-            scalar(try CanonicalNodeEncoder.double(value, path))
+            try scalar { try CanonicalNodeEncoder.double(value, path, &$0) }
         }
         mutating func encode<T: Encodable>(_ value: T) throws {
             let (path, index) = (codingPath, count)
             if let s = value as? CanonicalScalar {
-                scalar(try s.canonicalJSONBytes { path + [IndexKey(index)] })
+                try scalar { try s.writeCanonicalJSON(&$0) { path + [IndexKey(index)] } }
             } else {
                 try value.encode(to: CanonicalNodeEncoder(node: next(), codingPath: path + [IndexKey(index)]))
             }
@@ -217,7 +251,9 @@ struct CanonicalNodeEncoder: Encoder {
     struct SingleValueContainer: SingleValueEncodingContainer {
         let node: CanonicalNode
         var codingPath: [any CodingKey]
-        mutating func encodeNil() throws { CanonicalNodeEncoder.setScalar(node, [0x6E, 0x75, 0x6C, 0x6C]) }
+        mutating func encodeNil() throws {
+            CanonicalNodeEncoder.setScalar(node, node.arena.append { $0.append(contentsOf: CanonicalNodeEncoder.null) })
+        }
         mutating func encode<T: Encodable>(_ value: T) throws {
             try CanonicalNodeEncoder.encode(value, into: node, path: codingPath)
         }
@@ -227,46 +263,61 @@ struct CanonicalNodeEncoder: Encoder {
 /// Types written as one JSON scalar, exactly as `JSONEncoder` (as configured in
 /// `CanonicalJSON.encodeViaJSONEncoder`) would write them, in canonical form.
 protocol CanonicalScalar {
-    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8]
+    func writeCanonicalJSON(_ out: inout [UInt8], _ path: () -> [any CodingKey]) throws
 }
 
 extension String: CanonicalScalar {
-    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(self) }
+    func writeCanonicalJSON(_ out: inout [UInt8], _ path: () -> [any CodingKey]) throws { CanonicalJSON.appendString(self, to: &out) }
 }
 extension Bool: CanonicalScalar {
-    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { self ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65] }
+    func writeCanonicalJSON(_ out: inout [UInt8], _ path: () -> [any CodingKey]) throws { CanonicalNodeEncoder.bool(self, &out) }
 }
 extension Double: CanonicalScalar {
-    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { try CanonicalNodeEncoder.double(self, path()) }
+    func writeCanonicalJSON(_ out: inout [UInt8], _ path: () -> [any CodingKey]) throws {
+        try CanonicalNodeEncoder.double(self, path(), &out)
+    }
 }
 extension Float: CanonicalScalar {
-    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] {
+    func writeCanonicalJSON(_ out: inout [UInt8], _ path: () -> [any CodingKey]) throws {
         guard isFinite else {
             throw EncodingError.invalidValue(self, .init(codingPath: path(), debugDescription: "non-finite number \(self) has no JSON form"))
         }
         // JSONEncoder writes a Float's shortest decimal spelling; read back as a Double.
-        return try CanonicalNodeEncoder.double(Double(description) ?? Double(self), path())
+        try CanonicalNodeEncoder.double(Double(description) ?? Double(self), path(), &out)
     }
 }
 extension Date: CanonicalScalar {
-    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(RFC3339.string(from: self)) }
+    func writeCanonicalJSON(_ out: inout [UInt8], _ path: () -> [any CodingKey]) throws {
+        CanonicalJSON.appendString(RFC3339.string(from: self), to: &out)
+    }
 }
 extension Data: CanonicalScalar {
-    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(base64EncodedString()) }
+    func writeCanonicalJSON(_ out: inout [UInt8], _ path: () -> [any CodingKey]) throws {
+        CanonicalJSON.appendString(base64EncodedString(), to: &out)
+    }
 }
 extension URL: CanonicalScalar {
-    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { CanonicalNodeEncoder.string(absoluteString) }
+    func writeCanonicalJSON(_ out: inout [UInt8], _ path: () -> [any CodingKey]) throws {
+        CanonicalJSON.appendString(absoluteString, to: &out)
+    }
 }
 extension Decimal: CanonicalScalar {
-    func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { try CanonicalJSON.canonicalize(Array(description.utf8)) }
+    func writeCanonicalJSON(_ out: inout [UInt8], _ path: () -> [any CodingKey]) throws {
+        out.append(contentsOf: try CanonicalJSON.canonicalize(Array(description.utf8)))
+    }
 }
-extension Int: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension Int8: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension Int16: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension Int32: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension Int64: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension UInt: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension UInt8: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension UInt16: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension UInt32: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
-extension UInt64: CanonicalScalar { func canonicalJSONBytes(_ path: () -> [any CodingKey]) throws -> [UInt8] { Array(String(self).utf8) } }
+/// Integers: decimal digits, as `JSONEncoder` writes them.
+protocol CanonicalInteger: CanonicalScalar, BinaryInteger {}
+extension CanonicalInteger {
+    func writeCanonicalJSON(_ out: inout [UInt8], _ path: () -> [any CodingKey]) throws { CanonicalNodeEncoder.integer(self, &out) }
+}
+extension Int: CanonicalInteger {}
+extension Int8: CanonicalInteger {}
+extension Int16: CanonicalInteger {}
+extension Int32: CanonicalInteger {}
+extension Int64: CanonicalInteger {}
+extension UInt: CanonicalInteger {}
+extension UInt8: CanonicalInteger {}
+extension UInt16: CanonicalInteger {}
+extension UInt32: CanonicalInteger {}
+extension UInt64: CanonicalInteger {}

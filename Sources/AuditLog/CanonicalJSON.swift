@@ -20,7 +20,7 @@ import Foundation
 public enum CanonicalJSON {
     /// Canonical JSON bytes of an `Encodable` value, written directly by `CanonicalNodeEncoder`.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let root = CanonicalNode()
+        let root = CanonicalNode(arena: ByteArena())
         do { try CanonicalNodeEncoder.encode(value, into: root, path: []) } catch let e as AuditLogError {
             throw e
         } catch {

@@ -11,6 +11,8 @@ final class CanonicalEncoderTests: XCTestCase {
         var count = -42
         var big: UInt64 = .max
         var small: Int8 = -128
+        var lowest: Int64 = .min
+        var zero = 0
         var ratio = 1.0 / 3.0
         var tiny = 1e-7
         var huge = 1.5e300
@@ -33,7 +35,7 @@ final class CanonicalEncoderTests: XCTestCase {
         var set = ["only"]
 
         enum CodingKeys: String, CodingKey {
-            case name, count, big, small, ratio, tiny, huge, integral, float, when, blob, url, decimal, inner, inners, mode, nested, empty, set
+            case name, count, big, small, lowest, zero, ratio, tiny, huge, integral, float, when, blob, url, decimal, inner, inners, mode, nested, empty, set
             case negativeZero = "negative_zero", optionalNil = "optional_nil", optionalSet = "optional_set"
             case byName = "by_name", byInt = "by_int"
         }
