@@ -1,5 +1,4 @@
 import Foundation
-import GateKernels
 import LinearAlgebra
 
 
@@ -84,9 +83,9 @@ struct DirectionPass {
                 let tc = scratch
                 for row in 0..<n {
                     let g = gt + row * G
-                    Activations.sigmoid(g, 2 * H)
-                    Activations.tanh(g + 2 * H, H)
-                    Activations.sigmoid(g + 3 * H, H)
+                    GateArithmetic.sigmoid(g, 2 * H)
+                    GateArithmetic.tanh(g + 2 * H, H)
+                    GateArithmetic.sigmoid(g + 3 * H, H)
                     let cp = previousCell(t, row)
                     let c = aux + (t * B + row) * H
                     let h = y + (t * B + row) * ldy
@@ -94,7 +93,7 @@ struct DirectionPass {
                     // which stops LLVM from vectorising it.
                     let gf = g + H, gg = g + 2 * H, go = g + 3 * H
                     for j in 0..<H { c[j] = gf[j] * cp[j] + g[j] * gg[j] }
-                    Activations.tanh(c, into: tc, H)
+                    GateArithmetic.tanhInto(c, tc, H)
                     for j in 0..<H { h[j] = go[j] * tc[j] }
                 }
             case .gru:
@@ -114,13 +113,13 @@ struct DirectionPass {
                     let h = y + (t * B + row) * ldy
                     let gz = g + H, gn = g + 2 * H, hrn = hr + 2 * H
                     for j in 0..<(2 * H) { g[j] += hr[j] }
-                    Activations.sigmoid(g, 2 * H)
+                    GateArithmetic.sigmoid(g, 2 * H)
                     for j in 0..<H {
                         let hnv = hrn[j]
                         hn[j] = hnv
                         gn[j] += g[j] * hnv
                     }
-                    Activations.tanh(gn, H)
+                    GateArithmetic.tanh(gn, H)
                     for j in 0..<H { h[j] = (1 - gz[j]) * gn[j] + gz[j] * hp[j] }
                 }
             }
@@ -153,7 +152,7 @@ struct DirectionPass {
                     let dyr = dy + (t * B + row) * ldy
                     let da = dAx + (t * B + row) * G
                     let dhr = dh + row * H, dcr = dc + row * H
-                    Activations.tanh(c, into: scratch, H)
+                    GateArithmetic.tanhInto(c, scratch, H)
                     let gf = g + H, gc = g + 2 * H, go = g + 3 * H
                     let daf = da + H, dag = da + 2 * H, dao = da + 3 * H
                     for j in 0..<H {

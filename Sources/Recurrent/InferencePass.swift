@@ -1,3 +1,4 @@
+import Foundation
 import LinearAlgebra
 
 /// One direction of one layer run for inference only. Training keeps every step's gates and states
@@ -40,6 +41,10 @@ struct InferencePass {
 
     var gateWidth: Int { cell.gateCount * hidden }
 
+    /// Up to this many running rows the step's recurrent product skips BLAS (see
+    /// `GateStep.accumulateProduct`).
+    static let fewRows = 4
+
     /// Steps of gates kept at once so the buffer stays well inside a 1 MB L2 cache.
     static func chunkSteps(rows: Int, gateWidth: Int, steps: Int) -> Int {
         max(1, min(steps, (64 << 10) / max(rows * gateWidth, 1)))
@@ -73,10 +78,19 @@ struct InferencePass {
         let G = gateWidth, H = hidden
         switch cell {
         case .lstm:
-            MatrixProduct.gemm(.none, .none, m: n, n: G, k: H, a: h, b: whhT, beta: 1, c: gx)
+            if n <= Self.fewRows {
+                GateArithmetic.accumulateProduct(h, whhT, gx, n, H, G)
+            } else {
+                MatrixProduct.gemm(.none, .none, m: n, n: G, k: H, a: h, b: whhT, beta: 1, c: gx)
+            }
             GateArithmetic.lstm(gx, bias, h, c, H, n)
         case .gru:
-            MatrixProduct.gemm(.none, .none, m: n, n: G, k: H, a: h, b: whhT, c: recurrent)
+            if n <= Self.fewRows {
+                recurrent.update(repeating: 0, count: n * G)
+                GateArithmetic.accumulateProduct(h, whhT, recurrent, n, H, G)
+            } else {
+                MatrixProduct.gemm(.none, .none, m: n, n: G, k: H, a: h, b: whhT, c: recurrent)
+            }
             GateArithmetic.gru(gx, recurrent, bias, bhn, h, H, n)
         }
         if let y {
@@ -90,18 +104,60 @@ struct InferencePass {
     }
 }
 
+/// Per layer and direction: `W_hh` transposed to `[H][G]` (the per-step product is then a plain
+/// row-major `h·W`) and the combined gate bias. Transposing on every call cost a batch-1 sequence
+/// about as much as ten of its steps.
+final class InferenceWeights: Sendable {
+    let whhT: [[[Float]]]
+    let bias: [[[Float]]]
+
+    init(_ network: RecurrentNetwork) {
+        let c = network.configuration, H = c.hiddenSize, G = c.cell.gateCount * H
+        let p = network.parameters
+        var whhT: [[[Float]]] = [], bias: [[[Float]]] = []
+        for l in 0..<c.layerCount {
+            var wl: [[Float]] = [], bl: [[Float]] = []
+            for d in 0..<c.directions {
+                let o = network.layout.cellOffsets[l][d]
+                var w = [Float](repeating: 0, count: G * H)
+                for r in 0..<G { for col in 0..<H { w[col * G + r] = p[o.whh + r * H + col] } }
+                // GRU: b_hn stays apart, inside r ⊙ (W_hn h + b_hn).
+                let b = (0..<G).map { j in c.cell == .gru && j >= 2 * H ? p[o.bih + j] : p[o.bih + j] + p[o.bhh + j] }
+                wl.append(w); bl.append(b)
+            }
+            whhT.append(wl); bias.append(bl)
+        }
+        self.whhT = whhT
+        self.bias = bias
+    }
+
+    /// Built once per set of weights, shared by copies of the network and its threads.
+    final class Cache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: InferenceWeights?
+
+        func weights(for network: RecurrentNetwork) -> InferenceWeights {
+            lock.lock(); defer { lock.unlock() }
+            if let value { return value }
+            let built = InferenceWeights(network)
+            value = built
+            return built
+        }
+    }
+}
+
 extension RecurrentNetwork {
     /// Embeddings `[B][E]` and logits `[B][C]` in packed row order, without keeping anything for
     /// backpropagation (see `InferencePass`).
     func infer(_ batch: PackedBatch) -> (embedding: FloatBuffer, logits: FloatBuffer) {
         let c = configuration, H = c.hiddenSize, B = batch.rows, T = batch.steps
         let G = c.cell.gateCount * H, D = c.directions, E = c.embeddingSize, C = c.classCount
+        let weights = inferenceWeights.weights(for: self)
         let embedding = FloatBuffer(B * E), logits = FloatBuffer(B * C)
         let chunk = InferencePass.chunkSteps(rows: B, gateWidth: G, steps: T)
         let gates = FloatBuffer(chunk * B * G)
         let recurrent = FloatBuffer(c.cell == .gru ? B * G : 0)
         let h = FloatBuffer(B * H), cells = FloatBuffer(c.cell == .lstm ? B * H : 0)
-        let whhT = FloatBuffer(G * H), bias = FloatBuffer(G)
         parameters.withUnsafeBufferPointer { pp in
             let p = pp.baseAddress!
             var previousOutput: FloatBuffer?  // the layer below's output, this layer's input
@@ -111,20 +167,19 @@ extension RecurrentNetwork {
                 let output: FloatBuffer? = last ? nil : FloatBuffer(T * B * H * D)
                 for d in 0..<D {
                     let o = layout.cellOffsets[l][d]
-                    let whh = p + o.whh, bih = p + o.bih, bhh = p + o.bhh
-                    for r in 0..<G { for col in 0..<H { whhT.pointer[col * G + r] = whh[r * H + col] } }
-                    for j in 0..<G {
-                        bias.pointer[j] = c.cell == .gru && j >= 2 * H ? bih[j] : bih[j] + bhh[j]
-                    }
                     h.zero(); cells.zero()
-                    InferencePass(
-                        cell: c.cell, steps: T, rows: B, hidden: H, inputWidth: c.layerInputSize(l),
-                        active: batch.active, reverse: d == 1, x: input, wih: p + o.wih,
-                        whhT: whhT.pointer, bias: bias.pointer, bhn: bhh + 2 * H,
-                        h: h.pointer, c: cells.pointer, gates: gates.pointer, chunk: chunk,
-                        recurrent: recurrent.pointer, y: output.map { $0.pointer + d * H }, ldy: H * D,
-                        final: embedding.pointer + d * H, ldf: E
-                    ).run()
+                    weights.whhT[l][d].withUnsafeBufferPointer { whhT in
+                        weights.bias[l][d].withUnsafeBufferPointer { bias in
+                            InferencePass(
+                                cell: c.cell, steps: T, rows: B, hidden: H, inputWidth: c.layerInputSize(l),
+                                active: batch.active, reverse: d == 1, x: input, wih: p + o.wih,
+                                whhT: whhT.baseAddress!, bias: bias.baseAddress!, bhn: p + o.bhh + 2 * H,
+                                h: h.pointer, c: cells.pointer, gates: gates.pointer, chunk: chunk,
+                                recurrent: recurrent.pointer, y: output.map { $0.pointer + d * H }, ldy: H * D,
+                                final: embedding.pointer + d * H, ldf: E
+                            ).run()
+                        }
+                    }
                 }
                 if let output { previousOutput = output }
             }

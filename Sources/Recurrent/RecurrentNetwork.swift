@@ -7,7 +7,15 @@ import Randomness
 public struct RecurrentNetwork: Sendable, Equatable {
     public let configuration: RecurrentConfiguration
     public let layout: ParameterLayout
-    public internal(set) var parameters: [Float]
+    public internal(set) var parameters: [Float] {
+        didSet { inferenceWeights = InferenceWeights.Cache() }
+    }
+    /// The weights rearranged for inference, built on first use and dropped when they change.
+    var inferenceWeights = InferenceWeights.Cache()
+
+    public static func == (a: RecurrentNetwork, b: RecurrentNetwork) -> Bool {
+        a.configuration == b.configuration && a.layout == b.layout && a.parameters == b.parameters
+    }
 
     /// PyTorch's default initialisation: every recurrent tensor and the head uniform in ±1/√fan.
     public init(configuration: RecurrentConfiguration, seed: UInt64) throws {

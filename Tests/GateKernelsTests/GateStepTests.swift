@@ -68,4 +68,27 @@ final class GateStepTests: XCTestCase {
         let wide = run { GateKernelsAVX2.GateStep.gru(gates: $0, recurrent: recurrent, bias: bias, bhn: bhn, h: $1, hidden: H, rows: rows) }
         XCTAssertEqual(wide.map(\.bitPattern), base.map(\.bitPattern))
     }
+
+    func testProductBuildsAgreeBitForBitAndMatchTheSum() throws {
+        // 64-wide blocks, an 8-wide block and a scalar tail: width 64 + 8 + 3.
+        let rows = 3, inner = 37, width = 75
+        let h = Self.values(rows * inner, seed: 10), w = Self.values(inner * width, seed: 11)
+        let start = Self.values(rows * width, seed: 12)
+        func run(_ product: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+            var out = start
+            out.withUnsafeMutableBufferPointer { product($0.baseAddress!) }
+            return out
+        }
+        let base = run { GateKernels.GateStep.accumulateProduct(h, w, into: $0, rows: rows, inner: inner, width: width) }
+        for r in 0..<rows {
+            for g in 0..<width {
+                var sum = Double(start[r * width + g])
+                for k in 0..<inner { sum += Double(h[r * inner + k]) * Double(w[k * width + g]) }
+                XCTAssertEqual(Double(base[r * width + g]), sum, accuracy: 1e-4 * max(1, abs(sum)), "out[\(r)][\(g)]")
+            }
+        }
+        guard GateKernels.ProcessorFeatures.haswell else { throw XCTSkip("no AVX2 on this processor") }
+        let wide = run { GateKernelsAVX2.GateStep.accumulateProduct(h, w, into: $0, rows: rows, inner: inner, width: width) }
+        XCTAssertEqual(wide.map(\.bitPattern), base.map(\.bitPattern))
+    }
 }
