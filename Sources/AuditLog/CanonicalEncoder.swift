@@ -306,6 +306,18 @@ extension Decimal: CanonicalScalar {
         out.append(contentsOf: try CanonicalJSON.canonicalize(Array(description.utf8)))
     }
 }
+/// Arrays of scalars are written in one go: through `UnkeyedContainer` each element took a
+/// container call and a dynamic cast (a fifth of an audit event's encoding time).
+extension Array: CanonicalScalar where Element: CanonicalScalar {
+    func writeCanonicalJSON(_ out: inout [UInt8], _ path: () -> [any CodingKey]) throws {
+        out.append(0x5B)
+        for (i, element) in enumerated() {
+            if i > 0 { out.append(0x2C) }
+            try element.writeCanonicalJSON(&out) { path() + [CanonicalNodeEncoder.IndexKey(i)] }
+        }
+        out.append(0x5D)
+    }
+}
 /// Integers: decimal digits, as `JSONEncoder` writes them.
 protocol CanonicalInteger: CanonicalScalar, BinaryInteger {}
 extension CanonicalInteger {
