@@ -71,6 +71,12 @@ public final class EmbeddingIndex: @unchecked Sendable {
         return subjectTable[Int(codes[row])]
     }
 
+    /// `subject(row:) == subject` without building the `String` when the subject is the case id.
+    func subjectEquals(row: Int, _ subject: String) -> Bool {
+        guard let codes = subjectCodes, codes[row] != Self.subjectIsCaseID else { return caseIDs.equals(row, subject) }
+        return subjectTable[Int(codes[row])] == subject
+    }
+
     @inline(__always) func attributes(row: Int) -> RowAttributes { attributeTable[Int(attributeCodes[row])] }
 
     // MARK: Mutation
