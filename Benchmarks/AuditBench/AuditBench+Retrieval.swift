@@ -24,13 +24,15 @@ struct RetrievalBench: ParsableCommand {
     @Option(help: "OpenBLAS threads inside each gemm (1: the search workers already use every core).")
     var blasThreads = 1
     @Option(help: "Timed repetitions; the best is reported.") var repeats = 5
+    @Option(help: "The batch is also repeated until this many seconds have passed (the faiss peer's --repeats take longer than ours, so both get a window of seconds to find their best in while another process comes and goes).")
+    var minSeconds = 3.0
     @Option(help: "euclidean or cosine.") var metric: String = "euclidean"
     @Option(help: "Path of faiss_knn.py to run first on the same data (python3).") var peer: String?
     @Flag(help: "Print one JSON document.") var json = false
 
     func validate() throws {
-        guard rows > 0, dim > 0, queries > 0, k > 0, threads > 0, blasThreads > 0, repeats > 0 else {
-            throw ValidationError("--rows, --dim, --queries, --k, --threads and --repeats must be positive")
+        guard rows > 0, dim > 0, queries > 0, k > 0, threads > 0, blasThreads > 0, repeats > 0, minSeconds >= 0 else {
+            throw ValidationError("--rows, --dim, --queries, --k, --threads and --repeats must be positive, --min-seconds not negative")
         }
         guard DistanceMetric(rawValue: metric) != nil else { throw ValidationError("--metric must be euclidean or cosine") }
     }
@@ -45,18 +47,19 @@ struct RetrievalBench: ParsableCommand {
         Self.releaseFreedHeap()
         let residentBefore = Self.residentBytes()
         let index = try EmbeddingIndex(dimension: dim, reservingCapacity: rows)
+        // Values go straight from the generator into the index's matrix: no second copy of any chunk.
         let chunkRows = 16_384
         var start = 0
         while start < rows {
             let n = min(chunkRows, rows - start)
-            let values = SyntheticEmbeddings.uniform(seed: seed, offset: start * dim, count: n * dim)
             let meta = (start..<(start + n)).map {
                 RowMetadata(caseID: "b\($0)", study: "bench", label: "c\($0 % 5)", verifiedBy: "audit-bench")
             }
-            try index.add(vectors: values, metadata: meta)
+            let offset = start * dim
+            try index.add(metadata: meta) { SyntheticEmbeddings.fill($0, seed: seed, offset: offset) }
             start += n
         }
-        // Hand freed generator chunks back to the OS first, so the figure is what the index holds.
+        // Hand freed metadata chunks back to the OS first, so the figure is what the index holds.
         Self.releaseFreedHeap()
         let residentIndex = Self.residentBytes() - residentBefore
         let qv = SyntheticEmbeddings.uniform(seed: seed &+ 1, count: queries * dim)
@@ -64,16 +67,19 @@ struct RetrievalBench: ParsableCommand {
         let options = SearchOptions(k: k, metric: metric, threads: threads)
 
         var firstIDs: [String] = []
-        let batchSeconds = try Self.best(repeats) { firstIDs = try index.search(batch, options: options)[0].map(\.metadata.caseID) }
+        var batchRepeats = 0
+        let batchSeconds = try Self.best(repeats, minSeconds: minSeconds, count: &batchRepeats) { firstIDs = try index.search(batch, options: options)[0].map(\.metadata.caseID) }
         let singleSeconds = try Self.best(max(repeats, 10)) { _ = try index.search(batch[0], options: options) }
         var checksum = 0.0
         let streamSeconds = Self.best(max(repeats, 10)) { checksum += index.streamingReadSum(threads: threads) }
-        let residentAfter = Self.residentBytes()
-        let peak = Self.peakResidentBytes()
+        let memory = Self.processMemory()
+        let residentAfter = memory["VmRSS"] ?? 0
+        let peak = memory["VmHWM"] ?? 0
 
         let matrixBytes = index.matrixBytes
         var out: [String: Any] = [
             "ms_per_batch": batchSeconds * 1e3,
+            "batch_repeats": batchRepeats,
             "queries_per_s": Double(queries) / batchSeconds,
             "bytes": matrixBytes,
             "rows": rows, "dim": dim, "queries": queries, "k": k, "seed": seed, "threads": threads, "blas_threads": blasThreads,
@@ -86,7 +92,13 @@ struct RetrievalBench: ParsableCommand {
             "resident_index_over_matrix": Double(residentIndex) / Double(matrixBytes),
             "resident_process_bytes": residentAfter,
             "resident_process_over_matrix": Double(residentAfter) / Double(matrixBytes),
+            // Whole process (VmHWM: peak over the run, after the faiss child has exited; the child's
+            // memory is its own process and not counted). Includes shared-library pages (RssFile).
             "peak_resident_process_bytes": peak,
+            "peak_resident_process_over_matrix": Double(peak) / Double(matrixBytes),
+            "resident_anonymous_bytes": memory["RssAnon"] ?? 0,
+            "resident_file_backed_bytes": memory["RssFile"] ?? 0,
+            "resident_before_index_bytes": residentBefore,
             "first_query_ids": firstIDs.map { Int($0.dropFirst()) ?? -1 },
             "stream_checksum": checksum,
         ]
@@ -129,12 +141,21 @@ struct RetrievalBench: ParsableCommand {
     }
 
     static func best(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
+        var count = 0
+        return try best(repeats, minSeconds: 0, count: &count, body)
+    }
+
+    /// Best time of at least `repeats` runs that also span at least `minSeconds` (after one warm-up).
+    static func best(_ repeats: Int, minSeconds: Double, count: inout Int, _ body: () throws -> Void) rethrows -> Double {
         try body() // warm-up
         var best = Double.infinity
-        for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        count = 0
+        while count < repeats || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < minSeconds {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try body()
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            count += 1
         }
         return best
     }
@@ -165,13 +186,16 @@ struct RetrievalBench: ParsableCommand {
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
-    /// Peak resident set size (`VmHWM` in `/proc/self/status`), 0 where unavailable.
-    static func peakResidentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-            return kb * 1024
+    /// Memory figures of this process from `/proc/self/status` (VmRSS, VmHWM, RssAnon, RssFile, …) in
+    /// bytes; empty where unavailable.
+    static func processMemory() -> [String: Int] {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return [:] }
+        var out: [String: Int] = [:]
+        for line in text.split(separator: "\n") where line.hasSuffix(" kB") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let kb = parts[1].split(separator: " ").compactMap({ Int($0) }).first else { continue }
+            out[String(parts[0])] = kb * 1024
         }
-        return 0
+        return out
     }
 }

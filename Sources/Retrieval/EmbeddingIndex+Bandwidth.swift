@@ -36,14 +36,20 @@ extension EmbeddingIndex {
 public enum SyntheticEmbeddings {
     public static func uniform(seed: UInt64, offset: Int = 0, count: Int) -> [Float] {
         [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            for j in 0..<count {
-                var z = seed &+ UInt64(offset + j + 1) &* 0x9E37_79B9_7F4A_7C15
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z = z ^ (z >> 31)
-                buffer[j] = Float(z >> 40) * 0x1p-24 * 2 - 1
-            }
+            fill(buffer, seed: seed, offset: offset)
             initialized = count
+        }
+    }
+
+    /// Writes values `offset ..< offset + buffer.count` of the stream into `buffer` (e.g. straight into
+    /// an index's matrix through `EmbeddingIndex.add(metadata:writingVectors:)`).
+    public static func fill(_ buffer: UnsafeMutableBufferPointer<Float>, seed: UInt64, offset: Int = 0) {
+        for j in 0..<buffer.count {
+            var z = seed &+ UInt64(offset + j + 1) &* 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z = z ^ (z >> 31)
+            buffer[j] = Float(z >> 40) * 0x1p-24 * 2 - 1
         }
     }
 }

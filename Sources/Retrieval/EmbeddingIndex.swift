@@ -15,8 +15,8 @@ public final class EmbeddingIndex: @unchecked Sendable {
     private(set) var matrix: UnsafeMutablePointer<Float>
     private var capacity: Int
     private(set) var squaredNorms: [Float] = []
-    private(set) var caseIDs: [String] = []
-    private(set) var attributeCodes: [UInt32] = []
+    private(set) var caseIDs = CaseIDColumn()
+    private(set) var attributeCodes = AttributeCodeColumn()
     private(set) var attributeTable: [RowAttributes] = []
     private var attributeCodeByValue: [RowAttributes: UInt32] = [:]
     /// Subject codes, materialised only once some row's subject differs from its case id
@@ -32,7 +32,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
         self.capacity = max(rows, 1)
         self.matrix = Self.allocate(rows: max(rows, 1), dimension: dimension)
         if rows > 0 {
-            squaredNorms.reserveCapacity(rows); caseIDs.reserveCapacity(rows); attributeCodes.reserveCapacity(rows)
+            squaredNorms.reserveCapacity(rows); caseIDs.reserveCapacity(rows: rows); attributeCodes.reserveCapacity(rows)
         }
     }
 
@@ -62,13 +62,19 @@ public final class EmbeddingIndex: @unchecked Sendable {
     /// Rows of a case (all its scans), in row order.
     public func rows(ofCase caseID: String) -> [Int] {
         var result: [Int] = []
-        for r in 0..<count where caseIDs[r] == caseID { result.append(r) }
+        for r in 0..<count where caseIDs.equals(r, caseID) { result.append(r) }
         return result
     }
 
     func subject(row: Int) -> String {
         guard let codes = subjectCodes, codes[row] != Self.subjectIsCaseID else { return caseIDs[row] }
         return subjectTable[Int(codes[row])]
+    }
+
+    /// `subject(row:) == subject` without building the `String` when the subject is the case id.
+    func subjectEquals(row: Int, _ subject: String) -> Bool {
+        guard let codes = subjectCodes, codes[row] != Self.subjectIsCaseID else { return caseIDs.equals(row, subject) }
+        return subjectTable[Int(codes[row])] == subject
     }
 
     @inline(__always) func attributes(row: Int) -> RowAttributes { attributeTable[Int(attributeCodes[row])] }
@@ -89,18 +95,28 @@ public final class EmbeddingIndex: @unchecked Sendable {
             throw RetrievalError.dimensionMismatch(expected: dimension, got: n == 0 ? vectors.count : vectors.count / max(n, 1),
                                                    context: "adding \(n) rows (\(vectors.count) values)")
         }
+        try add(metadata: metadata) { destination in
+            vectors.withUnsafeBufferPointer { destination.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+        }
+    }
+
+    /// Appends `metadata.count` rows whose values `fill` writes straight into the matrix (row-major,
+    /// `metadata.count × dimension` values), so a producer of values (a generator, a file reader)
+    /// needs no second buffer of its own. The same checks as `add(vectors:metadata:)`, all-or-nothing:
+    /// the rows only become part of the index once `fill` returned and every value is finite.
+    public func add(metadata: [RowMetadata], writingVectors fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
+        let n = metadata.count
         guard n > 0 else { return }
-        // Validate everything before touching the index.
+        try checkNoDuplicates(metadata)
+        reserve(rows: count + n)
+        let destination = matrix + count * dimension
+        try fill(UnsafeMutableBufferPointer(start: destination, count: n * dimension))
+        // Validate before anything else changes: rows past `count` are not part of the index yet.
         for (i, m) in metadata.enumerated() {
-            for j in 0..<dimension where !vectors[i * dimension + j].isFinite {
+            let row = destination + i * dimension
+            for j in 0..<dimension where !row[j].isFinite {
                 throw RetrievalError.nonFiniteValue(caseID: m.caseID, scanIndex: m.scanIndex, position: j)
             }
-        }
-        try checkNoDuplicates(metadata)
-
-        reserve(rows: count + n)
-        vectors.withUnsafeBufferPointer { src in
-            (matrix + count * dimension).update(from: src.baseAddress!, count: n * dimension)
         }
         for (i, m) in metadata.enumerated() {
             let row = count + i
@@ -120,7 +136,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
         var removed = 0
         var r = 0
         while r < count {
-            if caseIDs[r] == caseID { removeRow(r); removed += 1 } else { r += 1 }
+            if caseIDs.equals(r, caseID) { removeRow(r); removed += 1 } else { r += 1 }
         }
         return removed
     }
@@ -128,7 +144,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
     /// Removes one scan's row; returns whether it was present.
     @discardableResult
     public func remove(caseID: String, scanIndex: Int) -> Bool {
-        for r in 0..<count where caseIDs[r] == caseID && attributes(row: r).scanIndex == scanIndex {
+        for r in 0..<count where caseIDs.equals(r, caseID) && attributes(row: r).scanIndex == scanIndex {
             removeRow(r)
             return true
         }
@@ -144,6 +160,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
         free(matrix)
         matrix = newMatrix
         capacity = newCapacity
+        caseIDs.reserveCapacity(rows: newCapacity)
     }
 
     private func removeRow(_ r: Int) {
@@ -151,11 +168,13 @@ public final class EmbeddingIndex: @unchecked Sendable {
         if r != last {
             (matrix + r * dimension).update(from: matrix + last * dimension, count: dimension)
             squaredNorms[r] = squaredNorms[last]
-            caseIDs[r] = caseIDs[last]
+            caseIDs.moveLast(to: r)
             attributeCodes[r] = attributeCodes[last]
             if subjectCodes != nil { subjectCodes![r] = subjectCodes![last] }
+        } else {
+            caseIDs.removeLast()
         }
-        squaredNorms.removeLast(); caseIDs.removeLast(); attributeCodes.removeLast()
+        squaredNorms.removeLast(); attributeCodes.removeLast()
         if subjectCodes != nil { subjectCodes!.removeLast() }
         count -= 1
     }
@@ -168,8 +187,27 @@ public final class EmbeddingIndex: @unchecked Sendable {
         }
         if metadata.count == 1 {
             let m = metadata[0]
-            for r in 0..<count where caseIDs[r] == m.caseID && attributes(row: r).scanIndex == m.scanIndex {
+            for r in 0..<count where caseIDs.equals(r, m.caseID) && attributes(row: r).scanIndex == m.scanIndex {
                 throw RetrievalError.duplicateRow(caseID: m.caseID, scanIndex: m.scanIndex)
+            }
+            return
+        }
+        // ASCII ids (where bytes decide equality): a fingerprint of each existing row's bytes, computed
+        // without making a `String`, screens the rows; only a fingerprint match is checked for real.
+        if caseIDs.isASCII && metadata.allSatisfy({ $0.caseID.utf8.allSatisfy { $0 < 0x80 } }) {
+            var fingerprints = Set<UInt64>(minimumCapacity: metadata.count)
+            for m in metadata {
+                fingerprints.insert(m.caseID.utf8.withContiguousStorageIfAvailable { Self.fingerprint($0, scan: m.scanIndex) }
+                                    ?? Self.fingerprint(Array(m.caseID.utf8), scan: m.scanIndex))
+            }
+            try caseIDs.bytes.withUnsafeBufferPointer { bytes in
+                for r in 0..<count {
+                    let scan = attributes(row: r).scanIndex
+                    guard fingerprints.contains(Self.fingerprint(UnsafeBufferPointer(rebasing: bytes[caseIDs.range(r)]), scan: scan))
+                    else { continue }
+                    let key = Key(caseID: caseIDs[r], scan: scan)
+                    if incoming.contains(key) { throw RetrievalError.duplicateRow(caseID: key.caseID, scanIndex: key.scan) }
+                }
             }
             return
         }
@@ -202,6 +240,14 @@ public final class EmbeddingIndex: @unchecked Sendable {
             subjectCodeByName[subject] = c
         }
         subjectCodes!.append(c)
+    }
+
+    /// FNV-1a over an id's bytes and the scan index.
+    @inline(__always)
+    static func fingerprint<C: Collection>(_ bytes: C, scan: Int) -> UInt64 where C.Element == UInt8 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        return (h ^ UInt64(truncatingIfNeeded: scan)) &* 0x100_0000_01B3
     }
 
     static func allocate(rows: Int, dimension: Int) -> UnsafeMutablePointer<Float> {

@@ -30,8 +30,9 @@ public struct RowMetadata: Hashable, Codable, Sendable {
 }
 
 /// The per-row fields other than the case id and subject. Rows share them heavily (one study, a few
-/// labels, one importer), so each distinct combination is stored once and rows hold a 4-byte code:
-/// this keeps the index at ≈ 24 bytes per row on top of the matrix.
+/// labels, one importer), so each distinct combination is stored once and rows hold a code (one byte
+/// while there are fewer than 256 combinations, four after): with the squared norm (4 bytes) and the
+/// case id's end offset (4), the index keeps ≈ 9 bytes per row plus the case id's UTF-8 on top of the matrix.
 struct RowAttributes: Hashable {
     var scanIndex: Int
     var study: String
