@@ -98,41 +98,43 @@ public final class AuditRunner {
         // Cases go in batches: the sequential part of each (reads, drift monitor) in order, the pure part
         // (rendering, encoding) on both cores, then one transaction per case in order, so an interruption
         // still leaves a prefix of whole cases. Each stored case appends exactly one event, so case j of a
-        // batch will sit at log position base + j.
+        // batch will sit at log position base + j, and the next batch starts where this one ends. While
+        // one batch is being rendered, the next is prepared and then the previous one stored: nothing a
+        // case's outcome depends on is written by storing the cases before it.
         let pending = request.caseIds.enumerated().filter { !done.contains($0.element) }
-        for start in stride(from: 0, to: pending.count, by: Self.batchSize) {
-            let batch = Array(pending[start..<min(start + Self.batchSize, pending.count)])
-            var prepared: [(position: Int, outcome: PreparedOutcome)] = []
-            var failure: Error?
-            let base = try store.read { db in try AuditLog.treeSize(db) }
-            try store.read { db in
-                for (j, item) in batch.enumerated() {
-                    do {
-                        let record = try CaseStore.caseRecord(db, id: item.element)
-                        prepared.append((item.offset, try assessor.prepare(db, caseRecord: record, position: item.offset,
-                                                                           runId: request.runId, logSequence: base + j)))
-                    } catch {
-                        failure = error
-                        break
+        var base = try store.read { db in try AuditLog.treeSize(db) }
+        var inFlight: FinishingBatch?
+        defer { inFlight?.wait() }
+        var start = 0
+        while true {
+            var next: FinishingBatch?
+            if start < pending.count && inFlight?.prepareFailure == nil {
+                let batch = pending[start..<min(start + batching.size, pending.count)]
+                start = batch.endIndex
+                var prepared: [(position: Int, outcome: PreparedOutcome)] = []
+                var failure: Error?
+                let first = base + (inFlight?.prepared.count ?? 0)
+                try store.read { db in
+                    for (j, item) in batch.enumerated() {
+                        do {
+                            let record = try CaseStore.caseRecord(db, id: item.element)
+                            prepared.append((item.offset, try assessor.prepare(db, caseRecord: record, position: item.offset,
+                                                                               runId: request.runId, logSequence: first + j)))
+                        } catch {
+                            failure = error
+                            break
+                        }
                     }
                 }
+                next = FinishingBatch(prepared: prepared, base: first, prepareFailure: failure, inBackground: batching.overlaps)
             }
-            var finished = [Result<CaseOutcome, Error>](repeating: .failure(CancellationError()), count: prepared.count)
-            finished.withUnsafeMutableBufferPointer { slots in
-                DispatchQueue.concurrentPerform(iterations: prepared.count) { i in slots[i] = Result { try prepared[i].outcome.finish() } }
+            if let batch = inFlight {
+                try storeBatch(batch, request: request) { assessedNow += 1; progress(done.count + assessedNow, request.caseIds.count) }
+                if let failure = batch.prepareFailure { throw failure }
             }
-            for (k, (p, result)) in zip(prepared, finished).enumerated() {
-                let outcome = try result.get()
-                try store.write { db in
-                    guard try AuditLog.treeSize(db) == base + k else {
-                        throw PipelineError.inconsistent("the audit log grew during the run; case '\(outcome.caseId)' would cite the wrong log position")
-                    }
-                    try self.storeOutcome(db, outcome, position: p.position, request: request)
-                }
-                assessedNow += 1
-                progress(done.count + assessedNow, request.caseIds.count)
-            }
-            if let failure { throw failure }
+            guard let next else { break }
+            base = next.base
+            inFlight = next
         }
 
         let checkpointSize = try store.write { db -> Int? in
@@ -179,6 +181,21 @@ public final class AuditRunner {
                           outDirectory: outDirectory,
                           runReportHTML: outDirectory.appendingPathComponent("run.html"),
                           checkpointSize: checkpointSize)
+    }
+
+    /// Stores a finished batch, one transaction per case in order, checking each case's log position.
+    private func storeBatch(_ batch: FinishingBatch, request: RunRequest, stored: () -> Void) throws {
+        batch.wait()
+        for (k, result) in batch.results.enumerated() {
+            let outcome = try result.get()
+            try store.write { db in
+                guard try AuditLog.treeSize(db) == batch.base + k else {
+                    throw PipelineError.inconsistent("the audit log grew during the run; case '\(outcome.caseId)' would cite the wrong log position")
+                }
+                try self.storeOutcome(db, outcome, position: batch.prepared[k].position, request: request)
+            }
+            stored()
+        }
     }
 
     /// Creates the run (logging `run.start`) or checks that an existing one has the same inputs.
@@ -257,8 +274,14 @@ public final class AuditRunner {
         try Self.materialiseReports(store, runId: runId, into: dir)
     }
 
-    /// Cases prepared before their rendering is spread over the cores.
-    static let batchSize = 16
+    /// How cases are grouped: `size` cases are prepared before their rendering is spread over the
+    /// cores; with `overlaps`, a batch renders while the next is prepared and the previous stored.
+    /// Neither changes what is stored (tested), only how long it takes.
+    struct Batching {
+        var size = 16
+        var overlaps = true
+    }
+    var batching = Batching()
 
     static func counts(_ values: [String]) -> [String: Int] {
         values.reduce(into: [:]) { $0[$1, default: 0] += 1 }
@@ -279,4 +302,46 @@ struct CaseAssessedPayload: Encodable {
 struct RunEndPayload: Encodable {
     var run_id: String, cases: Int, dispositions: [String: Int]
     var report_html_sha256: String, report_xml_sha256: String, policy_sha256: String
+}
+
+/// A prepared batch whose cases are being finished (rendered, encoded) on other threads.
+final class FinishingBatch {
+    let prepared: [(position: Int, outcome: PreparedOutcome)]
+    /// Log position of the batch's first case.
+    let base: Int
+    /// Why preparing stopped before the end of the batch (the prepared prefix is still stored).
+    let prepareFailure: Error?
+    private let slots: UnsafeMutableBufferPointer<Result<CaseOutcome, Error>>
+    private let group = DispatchGroup()
+    private var waited = false
+
+    init(prepared: [(position: Int, outcome: PreparedOutcome)], base: Int, prepareFailure: Error?, inBackground: Bool) {
+        self.prepared = prepared; self.base = base; self.prepareFailure = prepareFailure
+        slots = .allocate(capacity: prepared.count)
+        slots.initialize(repeating: .failure(CancellationError()))
+        let work = { [slots, prepared] in
+            DispatchQueue.concurrentPerform(iterations: prepared.count) { i in slots[i] = Result { try prepared[i].outcome.finish() } }
+        }
+        if inBackground {
+            DispatchQueue.global().async(group: group, execute: work)
+        } else {
+            work()
+        }
+    }
+
+    /// Waits until every case is finished.
+    func wait() {
+        guard !waited else { return }
+        group.wait()
+        waited = true
+    }
+
+    /// The outcomes in batch order (after `wait`).
+    var results: UnsafeMutableBufferPointer<Result<CaseOutcome, Error>> { slots }
+
+    deinit {
+        group.wait()
+        slots.deinitialize()
+        slots.deallocate()
+    }
 }
