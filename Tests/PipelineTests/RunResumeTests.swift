@@ -210,6 +210,15 @@ final class RunResumeTests: XCTestCase {
             XCTFail("assessment differs: \(Self.firstDifference(x, y))"); break
         }
         XCTAssertEqual(sA, sB)
+        // Stored assessments are exactly what JSONEncoder (the canonical encoder) writes for them.
+        let stored = try storeB.read { db in try CaseStore.assessments(db, runId: self.runId) }
+        for record in stored {
+            let reference = try Assessment.canonicalEncoder.encode(try Assessment.decode(Data(record.assessment.utf8)))
+            if reference != Data(record.assessment.utf8) {
+                XCTFail("assessment of \(record.caseId) is not JSONEncoder's canonical form: \(Self.firstDifference(record.assessment, String(decoding: reference, as: UTF8.self)))")
+                break
+            }
+        }
         let filesA = try files(under: outA), filesB = try files(under: outB)
         XCTAssertEqual(Set(filesA.keys), Set(filesB.keys))
         for (name, data) in filesA where name != "/run.html" && name != "/run.xml" && filesB[name] != data {
