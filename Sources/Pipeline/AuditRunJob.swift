@@ -29,6 +29,8 @@ public struct AuditRunJob {
     /// Opens (or creates and registers) the log signing key; called only once the run's inputs have
     /// resolved, so a refused run writes nothing.
     public var logSigner: (() throws -> LogSigner)?
+    /// How the runner groups and overlaps cases (tests compare settings; the outcome never depends on it).
+    var batching = AuditRunner.Batching()
 
     public init(store: CaseStore, policy: AuditPolicy, study: String, selection: Selection, modelId: String?,
                 outDirectory: URL, runId: String, operatorId: String, k: Int = 10, metric: DistanceMetric = .euclidean,
@@ -102,6 +104,7 @@ public struct AuditRunJob {
                                  policySha256: policy.sha256, policyText: policy.text, operatorId: operatorId,
                                  parameters: parameters)
         let runner = AuditRunner(store: store, logSigner: try logSigner?())
+        runner.batching = batching
         let outcome = try runner.execute(request, assessor: assessor, outDirectory: outDirectory, runReport: { db, run, assessments in
             let model = try RunReportBuilder.model(db, run: run, assessments: assessments, context: context,
                                                    driftPath: assessor.driftPath, driftAlarm: assessor.driftAlarm)

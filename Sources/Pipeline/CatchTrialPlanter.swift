@@ -1,4 +1,6 @@
+import AuditLog
 import CaseStore
+import Dispatch
 import Foundation
 import GRDB
 import Policy
@@ -35,11 +37,14 @@ struct CatchTrialPlanter {
             let d = try AssessmentSummary.decode(r.assessment).disposition
             return "\(d.kind.rawValue)/\(d.reviewersRequired)"
         })
-        var outcomes: [CaseOutcome] = []
-        for c in candidates where outcomes.count < count {
+        // Chosen in order here; rendered and encoded afterwards on all cores (pure work).
+        var chosen: [(caseId: String, assessment: Assessment, model: CaseReportModel, inputs: [String: String])] = []
+        for c in candidates where chosen.count < count {
             guard let truth = c.label else { continue }
-            let real = try assessor.assess(db, caseRecord: c, position: -1, runId: runId, feedsDriftMonitor: false)
-            let original = try Assessment.decode(real.assessmentJSON)
+            let real = try assessor.prepareCase(db, caseRecord: c, position: -1, runId: runId, feedsDriftMonitor: false,
+                                                logSequence: try AuditLog.treeSize(db))
+            // Read back from its stored form, exactly as the planted item's starting point always was.
+            let original = try Assessment.decode(try real.storedAssessment().canonicalJSON())
             guard let shown = original.details["report_model"], let modelClass = original.evidence.predictedClass else { continue }
             // Wrong answers in a keyed order; the first whose presented evidence gets a queue shape the run has.
             let wrongs = classes.filter { $0 != truth }.sorted {
@@ -65,14 +70,24 @@ struct CatchTrialPlanter {
                 assessment.details["report_model"] = try JSONValue(encoding: model)
                 assessment.details.removeValue(forKey: "drift")
                 try CaseStore.insertCatchTrial(db, CatchTrialRecord(runId: runId, caseId: c.id, trueLabel: truth, presentedClass: wrong))
-                let (html, xml) = try CaseReportRendering.render(model, with: renderer)
-                outcomes.append(CaseOutcome(caseId: c.id, disposition: decision.disposition.kind.rawValue,
-                                            assessmentJSON: try assessment.canonicalJSON(), html: html, xml: xml,
-                                            decidingChecks: decision.disposition.decidedBy.map(\.rawValue), inputHashes: real.inputHashes))
+                chosen.append((c.id, assessment, model, real.inputs))
                 break
             }
         }
-        return outcomes
+        var outcomes = [Result<CaseOutcome, Error>](repeating: .failure(CancellationError()), count: chosen.count)
+        let renderer = self.renderer
+        outcomes.withUnsafeMutableBufferPointer { slots in
+            DispatchQueue.concurrentPerform(iterations: chosen.count) { i in
+                let item = chosen[i]
+                slots[i] = Result {
+                    let (html, xml) = try CaseReportRendering.render(item.model, with: renderer)
+                    return CaseOutcome(caseId: item.caseId, disposition: item.assessment.disposition.kind.rawValue,
+                                       assessmentJSON: try item.assessment.canonicalJSON(), html: html, xml: xml,
+                                       decidingChecks: item.assessment.disposition.decidedBy.map(\.rawValue), inputHashes: item.inputs)
+                }
+            }
+        }
+        return try outcomes.map { try $0.get() }
     }
 }
 

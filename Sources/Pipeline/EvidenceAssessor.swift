@@ -59,6 +59,36 @@ public final class EvidenceAssessor: CaseAssessor {
 
     func prepare(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, feedsDriftMonitor: Bool,
                  logSequence: Int) throws -> PreparedOutcome {
+        let prepared = try prepareCase(db, caseRecord: caseRecord, position: position, runId: runId,
+                                       feedsDriftMonitor: feedsDriftMonitor, logSequence: logSequence)
+        let renderer = self.renderer
+        return PreparedOutcome {
+            let stored = try prepared.storedAssessment()
+            let (html, xml) = try CaseReportRendering.render(prepared.report, with: renderer)
+            return CaseOutcome(caseId: prepared.caseId, disposition: prepared.assessment.disposition.kind.rawValue,
+                               assessmentJSON: try stored.canonicalJSON(), html: html, xml: xml,
+                               decidingChecks: prepared.assessment.disposition.decidedBy.map(\.rawValue), inputHashes: prepared.inputs)
+        }
+    }
+
+    /// A case assessed but not yet rendered or encoded.
+    struct PreparedCase {
+        var caseId: String
+        var assessment: Assessment
+        var report: CaseReportModel
+        var inputs: [String: String]
+
+        /// The assessment as stored: with the report model it is rendered from.
+        func storedAssessment() throws -> Assessment {
+            var stored = assessment
+            stored.details["report_model"] = try JSONValue(encoding: report)
+            return stored
+        }
+    }
+
+    /// The sequential part of assessing a case: every stage and the policy; no rendering or encoding.
+    func prepareCase(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, feedsDriftMonitor: Bool,
+                     logSequence: Int) throws -> PreparedCase {
         let scans = try CaseStore.scans(db, caseId: caseRecord.id)
         let policy = context.policy
         var evidence = CaseEvidence(scanCount: scans.count)
@@ -136,15 +166,7 @@ public final class EvidenceAssessor: CaseAssessor {
         report.checks = assessment.checks.map(Self.row)
         report.provenance = reportProvenance(db, runId: runId, logSequence: logSequence)
         report.notes = notes
-        let renderer = self.renderer
-        return PreparedOutcome { [report, inputs] in
-            var stored = assessment
-            stored.details["report_model"] = try JSONValue(encoding: report)
-            let (html, xml) = try CaseReportRendering.render(report, with: renderer)
-            return CaseOutcome(caseId: caseRecord.id, disposition: assessment.disposition.kind.rawValue,
-                               assessmentJSON: try stored.canonicalJSON(), html: html, xml: xml,
-                               decidingChecks: assessment.disposition.decidedBy.map(\.rawValue), inputHashes: inputs)
-        }
+        return PreparedCase(caseId: caseRecord.id, assessment: assessment, report: report, inputs: inputs)
     }
 
     // MARK: stages

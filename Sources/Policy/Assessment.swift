@@ -46,9 +46,14 @@ public struct Assessment: Codable, Equatable, Sendable {
         case disposition, provenance, details
     }
 
-    /// Canonical JSON: sorted keys, no insignificant whitespace, slashes unescaped.
+    /// Canonical JSON: sorted keys, no insignificant whitespace, slashes unescaped. Exactly the bytes
+    /// of `canonicalEncoder`, written directly (tested equal); a value the direct path cannot spell
+    /// with certainty (a whole number beyond 2^53, a non-finite typed field) takes `canonicalEncoder`.
     public func canonicalJSON() throws -> Data {
-        try Self.canonicalEncoder.encode(self)
+        if let value = try? JSONValueEncoding.encode(self), let bytes = try? CanonicalJSONWriter.bytes(value) {
+            return Data(bytes)
+        }
+        return try Self.canonicalEncoder.encode(self)
     }
 
     /// Lower-case hex SHA-256 of `canonicalJSON()`.

@@ -189,6 +189,43 @@ final class RunResumeTests: XCTestCase {
         XCTAssertEqual(try PipelineFixture.dump(storeB), before)
     }
 
+    /// Batches rendered on both cores while the next is prepared store exactly what one case at a time,
+    /// fully in order on one thread, stores: assessments, report bytes, log events and files.
+    func testBatchingAndOverlapDoNotChangeTheRun() throws {
+        let policy = try ShippedPolicy.default.load()
+        let a = try PipelineFixture.copy(), b = try PipelineFixture.copy()
+        let storeA = try CaseStore(path: a.path), storeB = try CaseStore(path: b.path)
+        let outA = a.dir.appendingPathComponent("out"), outB = b.dir.appendingPathComponent("out")
+        var sequential = try job(storeA, out: outA, policy: policy)
+        sequential.batching = AuditRunner.Batching(size: 1, overlaps: false)
+        var batched = try job(storeB, out: outB, policy: policy)
+        batched.batching = AuditRunner.Batching(size: 5, overlaps: true)
+        let summaryA = try sequential.execute(), summaryB = try batched.execute()
+        XCTAssertGreaterThan(summaryA.cases, 3 * 5, "too few cases to span several batches")
+        XCTAssertEqual(summaryA.dispositions, summaryB.dispositions)
+        XCTAssertEqual(summaryA.checksFired, summaryB.checksFired)
+        let sA = try snapshot(storeA), sB = try snapshot(storeB)
+        XCTAssertEqual(sA.assessments.count, summaryA.cases + sA.catchTrials.count)
+        for (x, y) in zip(sA.assessments, sB.assessments) where x != y {
+            XCTFail("assessment differs: \(Self.firstDifference(x, y))"); break
+        }
+        XCTAssertEqual(sA, sB)
+        // Stored assessments are exactly what JSONEncoder (the canonical encoder) writes for them.
+        let stored = try storeB.read { db in try CaseStore.assessments(db, runId: self.runId) }
+        for record in stored {
+            let reference = try Assessment.canonicalEncoder.encode(try Assessment.decode(Data(record.assessment.utf8)))
+            if reference != Data(record.assessment.utf8) {
+                XCTFail("assessment of \(record.caseId) is not JSONEncoder's canonical form: \(Self.firstDifference(record.assessment, String(decoding: reference, as: UTF8.self)))")
+                break
+            }
+        }
+        let filesA = try files(under: outA), filesB = try files(under: outB)
+        XCTAssertEqual(Set(filesA.keys), Set(filesB.keys))
+        for (name, data) in filesA where name != "/run.html" && name != "/run.xml" && filesB[name] != data {
+            XCTFail("report file \(name) differs"); break
+        }
+    }
+
     func testSameRunIdWithOtherInputsIsRefusedAndChangesNothing() throws {
         let policy = try ShippedPolicy.default.load()
         let strict = try ShippedPolicy.screeningStrict.load()

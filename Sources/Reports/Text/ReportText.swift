@@ -69,6 +69,15 @@ public enum ReportText {
     /// Text escaped for XML element content or a double-quoted attribute value, with forbidden
     /// characters replaced by `[U+XXXX]`.
     public static func xmlEscaped(_ text: String) -> String {
+        // Printable ASCII other than & < > " is kept as is (most values: numbers, ids, labels).
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x26 && $0 != 0x3C && $0 != 0x3E && $0 != 0x22 }) {
+            return text
+        }
+        return xmlEscapedByScalar(text)
+    }
+
+    /// `xmlEscaped` scalar by scalar (the reference its fast path is tested against).
+    static func xmlEscapedByScalar(_ text: String) -> String {
         var out = ""
         for s in text.unicodeScalars {
             if isXMLForbidden(s) { out += visibleCodePoint(s); continue }
