@@ -14,7 +14,19 @@ extension CaseStore {
 
     /// Assessments of a run in run order.
     public static func assessments(_ db: Database, runId: String) throws -> [AssessmentRecord] {
-        try AssessmentRecord.filter(Column("run_id") == runId).order(Column("position")).fetchAll(db)
+        try assessmentsRequest(runId: runId).fetchAll(db)
+    }
+
+    /// Assessments of a run in run order, one at a time (a large run's do not fit comfortably in
+    /// memory at once); `body` returns false to stop.
+    public static func forEachAssessment(_ db: Database, runId: String,
+                                         _ body: (AssessmentRecord) throws -> Bool) throws {
+        let cursor = try assessmentsRequest(runId: runId).fetchCursor(db)
+        while let a = try cursor.next() { guard try body(a) else { return } }
+    }
+
+    private static func assessmentsRequest(runId: String) -> QueryInterfaceRequest<AssessmentRecord> {
+        AssessmentRecord.filter(Column("run_id") == runId).order(Column("position"))
     }
 
     public static func assessment(_ db: Database, runId: String, caseId: String) throws -> AssessmentRecord? {
@@ -37,8 +49,17 @@ extension CaseStore {
     }
 
     public static func reports(_ db: Database, runId: String) throws -> [ReportRecord] {
-        try ReportRecord.filter(Column("run_id") == runId)
-            .order(Column("case_id"), Column("version"), Column("format")).fetchAll(db)
+        try reportsRequest(runId: runId).fetchAll(db)
+    }
+
+    /// A run's reports in the order of `reports`, one at a time (hundreds of MB for a large run).
+    public static func forEachReport(_ db: Database, runId: String, _ body: (ReportRecord) throws -> Void) throws {
+        let cursor = try reportsRequest(runId: runId).fetchCursor(db)
+        while let r = try cursor.next() { try body(r) }
+    }
+
+    private static func reportsRequest(runId: String) -> QueryInterfaceRequest<ReportRecord> {
+        ReportRecord.filter(Column("run_id") == runId).order(Column("case_id"), Column("version"), Column("format"))
     }
 
     /// Stores the next version of a report; earlier versions stay.

@@ -170,10 +170,11 @@ public final class AuditRunner {
         // The run's own cases (catch trials follow them), streamed: only their summaries are needed.
         var fired: [String: Int] = [:], dispositions: [String] = []
         try store.read { db in
-            let cursor = try AssessmentRecord.filter(Column("run_id") == request.runId).order(Column("position")).fetchCursor(db)
-            while dispositions.count < request.caseIds.count, let a = try cursor.next() {
+            try CaseStore.forEachAssessment(db, runId: request.runId) { a in
+                guard dispositions.count < request.caseIds.count else { return false }
                 dispositions.append(a.disposition)
                 for id in (try? AssessmentSummary.decode(a.assessment))?.disposition.decidedBy ?? [] { fired[id.rawValue, default: 0] += 1 }
+                return true
             }
         }
         return RunOutcome(runId: request.runId, cases: dispositions.count, assessedNow: assessedNow, resumed: resumed,
@@ -258,12 +259,9 @@ public final class AuditRunner {
         ReportFileWriter.removeLeftovers(in: dir)
         ReportFileWriter.removeLeftovers(in: dir.appendingPathComponent("cases"))
         try store.read { db in
-            // A read of the runs area's table, streamed (CaseStore.reports returns them all at once).
-            let cursor = try ReportRecord.filter(Column("run_id") == runId)
-                .order(Column("case_id"), Column("version"), Column("format")).fetchCursor(db)
-            while let r = try cursor.next() {
+            try CaseStore.forEachReport(db, runId: runId) { r in
                 let url = dir.appendingPathComponent(ReportFileName.relativePath(caseId: r.caseId, version: r.version, format: r.format.rawValue))
-                if let existing = try? Data(contentsOf: url), existing == r.content { continue }
+                if let existing = try? Data(contentsOf: url), existing == r.content { return }
                 try ReportFileWriter.replace(url, with: r.content)
             }
         }
