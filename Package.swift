@@ -59,11 +59,12 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["LinearAlgebra"], swiftSettings: optimized),
         .target(name: "RepeatScan", dependencies: ["Calibration", "Randomness"], swiftSettings: optimized),
         .target(name: "AuditLog", dependencies: [
-            "CaseStore",
+            "CaseStore", "JSONText",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Policy", dependencies: ["Yams", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "JSONText", swiftSettings: optimized),
+        .target(name: "Policy", dependencies: ["JSONText", "Yams", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Review", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -95,6 +96,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "CohortsTests", dependencies: ["Cohorts", "Randomness"]),
+        .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
         .testTarget(name: "GateKernelsTests", dependencies: ["GateKernels", "GateKernelsAVX2"]),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "CaseStore"],
                     resources: [.copy("Fixtures")]),

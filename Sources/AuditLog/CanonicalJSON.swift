@@ -1,5 +1,6 @@
 import CaseStore
 import Foundation
+import JSONText
 
 /// Canonical JSON as the audit log hashes it. Deterministic bytes for one meaning:
 ///
@@ -80,37 +81,7 @@ public enum CanonicalJSON {
     }
 
     /// Appends `s` as a canonical JSON string literal.
-    static func appendString(_ s: String, to out: inout [UInt8]) {
-        var s = s
-        // Through the contiguous UTF-8 buffer: iterating `String.UTF8View` byte by byte was the
-        // encoder's largest single cost.
-        s.withUTF8 { bytes in
-            out.append(0x22)
-            if bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-                for b in bytes { appendEscaped(b, to: &out) }
-            } else {
-                out.append(contentsOf: bytes)
-            }
-            out.append(0x22)
-        }
-    }
-
-    @inline(__always)
-    static func appendEscaped(_ b: UInt8, to out: inout [UInt8]) {
-        switch b {
-        case 0x22: out.append(0x5C); out.append(0x22)
-        case 0x5C: out.append(0x5C); out.append(0x5C)
-        case 0x08: out.append(0x5C); out.append(0x62)
-        case 0x0C: out.append(0x5C); out.append(0x66)
-        case 0x0A: out.append(0x5C); out.append(0x6E)
-        case 0x0D: out.append(0x5C); out.append(0x72)
-        case 0x09: out.append(0x5C); out.append(0x74)
-        case 0x00..<0x20:
-            let hex: [UInt8] = Array("0123456789abcdef".utf8)
-            out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-        default: out.append(b)
-        }
-    }
+    static func appendString(_ s: String, to out: inout [UInt8]) { JSONString.append(s, to: &out) }
 
     /// A single-pass parser that writes canonical output as it reads. Strings without escapes are
     /// copied verbatim (their bytes need no escaping); object members are written in input order
@@ -294,7 +265,7 @@ public enum CanonicalJSON {
                 }
             }
             out.append(0x22)
-            for b in s { CanonicalJSON.appendEscaped(b, to: &out) }
+            for b in s { JSONString.appendEscaped(b, to: &out) }
             out.append(0x22)
             return s
         }

@@ -1,4 +1,5 @@
 import Foundation
+import JSONText
 
 /// Canonical JSON text written straight from a `JSONValue`: the bytes `Assessment.canonicalEncoder`
 /// (`JSONEncoder`, sorted keys, slashes unescaped, non-finite numbers as strings) writes, without
@@ -61,32 +62,5 @@ enum CanonicalJSONWriter {
         }
     }
 
-    static func string(_ s: String, to out: inout [UInt8]) {
-        out.append(0x22)
-        var plain = true
-        for b in s.utf8 where b < 0x20 || b == 0x22 || b == 0x5C { plain = false; break }
-        if plain {
-            out.append(contentsOf: s.utf8)
-        } else {
-            for b in s.utf8 { escaped(b, to: &out) }
-        }
-        out.append(0x22)
-    }
-
-    @inline(__always)
-    static func escaped(_ b: UInt8, to out: inout [UInt8]) {
-        switch b {
-        case 0x22: out.append(0x5C); out.append(0x22)
-        case 0x5C: out.append(0x5C); out.append(0x5C)
-        case 0x08: out.append(0x5C); out.append(0x62)
-        case 0x0C: out.append(0x5C); out.append(0x66)
-        case 0x0A: out.append(0x5C); out.append(0x6E)
-        case 0x0D: out.append(0x5C); out.append(0x72)
-        case 0x09: out.append(0x5C); out.append(0x74)
-        case 0x00..<0x20:
-            let hex = Array("0123456789abcdef".utf8)
-            out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-        default: out.append(b)
-        }
-    }
+    static func string(_ s: String, to out: inout [UInt8]) { JSONString.append(s, to: &out) }
 }
