@@ -3,6 +3,7 @@
 /// characters U+0000…U+001F are escaped (`\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, otherwise `\u00xx`
 /// in lower-case hex); everything else, `/` and non-ASCII included, is written as raw UTF-8.
 public enum JSONString {
+    @inlinable  // on the audit log's append path: lets the caller's optimiser see through it
     public static func append(_ s: String, to out: inout [UInt8]) {
         var s = s
         // Through the contiguous UTF-8 buffer: iterating `String.UTF8View` byte by byte was the
@@ -19,7 +20,7 @@ public enum JSONString {
     }
 
     /// One byte of a string's UTF-8, escaped if it must be.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func appendEscaped(_ b: UInt8, to out: inout [UInt8]) {
         switch b {
         case 0x22: out.append(0x5C); out.append(0x22)
@@ -35,5 +36,5 @@ public enum JSONString {
         }
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    @usableFromInline static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }
