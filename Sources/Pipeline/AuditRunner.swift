@@ -309,37 +309,25 @@ final class FinishingBatch {
     let base: Int
     /// Why preparing stopped before the end of the batch (the prepared prefix is still stored).
     let prepareFailure: Error?
-    private let slots: UnsafeMutableBufferPointer<Result<CaseOutcome, Error>>
+    private var finished: [Result<CaseOutcome, Error>] = []
     private let group = DispatchGroup()
-    private var waited = false
 
     init(prepared: [(position: Int, outcome: PreparedOutcome)], base: Int, prepareFailure: Error?, inBackground: Bool) {
         self.prepared = prepared; self.base = base; self.prepareFailure = prepareFailure
-        slots = .allocate(capacity: prepared.count)
-        slots.initialize(repeating: .failure(CancellationError()))
-        let work = { [slots, prepared] in
-            DispatchQueue.concurrentPerform(iterations: prepared.count) { i in slots[i] = Result { try prepared[i].outcome.finish() } }
-        }
+        let outcomes = prepared.map(\.outcome)
         if inBackground {
-            DispatchQueue.global().async(group: group, execute: work)
+            DispatchQueue.global().async(group: group) { self.finished = PreparedOutcome.finishAll(outcomes) }
         } else {
-            work()
+            finished = PreparedOutcome.finishAll(outcomes)
         }
     }
 
     /// Waits until every case is finished.
-    func wait() {
-        guard !waited else { return }
-        group.wait()
-        waited = true
-    }
+    func wait() { group.wait() }
 
-    /// The outcomes in batch order (after `wait`).
-    var results: UnsafeMutableBufferPointer<Result<CaseOutcome, Error>> { slots }
-
-    deinit {
-        group.wait()
-        slots.deinitialize()
-        slots.deallocate()
+    /// The outcomes in batch order (waits for them).
+    var results: [Result<CaseOutcome, Error>] {
+        wait()
+        return finished
     }
 }

@@ -40,6 +40,15 @@ public protocol CaseAssessor {
 public struct PreparedOutcome {
     public let finish: () throws -> CaseOutcome
     public init(finish: @escaping () throws -> CaseOutcome) { self.finish = finish }
+
+    /// Finishes every item on all cores; results in the items' order.
+    static func finishAll(_ items: [PreparedOutcome]) -> [Result<CaseOutcome, Error>] {
+        var results = [Result<CaseOutcome, Error>](repeating: .failure(CancellationError()), count: items.count)
+        results.withUnsafeMutableBufferPointer { slots in
+            DispatchQueue.concurrentPerform(iterations: items.count) { i in slots[i] = Result { try items[i].finish() } }
+        }
+        return results
+    }
 }
 
 extension CaseAssessor {

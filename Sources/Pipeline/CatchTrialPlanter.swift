@@ -1,6 +1,5 @@
 import AuditLog
 import CaseStore
-import Dispatch
 import Foundation
 import GRDB
 import Policy
@@ -38,7 +37,7 @@ struct CatchTrialPlanter {
             return "\(d.kind.rawValue)/\(d.reviewersRequired)"
         })
         // Chosen in order here; rendered and encoded afterwards on all cores (pure work).
-        var chosen: [(caseId: String, assessment: Assessment, model: CaseReportModel, inputs: [String: String])] = []
+        var chosen: [EvidenceAssessor.PreparedCase] = []
         for c in candidates where chosen.count < count {
             guard let truth = c.label else { continue }
             let real = try assessor.prepareCase(db, caseRecord: c, position: -1, runId: runId, feedsDriftMonitor: false,
@@ -67,26 +66,15 @@ struct CatchTrialPlanter {
                                                        requiredReviewers: decision.disposition.reviewersRequired,
                                                        decidingChecks: decision.disposition.decidedBy.map(\.rawValue))
                 model.checks = decision.checks.map(EvidenceAssessor.row)
-                assessment.details["report_model"] = try JSONValue(encoding: model)
                 assessment.details.removeValue(forKey: "drift")
                 try CaseStore.insertCatchTrial(db, CatchTrialRecord(runId: runId, caseId: c.id, trueLabel: truth, presentedClass: wrong))
-                chosen.append((c.id, assessment, model, real.inputs))
+                // Stored with `model` as its report model (`storedAssessment`), like every case.
+                chosen.append(EvidenceAssessor.PreparedCase(caseId: c.id, assessment: assessment, report: model, inputs: real.inputs))
                 break
             }
         }
-        var outcomes = [Result<CaseOutcome, Error>](repeating: .failure(CancellationError()), count: chosen.count)
         let renderer = self.renderer
-        outcomes.withUnsafeMutableBufferPointer { slots in
-            DispatchQueue.concurrentPerform(iterations: chosen.count) { i in
-                let item = chosen[i]
-                slots[i] = Result {
-                    let (html, xml) = try CaseReportRendering.render(item.model, with: renderer)
-                    return CaseOutcome(caseId: item.caseId, disposition: item.assessment.disposition.kind.rawValue,
-                                       assessmentJSON: try item.assessment.canonicalJSON(), html: html, xml: xml,
-                                       decidingChecks: item.assessment.disposition.decidedBy.map(\.rawValue), inputHashes: item.inputs)
-                }
-            }
-        }
+        let outcomes = PreparedOutcome.finishAll(chosen.map { item in PreparedOutcome { try item.finish(with: renderer) } })
         return try outcomes.map { try $0.get() }
     }
 }

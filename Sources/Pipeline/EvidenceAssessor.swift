@@ -62,13 +62,7 @@ public final class EvidenceAssessor: CaseAssessor {
         let prepared = try prepareCase(db, caseRecord: caseRecord, position: position, runId: runId,
                                        feedsDriftMonitor: feedsDriftMonitor, logSequence: logSequence)
         let renderer = self.renderer
-        return PreparedOutcome {
-            let stored = try prepared.storedAssessment()
-            let (html, xml) = try CaseReportRendering.render(prepared.report, with: renderer)
-            return CaseOutcome(caseId: prepared.caseId, disposition: prepared.assessment.disposition.kind.rawValue,
-                               assessmentJSON: try stored.canonicalJSON(), html: html, xml: xml,
-                               decidingChecks: prepared.assessment.disposition.decidedBy.map(\.rawValue), inputHashes: prepared.inputs)
-        }
+        return PreparedOutcome { try prepared.finish(with: renderer) }
     }
 
     /// A case assessed but not yet rendered or encoded.
@@ -83,6 +77,14 @@ public final class EvidenceAssessor: CaseAssessor {
             var stored = assessment
             stored.details["report_model"] = try JSONValue(encoding: report)
             return stored
+        }
+
+        /// The pure rest of the work: the reports rendered and the stored assessment encoded.
+        func finish(with renderer: ReportRenderer) throws -> CaseOutcome {
+            let (html, xml) = try CaseReportRendering.render(report, with: renderer)
+            return CaseOutcome(caseId: caseId, disposition: assessment.disposition.kind.rawValue,
+                               assessmentJSON: try storedAssessment().canonicalJSON(), html: html, xml: xml,
+                               decidingChecks: assessment.disposition.decidedBy.map(\.rawValue), inputHashes: inputs)
         }
     }
 
