@@ -95,7 +95,7 @@ struct LogBench: ParsableCommand {
             try appendStore.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         }
         let payloads = (0..<min(events, 10_000)).map(Self.payload)
-        let cpuBefore = Self.processCPUSeconds()
+        let cpuBefore = ProcessFigures.cpuSeconds()
         let appendTime = try clock.measure {
             var done = 0
             while done < events {
@@ -109,7 +109,7 @@ struct LogBench: ParsableCommand {
                 done += n
             }
         }
-        let appendCPU = Self.processCPUSeconds() - cpuBefore
+        let appendCPU = ProcessFigures.cpuSeconds() - cpuBefore
         // 2. One transaction per event.
         let singleTime = try clock.measure {
             for i in 0..<singleEvents {
@@ -161,27 +161,12 @@ struct LogBench: ParsableCommand {
             single_transaction_events_per_second: singleEvents == 0 ? 0 : Double(singleEvents) / seconds(singleTime),
             verify_events: report.eventCount, verify_checkpoints: report.checkpointsVerified,
             verify_seconds: seconds(verifyTime), verify_events_per_second: Double(report.eventCount) / seconds(verifyTime),
-            verify_ok: report.ok, build_seconds: seconds(buildTime), store_bytes: size, peak_rss_mb: Self.peakRSSMegabytes(),
+            verify_ok: report.ok, build_seconds: seconds(buildTime), store_bytes: size, peak_rss_mb: ProcessFigures.peakResidentMegabytes(),
             payload_bytes: payloadBytes, journal_mode: journal, synchronous: sync,
             cpu_cores: ProcessInfo.processInfo.activeProcessorCount, stores_kept_in: keep ? base.path : nil)
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try e.encode(out), as: UTF8.self))
         if !report.ok { throw ExitCode(1) }
-    }
-
-    /// CPU time used by the whole process so far (all threads).
-    static func processCPUSeconds() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
-
-    /// VmHWM from /proc (Linux); nil elsewhere.
-    static func peakRSSMegabytes() -> Double? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
-        return kb / 1024
     }
 }

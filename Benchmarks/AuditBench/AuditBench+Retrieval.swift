@@ -45,7 +45,7 @@ struct RetrievalBench: ParsableCommand {
         MatrixProduct.setThreadCount(blasThreads)
         Self.fixMmapThreshold()
         Self.releaseFreedHeap()
-        let residentBefore = Self.residentBytes()
+        let residentBefore = ProcessFigures.residentBytes()
         let index = try EmbeddingIndex(dimension: dim, reservingCapacity: rows)
         // Values go straight from the generator into the index's matrix: no second copy of any chunk.
         let chunkRows = 16_384
@@ -61,7 +61,7 @@ struct RetrievalBench: ParsableCommand {
         }
         // Hand freed metadata chunks back to the OS first, so the figure is what the index holds.
         Self.releaseFreedHeap()
-        let residentIndex = Self.residentBytes() - residentBefore
+        let residentIndex = ProcessFigures.residentBytes() - residentBefore
         let qv = SyntheticEmbeddings.uniform(seed: seed &+ 1, count: queries * dim)
         let batch = (0..<queries).map { SearchQuery(vector: Array(qv[($0 * dim)..<(($0 + 1) * dim)]), caseID: "q\($0)") }
         let options = SearchOptions(k: k, metric: metric, threads: threads)
@@ -72,7 +72,7 @@ struct RetrievalBench: ParsableCommand {
         let singleSeconds = try Self.best(max(repeats, 10)) { _ = try index.search(batch[0], options: options) }
         var checksum = 0.0
         let streamSeconds = Self.best(max(repeats, 10)) { checksum += index.streamingReadSum(threads: threads) }
-        let memory = Self.processMemory()
+        let memory = ProcessFigures.memory()
         let residentAfter = memory["VmRSS"] ?? 0
         let peak = memory["VmHWM"] ?? 0
 
@@ -176,26 +176,5 @@ struct RetrievalBench: ParsableCommand {
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
         if let symbol = dlsym(nil, "mallopt") { _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 128 * 1024) }
         #endif
-    }
-
-    /// Resident set size now (Linux `/proc/self/statm`), 0 where unavailable.
-    static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
-
-    /// Memory figures of this process from `/proc/self/status` (VmRSS, VmHWM, RssAnon, RssFile, …) in
-    /// bytes; empty where unavailable.
-    static func processMemory() -> [String: Int] {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return [:] }
-        var out: [String: Int] = [:]
-        for line in text.split(separator: "\n") where line.hasSuffix(" kB") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let kb = parts[1].split(separator: " ").compactMap({ Int($0) }).first else { continue }
-            out[String(parts[0])] = kb * 1024
-        }
-        return out
     }
 }

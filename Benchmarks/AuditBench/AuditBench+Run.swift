@@ -65,14 +65,14 @@ struct RunBench: ParsableCommand {
         let job = AuditRunJob(store: store, policy: try ShippedPolicy.default.load(), study: "lesion", selection: .split(.incoming),
                               modelId: model, outDirectory: work.appendingPathComponent("out"), runId: "bench-run",
                               operatorId: "audit-bench", logSigner: { signer })
-        let start = Date(), cpuStart = Self.processCPUSeconds()
+        let start = Date(), cpuStart = ProcessFigures.cpuSeconds()
         let summary = try job.execute()
-        let seconds = Date().timeIntervalSince(start), cpuSeconds = Self.processCPUSeconds() - cpuStart
+        let seconds = Date().timeIntervalSince(start), cpuSeconds = ProcessFigures.cpuSeconds() - cpuStart
         let reportFiles = (fm.enumerator(atPath: work.appendingPathComponent("out").path)?.allObjects.count) ?? 0
 
         let result: [String: Any] = [
             "cases": summary.cases, "seconds": seconds, "cpu_seconds": cpuSeconds, "cases_per_s": Double(summary.cases) / seconds,
-            "max_rss_mb": Self.peakResidentMB() as Any, "scans_per_case": scans, "setup_seconds": setupSeconds,
+            "max_rss_mb": ProcessFigures.peakResidentMegabytes() as Any, "scans_per_case": scans, "setup_seconds": setupSeconds,
             "dispositions": summary.dispositions, "report_files": reportFiles, "model_id": model,
             "policy_sha256": summary.policySha256, "checkpoint_size": summary.checkpointSize as Any,
             "note": "max_rss_mb is VmHWM of the audit-bench process (the setup runs in child processes); cpu_seconds is its user + system CPU time during the timed run (all threads), steadier than wall time on a shared machine",
@@ -83,32 +83,10 @@ struct RunBench: ParsableCommand {
         } else {
             print(String(format: "audit run: %d cases × %d scans in %.1f s (%.0f cases/s, %.1f CPU s), peak RSS %@ MB; setup %.1f s",
                          summary.cases, scans, seconds, Double(summary.cases) / seconds, cpuSeconds,
-                         Self.peakResidentMB().map { String(format: "%.0f", $0) } ?? "?", setupSeconds))
+                         ProcessFigures.peakResidentMegabytes().map { String(format: "%.0f", $0) } ?? "?", setupSeconds))
         }
     }
 
-    /// User + system CPU time of this process so far (all threads; children not included).
-    static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        #if os(Linux)
-        let who = RUSAGE_SELF.rawValue
-        #else
-        let who = RUSAGE_SELF
-        #endif
-        guard getrusage(who, &usage) == 0 else { return .nan }
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    }
-
-    /// VmHWM (peak resident set) of this process in MB, from /proc/self/status.
-    static func peakResidentMB() -> Double? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Double($0) }
-            return kb.map { $0 / 1024 }
-        }
-        return nil
-    }
 
     struct SetupFailed: Error, CustomStringConvertible { var description: String }
 
