@@ -1,5 +1,6 @@
 import CaseStore
 import Foundation
+import JSONText
 
 /// An `Encoder` that writes canonical JSON (see `CanonicalJSON`) directly, without going through
 /// `JSONEncoder` and re-parsing: appends are on every state change's path. It yields the same
@@ -110,11 +111,7 @@ struct CanonicalNodeEncoder: Encoder {
         node.scalar = range
     }
 
-    static let null: [UInt8] = [0x6E, 0x75, 0x6C, 0x6C]
-    static let `true`: [UInt8] = [0x74, 0x72, 0x75, 0x65]
-    static let `false`: [UInt8] = [0x66, 0x61, 0x6C, 0x73, 0x65]
-
-    static func bool(_ b: Bool, _ out: inout [UInt8]) { out.append(contentsOf: b ? `true` : `false`) }
+    static func bool(_ b: Bool, _ out: inout [UInt8]) { out.append(contentsOf: b ? JSONLiteral.true : JSONLiteral.false) }
 
     /// Decimal digits of an integer, written without an intermediate `String`.
     static func integer<I: BinaryInteger>(_ v: I, _ out: inout [UInt8]) {
@@ -164,7 +161,7 @@ struct CanonicalNodeEncoder: Encoder {
             node.children.append(.scalar(range))
         }
 
-        mutating func encodeNil(forKey key: Key) throws { scalar(key) { $0.append(contentsOf: CanonicalNodeEncoder.null) } }
+        mutating func encodeNil(forKey key: Key) throws { scalar(key) { $0.append(contentsOf: JSONLiteral.null) } }
         // Concrete overloads spare the dynamic casts of the generic path for the common types.
         mutating func encode(_ value: String, forKey key: Key) throws { scalar(key) { CanonicalJSON.appendString(value, to: &$0) } }
         mutating func encode(_ value: Int, forKey key: Key) throws { scalar(key) { CanonicalNodeEncoder.integer(value, &$0) } }
@@ -219,7 +216,7 @@ struct CanonicalNodeEncoder: Encoder {
             node.children.append(.scalar(try node.arena.append(write)))
         }
 
-        mutating func encodeNil() throws { scalar { $0.append(contentsOf: CanonicalNodeEncoder.null) } }
+        mutating func encodeNil() throws { scalar { $0.append(contentsOf: JSONLiteral.null) } }
         mutating func encode(_ value: String) throws { scalar { CanonicalJSON.appendString(value, to: &$0) } }
         mutating func encode(_ value: Int) throws { scalar { CanonicalNodeEncoder.integer(value, &$0) } }
         mutating func encode(_ value: Double) throws {
@@ -252,7 +249,7 @@ struct CanonicalNodeEncoder: Encoder {
         let node: CanonicalNode
         var codingPath: [any CodingKey]
         mutating func encodeNil() throws {
-            CanonicalNodeEncoder.setScalar(node, node.arena.append { $0.append(contentsOf: CanonicalNodeEncoder.null) })
+            CanonicalNodeEncoder.setScalar(node, node.arena.append { $0.append(contentsOf: JSONLiteral.null) })
         }
         mutating func encode<T: Encodable>(_ value: T) throws {
             try CanonicalNodeEncoder.encode(value, into: node, path: codingPath)

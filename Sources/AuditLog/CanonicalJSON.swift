@@ -112,9 +112,9 @@ public enum CanonicalJSON {
             case 0x7B: try object(into: &out, depth: depth)
             case 0x5B: try array(into: &out, depth: depth)
             case 0x22: _ = try string(into: &out)
-            case 0x74: try literal([0x74, 0x72, 0x75, 0x65], into: &out)
-            case 0x66: try literal([0x66, 0x61, 0x6C, 0x73, 0x65], into: &out)
-            case 0x6E: try literal([0x6E, 0x75, 0x6C, 0x6C], into: &out)
+            case 0x74: try literal(JSONLiteral.true, into: &out)
+            case 0x66: try literal(JSONLiteral.false, into: &out)
+            case 0x6E: try literal(JSONLiteral.null, into: &out)
             case 0x2D, 0x30...0x39: try number(into: &out)
             default: throw error("unexpected character '\(Character(Unicode.Scalar(bytes[index])))'")
             }

@@ -38,3 +38,10 @@ public enum JSONString {
 
     @usableFromInline static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }
+
+/// The bytes of JSON's three literal words.
+public enum JSONLiteral {
+    public static let null: [UInt8] = Array("null".utf8)
+    public static let `true`: [UInt8] = Array("true".utf8)
+    public static let `false`: [UInt8] = Array("false".utf8)
+}

@@ -18,9 +18,9 @@ enum CanonicalJSONWriter {
 
     static func write(_ value: JSONValue, to out: inout [UInt8]) throws {
         switch value {
-        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
-        case .bool(true): out.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
-        case .bool(false): out.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
+        case .null: out.append(contentsOf: JSONLiteral.null)
+        case .bool(true): out.append(contentsOf: JSONLiteral.true)
+        case .bool(false): out.append(contentsOf: JSONLiteral.false)
         case let .number(x): try number(x, to: &out)
         case let .string(s): string(s, to: &out)
         case let .array(items):
