@@ -13,16 +13,37 @@ public enum GateStep {
                             hidden H: Int, rows: Int) {
         for row in 0..<rows {
             // One base pointer per gate: indexing `g[2 * H + j]` keeps an overflow check in the
-            // loop, which stops LLVM from vectorising it.
+            // loop, which stops LLVM from vectorising it. One fused pass keeps every intermediate in
+            // registers; separate passes per gate stored and reloaded each of them.
             let i = gates + row * 4 * H, f = i + H, gg = i + 2 * H, o = i + 3 * H
+            let bi = bias, bf = bias + H, bg = bias + 2 * H, bo = bias + 3 * H
             let hr = h + row * H, cr = c + row * H
-            for j in 0..<(4 * H) { i[j] += bias[j] }
-            Activations.sigmoid(i, 2 * H)
-            Activations.tanh(gg, H)
-            Activations.sigmoid(o, H)
-            for j in 0..<H { cr[j] = f[j] * cr[j] + i[j] * gg[j] }
-            Activations.tanh(cr, into: i, H)  // i is spent: its slot takes tanh(c)
-            for j in 0..<H { hr[j] = o[j] * i[j] }
+            for j in 0..<H {
+                let cj = Activations.sigmoid(f[j] + bf[j]) * cr[j]
+                    + Activations.sigmoid(i[j] + bi[j]) * Activations.tanh(gg[j] + bg[j])
+                cr[j] = cj
+                hr[j] = Activations.sigmoid(o[j] + bo[j]) * Activations.tanh(cj)
+            }
+        }
+    }
+
+    /// One LSTM row of a training step, keeping what backpropagation needs: `gates` `[4H]` holds
+    /// the pre-activations (bias included) and receives i, f, g, o after their nonlinearities;
+    /// writes the cell state `c`, `tanh(c)` and `h`. `previousCell` is the row's cell state at the
+    /// step before (zeros at the start).
+    public static func lstmRecording(gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>,
+                                     c: UnsafeMutablePointer<Float>, cellTanh: UnsafeMutablePointer<Float>,
+                                     h: UnsafeMutablePointer<Float>, hidden H: Int) {
+        let i = gates, f = i + H, gg = i + 2 * H, o = i + 3 * H
+        for j in 0..<H {
+            let iv = Activations.sigmoid(i[j]), fv = Activations.sigmoid(f[j])
+            let gv = Activations.tanh(gg[j]), ov = Activations.sigmoid(o[j])
+            i[j] = iv; f[j] = fv; gg[j] = gv; o[j] = ov
+            let cj = fv * previousCell[j] + iv * gv
+            c[j] = cj
+            let tc = Activations.tanh(cj)
+            cellTanh[j] = tc
+            h[j] = ov * tc
         }
     }
 

@@ -19,9 +19,12 @@ struct DirectionPass {
     let h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?
     /// Post-activation gates `[T][B][G·H]` (LSTM i,f,g,o; GRU r,z,n).
     let gates: UnsafeMutablePointer<Float>
-    /// LSTM: cell state `[T][B][H]`; GRU: `W_hn h + b_hn` `[T][B][H]`. Zero-initialised.
+    /// LSTM: cell state `[T][B][H]`; GRU: `W_hn h + b_hn` `[T][B][H]`. Zero where a row has ended.
     let aux: UnsafeMutablePointer<Float>
-    /// Layer output, already offset to this direction's columns; row stride `ldy`. Zero-initialised.
+    /// LSTM: `tanh` of the cell state `[T][B][H]`, kept so backpropagation need not recompute it.
+    let cellTanh: UnsafeMutablePointer<Float>?
+    /// Layer output, already offset to this direction's columns; row stride `ldy`. Zero where a row
+    /// has ended (the weight gradient's product runs over every row).
     let y: UnsafeMutablePointer<Float>
     let ldy: Int
     /// Scratch: zeros of length H, and at least max(H, `[B][G·H]`) floats (the GRU's recurrent
@@ -80,21 +83,11 @@ struct DirectionPass {
                     MatrixProduct.gemm(.none, .none, m: n, n: G, k: H, a: hp, lda: ld, b: whhT,
                                        beta: 1, c: gt)
                 }
-                let tc = scratch
+                let tanhC = cellTanh!
                 for row in 0..<n {
-                    let g = gt + row * G
-                    GateArithmetic.sigmoid(g, 2 * H)
-                    GateArithmetic.tanh(g + 2 * H, H)
-                    GateArithmetic.sigmoid(g + 3 * H, H)
-                    let cp = previousCell(t, row)
-                    let c = aux + (t * B + row) * H
-                    let h = y + (t * B + row) * ldy
-                    // Base pointers per gate: `g[2 * H + j]` keeps an overflow check in the loop,
-                    // which stops LLVM from vectorising it.
-                    let gf = g + H, gg = g + 2 * H, go = g + 3 * H
-                    for j in 0..<H { c[j] = gf[j] * cp[j] + g[j] * gg[j] }
-                    GateArithmetic.tanhInto(c, tc, H)
-                    for j in 0..<H { h[j] = go[j] * tc[j] }
+                    let at = (t * B + row) * H
+                    GateArithmetic.lstmRecording(gt + row * G, previousCell(t, row), aux + at, tanhC + at,
+                                                 y + (t * B + row) * ldy, H)
                 }
             case .gru:
                 let hw = scratch
@@ -135,8 +128,12 @@ struct DirectionPass {
                   dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>,
                   ones: UnsafePointer<Float>) {
         let G = gateWidth, H = hidden, B = rows
-        dAx.update(repeating: 0, count: steps * B * G)
-        if cell == .gru { dAh.update(repeating: 0, count: steps * B * G) }
+        // Rows that have ended take no gradient, but the products over all steps below read them.
+        for t in 0..<steps where active[t] < B {
+            let first = (t * B + active[t]) * G, count = (B - active[t]) * G
+            (dAx + first).update(repeating: 0, count: count)
+            if cell == .gru { (dAh + first).update(repeating: 0, count: count) }
+        }
         dh.update(repeating: 0, count: B * H)
         dc.update(repeating: 0, count: B * H)
         for s in 0..<steps {
@@ -147,18 +144,17 @@ struct DirectionPass {
             case .lstm:
                 for row in 0..<n {
                     let g = gates + (t * B + row) * G
-                    let c = aux + (t * B + row) * H
                     let cp = previousCell(t, row)
                     let dyr = dy + (t * B + row) * ldy
                     let da = dAx + (t * B + row) * G
                     let dhr = dh + row * H, dcr = dc + row * H
-                    GateArithmetic.tanhInto(c, scratch, H)
+                    let tanhC = cellTanh! + (t * B + row) * H
                     let gf = g + H, gc = g + 2 * H, go = g + 3 * H
                     let daf = da + H, dag = da + 2 * H, dao = da + 3 * H
                     for j in 0..<H {
                         let i = g[j], f = gf[j], gg = gc[j], o = go[j]
                         let dhv = dyr[j] + dhr[j]
-                        let tc = scratch[j]
+                        let tc = tanhC[j]
                         let dcv = dcr[j] + dhv * o * (1 - tc * tc)
                         da[j] = dcv * gg * i * (1 - i)
                         daf[j] = dcv * cp[j] * f * (1 - f)

@@ -33,6 +33,14 @@ enum GateArithmetic {
         ? { GateKernelsAVX2.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: $4, rows: $5) }
         : { GateKernels.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: $4, rows: $5) }
 
+    typealias LSTMRecording = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                               UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+
+    /// One LSTM row of a training step (see `GateStep.lstmRecording`).
+    static let lstmRecording: LSTMRecording = usesAVX2
+        ? { GateKernelsAVX2.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: $5) }
+        : { GateKernels.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: $5) }
+
     static let gru: GRUStep = usesAVX2
         ? { GateKernelsAVX2.GateStep.gru(gates: $0, recurrent: $1, bias: $2, bhn: $3, h: $4, hidden: $5, rows: $6) }
         : { GateKernels.GateStep.gru(gates: $0, recurrent: $1, bias: $2, bhn: $3, h: $4, hidden: $5, rows: $6) }

@@ -34,7 +34,7 @@ enum BufferPool {
     }
 }
 
-/// Owned, zero-initialised Float storage with a stable pointer (the kernels pass raw pointers to BLAS).
+/// Owned Float storage, zero-initialised unless asked otherwise, with a stable pointer (the kernels pass raw pointers to BLAS).
 final class FloatBuffer {
     let count: Int
     let pointer: UnsafeMutablePointer<Float>
@@ -44,6 +44,13 @@ final class FloatBuffer {
         self.count = count
         pointer = BufferPool.take(max(count, 1))
         pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    /// Storage the caller fills completely before reading it. Zeroing training's step buffers
+    /// that are then overwritten anyway was a fifth of an LSTM epoch.
+    init(uninitialized count: Int) {
+        self.count = count
+        pointer = BufferPool.take(max(count, 1))
     }
 
     init(_ values: [Float]) {

@@ -69,6 +69,8 @@ final class ForwardTrace {
     var outputs: [FloatBuffer] = []
     var gates: [[FloatBuffer]] = []
     var aux: [[FloatBuffer]] = []
+    /// LSTM: `tanh` of each layer and direction's cell states.
+    var cellTanh: [[FloatBuffer?]] = []
     var initial: [FloatBuffer?] = []
     var initialCells: [FloatBuffer?] = []
     /// `[B][E]` embeddings and `[B][C]` logits, in packed row order.
@@ -131,27 +133,33 @@ extension RecurrentNetwork {
                 } else {
                     trace.layerInputs.append(trace.outputs[l - 1]); trace.dropoutMasks.append(nil)
                 }
-                let out = FloatBuffer(T * B * ldy)
+                // Every slot of the outputs and states is written when no row ends early.
+                let full = batch.lengths.allSatisfy { $0 == T }
+                func stepBuffer(_ count: Int) -> FloatBuffer { full ? FloatBuffer(uninitialized: count) : FloatBuffer(count) }
+                let out = stepBuffer(T * B * ldy)
                 trace.outputs.append(out)
-                var gl: [FloatBuffer] = [], al: [FloatBuffer] = []
+                var gl: [FloatBuffer] = [], al: [FloatBuffer] = [], tl: [FloatBuffer?] = []
                 let h0 = initial.map { FloatBuffer($0[l].h) }
                 let c0 = initial.map { FloatBuffer($0[l].c) }
                 trace.initial.append(h0); trace.initialCells.append(c0)
                 for d in 0..<D {
                     let o = layout.cellOffsets[l][d]
-                    let gates = FloatBuffer(T * B * G), aux = FloatBuffer(T * B * H)
-                    gl.append(gates); al.append(aux)
+                    // Gates are filled whole: the biases, then the input projection onto them.
+                    let gates = FloatBuffer(uninitialized: T * B * G), aux = stepBuffer(T * B * H)
+                    let tanhC = c.cell == .lstm ? FloatBuffer(uninitialized: T * B * H) : nil
+                    gl.append(gates); al.append(aux); tl.append(tanhC)
                     let pass = DirectionPass(
                         cell: c.cell, steps: T, rows: B, hidden: H, inputWidth: c.layerInputSize(l),
                         active: batch.active, reverse: d == 1, x: trace.layerInput(l),
                         wih: p + o.wih, whh: p + o.whh, bih: p + o.bih, bhh: p + o.bhh,
                         h0: d == 0 ? h0.map { UnsafePointer($0.pointer) } : nil,
                         c0: d == 0 ? c0.map { UnsafePointer($0.pointer) } : nil,
-                        gates: gates.pointer, aux: aux.pointer, y: out.pointer + d * H, ldy: ldy,
+                        gates: gates.pointer, aux: aux.pointer, cellTanh: tanhC?.pointer,
+                        y: out.pointer + d * H, ldy: ldy,
                         zeros: zeros.pointer, scratch: scratch.pointer)
                     pass.forward()
                 }
-                trace.gates.append(gl); trace.aux.append(al)
+                trace.gates.append(gl); trace.aux.append(al); trace.cellTanh.append(tl)
             }
             // Embedding: forward direction at each row's last step, backward direction at step 0.
             let last = trace.outputs[c.layerCount - 1].pointer
@@ -177,7 +185,8 @@ extension RecurrentNetwork {
         let dLogits = FloatBuffer(logitGradient)
         let dE = FloatBuffer(B * E)
         let ones = FloatBuffer([Float](repeating: 1, count: max(T * B, 1)))
-        let dAx = FloatBuffer(T * B * G), dAh = FloatBuffer(c.cell == .gru ? T * B * G : 0)
+        // Written whole by each direction's backward pass (ended rows are zeroed there).
+        let dAx = FloatBuffer(uninitialized: T * B * G), dAh = FloatBuffer(uninitialized: c.cell == .gru ? T * B * G : 0)
         let dh = FloatBuffer(B * H), dcell = FloatBuffer(B * H), zeros = FloatBuffer(H)
         let scratch = FloatBuffer(max(H, B * G))
         parameters.withUnsafeBufferPointer { pp in
@@ -211,6 +220,7 @@ extension RecurrentNetwork {
                             h0: d == 0 ? trace.initial[l].map { UnsafePointer($0.pointer) } : nil,
                             c0: d == 0 ? trace.initialCells[l].map { UnsafePointer($0.pointer) } : nil,
                             gates: trace.gates[l][d].pointer, aux: trace.aux[l][d].pointer,
+                            cellTanh: trace.cellTanh[l][d]?.pointer,
                             y: trace.outputs[l].pointer + d * H, ldy: ldy,
                             zeros: zeros.pointer, scratch: scratch.pointer)
                         pass.backward(dy: dy.pointer + d * H, dx: dx?.pointer,
