@@ -6,12 +6,21 @@ import PackageDescription
 /// small networks or scan real data take hours.
 let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
 
-/// `Sources/GateKernelsAVX2` is a symlink to `Sources/GateKernels`: the same gate arithmetic built a
-/// second time for Haswell-class x86-64 processors; `Recurrent` chooses between them at run time.
+/// `Sources/GateKernelsAVX2` and `Sources/GateKernelsAVX512` are symlinks to `Sources/GateKernels`:
+/// the same gate arithmetic built again for Haswell-class x86-64 processors (8 lanes) and for
+/// processors with AVX-512 (16 lanes; clang's tuning for Skylake servers would keep 8, so the
+/// preferred vector width is raised); `Recurrent` chooses among them at run time.
 #if arch(x86_64)
-let gateKernelsAVX2: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "haswell"])]
+let gateKernelsAVX2: [SwiftSetting] = [
+    .unsafeFlags(["-O", "-target-cpu", "haswell"]), .define("FUSED_MULTIPLY_ADD"),
+]
+let gateKernelsAVX512: [SwiftSetting] = [
+    .unsafeFlags(["-O", "-target-cpu", "skylake-avx512", "-Xcc", "-mprefer-vector-width=512"]),
+    .define("FUSED_MULTIPLY_ADD"),
+]
 #else
 let gateKernelsAVX2: [SwiftSetting] = optimized
+let gateKernelsAVX512: [SwiftSetting] = optimized
 #endif
 
 let package = Package(
@@ -51,8 +60,9 @@ let package = Package(
         .target(name: "Cohorts", dependencies: ["Randomness"], swiftSettings: optimized),
         .target(name: "GateKernels", swiftSettings: optimized),
         .target(name: "GateKernelsAVX2", swiftSettings: gateKernelsAVX2),
+        .target(name: "GateKernelsAVX512", swiftSettings: gateKernelsAVX512),
         .target(name: "Recurrent", dependencies: [
-            "LinearAlgebra", "Randomness", "GateKernels", "GateKernelsAVX2",
+            "LinearAlgebra", "Randomness", "GateKernels", "GateKernelsAVX2", "GateKernelsAVX512",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: optimized),
         .target(name: "Calibration", dependencies: ["Randomness"], swiftSettings: optimized),
@@ -97,7 +107,7 @@ let package = Package(
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "CohortsTests", dependencies: ["Cohorts", "Randomness"]),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
-        .testTarget(name: "GateKernelsTests", dependencies: ["GateKernels", "GateKernelsAVX2"]),
+        .testTarget(name: "GateKernelsTests", dependencies: ["GateKernels", "GateKernelsAVX2", "GateKernelsAVX512"]),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "CaseStore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Randomness"],

@@ -51,12 +51,25 @@ public struct FeatureNormalization: Sendable, Equatable, Codable {
         return (try? FeatureNormalization(mean: mean.map { Float($0) }, std: std)) ?? .identity(width: width)
     }
 
+    /// `(x − mean) / std` per feature; missing values (NaN) become 0, the training mean.
     public func apply(_ sequence: [Float]) -> [Float] {
         let w = mean.count
+        guard w > 0 else { return sequence }
         var out = sequence
-        for k in out.indices {
-            let v = (out[k] - mean[k % w]) / std[k % w]
-            out[k] = v.isNaN ? 0 : v
+        // Step by step rather than `k % w` per value: the division was most of the cost.
+        out.withUnsafeMutableBufferPointer { o in
+            mean.withUnsafeBufferPointer { m in
+                std.withUnsafeBufferPointer { s in
+                    var start = 0
+                    while start < o.count {
+                        for f in 0..<min(w, o.count - start) {
+                            let v = (o[start + f] - m[f]) / s[f]
+                            o[start + f] = v.isNaN ? 0 : v
+                        }
+                        start += w
+                    }
+                }
+            }
         }
         return out
     }

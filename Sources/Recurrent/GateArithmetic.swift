@@ -1,47 +1,64 @@
 import GateKernels
 import GateKernelsAVX2
+import GateKernelsAVX512
 
 /// Chooses the build of the gate arithmetic this processor can run (see `GateKernels.GateStep`).
 enum GateArithmetic {
-    typealias LSTMStep = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
-                          UnsafeMutablePointer<Float>, Int, Int) -> Void
-    typealias GRUStep = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
-                         UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Void
+    enum Build { case baseline, avx2, avx512 }
 
-    /// The Haswell build when the processor can run it.
-    static let usesAVX2 = GateKernels.ProcessorFeatures.haswell
+    /// The widest build the processor can run.
+    static let build: Build = GateKernels.ProcessorFeatures.avx512 ? .avx512
+        : GateKernels.ProcessorFeatures.haswell ? .avx2 : .baseline
+
+    /// One of three spellings of the same call, by build.
+    @inline(__always) private static func pick<F>(_ baseline: F, _ avx2: F, _ avx512: F) -> F {
+        switch build {
+        case .baseline: return baseline
+        case .avx2: return avx2
+        case .avx512: return avx512
+        }
+    }
 
     typealias Product = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, Int) -> Void
 
     /// `out += h · w` for a few rows (see `GateStep.accumulateProduct`).
-    static let accumulateProduct: Product = usesAVX2
-        ? { GateKernelsAVX2.GateStep.accumulateProduct($0, $1, into: $2, rows: $3, inner: $4, width: $5) }
-        : { GateKernels.GateStep.accumulateProduct($0, $1, into: $2, rows: $3, inner: $4, width: $5) }
+    static let accumulateProduct: Product = pick(
+        { GateKernels.GateStep.accumulateProduct($0, $1, into: $2, rows: $3, inner: $4, width: $5) },
+        { GateKernelsAVX2.GateStep.accumulateProduct($0, $1, into: $2, rows: $3, inner: $4, width: $5) },
+        { GateKernelsAVX512.GateStep.accumulateProduct($0, $1, into: $2, rows: $3, inner: $4, width: $5) })
 
     typealias InPlace = (UnsafeMutablePointer<Float>, Int) -> Void
-    typealias Into = (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
 
     /// The training kernels' activations over contiguous spans.
-    static let sigmoid: InPlace = usesAVX2
-        ? { GateKernelsAVX2.Activations.sigmoid($0, $1) } : { GateKernels.Activations.sigmoid($0, $1) }
-    static let tanh: InPlace = usesAVX2
-        ? { GateKernelsAVX2.Activations.tanh($0, $1) } : { GateKernels.Activations.tanh($0, $1) }
-    static let tanhInto: Into = usesAVX2
-        ? { GateKernelsAVX2.Activations.tanh($0, into: $1, $2) } : { GateKernels.Activations.tanh($0, into: $1, $2) }
+    static let sigmoid: InPlace = pick(
+        { GateKernels.Activations.sigmoid($0, $1) }, { GateKernelsAVX2.Activations.sigmoid($0, $1) },
+        { GateKernelsAVX512.Activations.sigmoid($0, $1) })
+    static let tanh: InPlace = pick(
+        { GateKernels.Activations.tanh($0, $1) }, { GateKernelsAVX2.Activations.tanh($0, $1) },
+        { GateKernelsAVX512.Activations.tanh($0, $1) })
 
-    static let lstm: LSTMStep = usesAVX2
-        ? { GateKernelsAVX2.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: $4, rows: $5) }
-        : { GateKernels.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: $4, rows: $5) }
+    typealias LSTMStep = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                          UnsafeMutablePointer<Float>, Int, Int) -> Void
+
+    static let lstm: LSTMStep = pick(
+        { GateKernels.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: $4, rows: $5) },
+        { GateKernelsAVX2.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: $4, rows: $5) },
+        { GateKernelsAVX512.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: $4, rows: $5) })
 
     typealias LSTMRecording = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
                                UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
 
     /// One LSTM row of a training step (see `GateStep.lstmRecording`).
-    static let lstmRecording: LSTMRecording = usesAVX2
-        ? { GateKernelsAVX2.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: $5) }
-        : { GateKernels.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: $5) }
+    static let lstmRecording: LSTMRecording = pick(
+        { GateKernels.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: $5) },
+        { GateKernelsAVX2.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: $5) },
+        { GateKernelsAVX512.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: $5) })
 
-    static let gru: GRUStep = usesAVX2
-        ? { GateKernelsAVX2.GateStep.gru(gates: $0, recurrent: $1, bias: $2, bhn: $3, h: $4, hidden: $5, rows: $6) }
-        : { GateKernels.GateStep.gru(gates: $0, recurrent: $1, bias: $2, bhn: $3, h: $4, hidden: $5, rows: $6) }
+    typealias GRUStep = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                         UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Void
+
+    static let gru: GRUStep = pick(
+        { GateKernels.GateStep.gru(gates: $0, recurrent: $1, bias: $2, bhn: $3, h: $4, hidden: $5, rows: $6) },
+        { GateKernelsAVX2.GateStep.gru(gates: $0, recurrent: $1, bias: $2, bhn: $3, h: $4, hidden: $5, rows: $6) },
+        { GateKernelsAVX512.GateStep.gru(gates: $0, recurrent: $1, bias: $2, bhn: $3, h: $4, hidden: $5, rows: $6) })
 }

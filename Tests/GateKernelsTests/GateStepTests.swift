@@ -2,9 +2,12 @@ import Foundation
 import XCTest
 import GateKernels
 import GateKernelsAVX2
+import GateKernelsAVX512
 
-/// The two builds of the gate arithmetic must agree bit for bit (the choice between them depends on
-/// the processor, and an audit must not), and both must agree with the cell equations in Double.
+/// Every build of the gate arithmetic must agree with the cell equations computed in Double. The
+/// two wide builds use fused multiply-adds and must agree with each other bit for bit (which of
+/// them runs depends on the processor's vector width only); the baseline build rounds twice and
+/// may differ from them in the last bits.
 final class GateStepTests: XCTestCase {
     /// Deterministic values spread over the range where the activations bend and saturate.
     static func values(_ count: Int, seed: UInt64) -> [Float] {
@@ -17,7 +20,7 @@ final class GateStepTests: XCTestCase {
 
     static func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
 
-    func testLSTMBuildsAgreeBitForBitAndMatchTheEquations() throws {
+    func testLSTMBuildsMatchTheEquationsAndTheWideBuildsAgreeBitForBit() throws {
         let H = 37, rows = 5  // H not a multiple of the vector width: the loop tails run too
         let gates = Self.values(rows * 4 * H, seed: 1), bias = Self.values(4 * H, seed: 2)
         let h0 = Self.values(rows * H, seed: 3), c0 = Self.values(rows * H, seed: 4)
@@ -28,23 +31,104 @@ final class GateStepTests: XCTestCase {
                 c.withUnsafeMutableBufferPointer { cp in step(gp.baseAddress!, bias, hp.baseAddress!, cp.baseAddress!) } } }
             return (h, c)
         }
-        let base = run { GateKernels.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: H, rows: rows) }
-        for row in 0..<rows {
-            for j in 0..<H {
-                let a = { (k: Int) in Double(gates[row * 4 * H + k * H + j]) + Double(bias[k * H + j]) }
-                let c = Self.sigmoid(a(1)) * Double(c0[row * H + j]) + Self.sigmoid(a(0)) * Foundation.tanh(a(2))
-                let h = Self.sigmoid(a(3)) * Foundation.tanh(c)
-                XCTAssertEqual(Double(base.c[row * H + j]), c, accuracy: 1e-5 * max(1, abs(c)), "c[\(row)][\(j)]")
-                XCTAssertEqual(Double(base.h[row * H + j]), h, accuracy: 1e-6, "h[\(row)][\(j)]")
+        func check(_ out: (h: [Float], c: [Float]), _ build: String) {
+            for row in 0..<rows {
+                for j in 0..<H {
+                    let a = { (k: Int) in Double(gates[row * 4 * H + k * H + j]) + Double(bias[k * H + j]) }
+                    let c = Self.sigmoid(a(1)) * Double(c0[row * H + j]) + Self.sigmoid(a(0)) * Foundation.tanh(a(2))
+                    let h = Self.sigmoid(a(3)) * Foundation.tanh(c)
+                    XCTAssertEqual(Double(out.c[row * H + j]), c, accuracy: 1e-5 * max(1, abs(c)), "\(build) c[\(row)][\(j)]")
+                    XCTAssertEqual(Double(out.h[row * H + j]), h, accuracy: 1e-6, "\(build) h[\(row)][\(j)]")
+                }
             }
         }
+        check(run { GateKernels.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: H, rows: rows) }, "baseline")
         guard GateKernels.ProcessorFeatures.haswell else { throw XCTSkip("no AVX2 on this processor") }
         let wide = run { GateKernelsAVX2.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: H, rows: rows) }
-        XCTAssertEqual(wide.h.map(\.bitPattern), base.h.map(\.bitPattern))
-        XCTAssertEqual(wide.c.map(\.bitPattern), base.c.map(\.bitPattern))
+        check(wide, "AVX2")
+        guard GateKernels.ProcessorFeatures.avx512 else { throw XCTSkip("no AVX-512 on this processor") }
+        let widest = run { GateKernelsAVX512.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: H, rows: rows) }
+        XCTAssertEqual(widest.h.map(\.bitPattern), wide.h.map(\.bitPattern))
+        XCTAssertEqual(widest.c.map(\.bitPattern), wide.c.map(\.bitPattern))
     }
 
-    func testGRUBuildsAgreeBitForBitAndMatchTheEquations() throws {
+    /// Training's recording kernel must step exactly as inference does, in every build.
+    func testLSTMRecordingStepsExactlyAsInference() throws {
+        let H = 37, rows = 3
+        let gates = Self.values(rows * 4 * H, seed: 13), bias = Self.values(4 * H, seed: 14)
+        let c0 = Self.values(rows * H, seed: 15)
+        typealias Step = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                          UnsafeMutablePointer<Float>) -> Void
+        typealias Recording = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                               UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+        var builds: [(String, Step, Recording)] = [(
+            "baseline", { GateKernels.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: H, rows: rows) },
+            { GateKernels.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: H) })]
+        if GateKernels.ProcessorFeatures.haswell {
+            builds.append((
+                "AVX2", { GateKernelsAVX2.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: H, rows: rows) },
+                { GateKernelsAVX2.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: H) }))
+        }
+        if GateKernels.ProcessorFeatures.avx512 {
+            builds.append((
+                "AVX-512", { GateKernelsAVX512.GateStep.lstm(gates: $0, bias: $1, h: $2, c: $3, hidden: H, rows: rows) },
+                { GateKernelsAVX512.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: H) }))
+        }
+        for (name, step, record) in builds {
+            var g = gates, h = [Float](repeating: 0, count: rows * H), c = c0
+            g.withUnsafeMutableBufferPointer { gp in h.withUnsafeMutableBufferPointer { hp in
+                c.withUnsafeMutableBufferPointer { cp in step(gp.baseAddress!, bias, hp.baseAddress!, cp.baseAddress!) } } }
+            var pre = (0..<(rows * 4 * H)).map { gates[$0] + bias[$0 % (4 * H)] }
+            var rc = [Float](repeating: .nan, count: rows * H), rt = rc, rh = rc
+            for row in 0..<rows {
+                pre.withUnsafeMutableBufferPointer { p in rc.withUnsafeMutableBufferPointer { cp in
+                    rt.withUnsafeMutableBufferPointer { tp in rh.withUnsafeMutableBufferPointer { hp in
+                        c0.withUnsafeBufferPointer { c0p in
+                            record(p.baseAddress! + row * 4 * H, c0p.baseAddress! + row * H, cp.baseAddress! + row * H,
+                                   tp.baseAddress! + row * H, hp.baseAddress! + row * H)
+                        } } } } }
+            }
+            XCTAssertEqual(rc.map(\.bitPattern), c.map(\.bitPattern), name)
+            XCTAssertEqual(rh.map(\.bitPattern), h.map(\.bitPattern), name)
+            for k in rt.indices { XCTAssertEqual(Double(rt[k]), Foundation.tanh(Double(rc[k])), accuracy: 1e-6, "\(name) tanh(c)[\(k)]") }
+            // The gates now hold i, f, g, o after their nonlinearities.
+            for k in 0..<(4 * H) {
+                let a = Double(gates[k]) + Double(bias[k])
+                let expected = (2 * H..<3 * H).contains(k) ? Foundation.tanh(a) : Self.sigmoid(a)
+                XCTAssertEqual(Double(pre[k]), expected, accuracy: 1e-6, "\(name) gate \(k)")
+            }
+        }
+    }
+
+    /// The activations stay close to the Double results across their
+    /// whole range, in every build (the wide builds fuse multiply-adds, the baseline does not).
+    func testActivationsAreAccurateInEveryBuild() throws {
+        typealias Three = (exp: (Float) -> Float, sigmoid: (Float) -> Float, tanh: (Float) -> Float)
+        var builds: [(String, Three)] = [("baseline", (GateKernels.Activations.exp, GateKernels.Activations.sigmoid, GateKernels.Activations.tanh))]
+        if GateKernels.ProcessorFeatures.haswell {
+            builds.append(("AVX2", (GateKernelsAVX2.Activations.exp, GateKernelsAVX2.Activations.sigmoid, GateKernelsAVX2.Activations.tanh)))
+        }
+        if GateKernels.ProcessorFeatures.avx512 {
+            builds.append(("AVX-512", (GateKernelsAVX512.Activations.exp, GateKernelsAVX512.Activations.sigmoid, GateKernelsAVX512.Activations.tanh)))
+        }
+        for (name, f) in builds {
+            var worstExp = 0.0, worstSigmoid = 0.0, worstTanh = 0.0
+            for k in -200_000...200_000 {
+                let x = Float(k) / 2_300  // ±87
+                let e = Foundation.exp(Double(x))
+                worstExp = max(worstExp, abs(Double(f.exp(x)) - e) / e)
+                worstSigmoid = max(worstSigmoid, abs(Double(f.sigmoid(x)) - Self.sigmoid(Double(x))))
+                let t = Foundation.tanh(Double(x))
+                worstTanh = max(worstTanh, abs(Double(f.tanh(x)) - t) / max(abs(t), 1e-30))
+            }
+            XCTAssertLessThan(worstExp, 4e-7, "\(name) exp relative error")
+            XCTAssertLessThan(worstSigmoid, 2e-7, "\(name) sigmoid absolute error")
+            // Just above the series cut-off (|x| = 0.125), 1 − 2/(e^{2x} + 1) loses about three bits.
+            XCTAssertLessThan(worstTanh, 1e-6, "\(name) tanh relative error")
+        }
+    }
+
+    func testGRUBuildsMatchTheEquationsAndTheWideBuildsAgreeBitForBit() throws {
         let H = 37, rows = 5
         let gates = Self.values(rows * 3 * H, seed: 5), recurrent = Self.values(rows * 3 * H, seed: 6)
         let bias = Self.values(3 * H, seed: 7), bhn = Self.values(H, seed: 8), h0 = Self.values(rows * H, seed: 9)
@@ -53,20 +137,25 @@ final class GateStepTests: XCTestCase {
             g.withUnsafeMutableBufferPointer { gp in h.withUnsafeMutableBufferPointer { hp in step(gp.baseAddress!, hp.baseAddress!) } }
             return h
         }
-        let base = run { GateKernels.GateStep.gru(gates: $0, recurrent: recurrent, bias: bias, bhn: bhn, h: $1, hidden: H, rows: rows) }
-        for row in 0..<rows {
-            for j in 0..<H {
-                let x = { (k: Int) in Double(gates[row * 3 * H + k * H + j]) + Double(bias[k * H + j]) }
-                let w = { (k: Int) in Double(recurrent[row * 3 * H + k * H + j]) }
-                let r = Self.sigmoid(x(0) + w(0)), z = Self.sigmoid(x(1) + w(1))
-                let n = Foundation.tanh(x(2) + r * (w(2) + Double(bhn[j])))
-                let h = (1 - z) * n + z * Double(h0[row * H + j])
-                XCTAssertEqual(Double(base[row * H + j]), h, accuracy: 1e-5 * max(1, abs(h)), "h[\(row)][\(j)]")
+        func check(_ out: [Float], _ build: String) {
+            for row in 0..<rows {
+                for j in 0..<H {
+                    let x = { (k: Int) in Double(gates[row * 3 * H + k * H + j]) + Double(bias[k * H + j]) }
+                    let w = { (k: Int) in Double(recurrent[row * 3 * H + k * H + j]) }
+                    let r = Self.sigmoid(x(0) + w(0)), z = Self.sigmoid(x(1) + w(1))
+                    let n = Foundation.tanh(x(2) + r * (w(2) + Double(bhn[j])))
+                    let h = (1 - z) * n + z * Double(h0[row * H + j])
+                    XCTAssertEqual(Double(out[row * H + j]), h, accuracy: 1e-5 * max(1, abs(h)), "\(build) h[\(row)][\(j)]")
+                }
             }
         }
+        check(run { GateKernels.GateStep.gru(gates: $0, recurrent: recurrent, bias: bias, bhn: bhn, h: $1, hidden: H, rows: rows) }, "baseline")
         guard GateKernels.ProcessorFeatures.haswell else { throw XCTSkip("no AVX2 on this processor") }
         let wide = run { GateKernelsAVX2.GateStep.gru(gates: $0, recurrent: recurrent, bias: bias, bhn: bhn, h: $1, hidden: H, rows: rows) }
-        XCTAssertEqual(wide.map(\.bitPattern), base.map(\.bitPattern))
+        check(wide, "AVX2")
+        guard GateKernels.ProcessorFeatures.avx512 else { throw XCTSkip("no AVX-512 on this processor") }
+        let widest = run { GateKernelsAVX512.GateStep.gru(gates: $0, recurrent: recurrent, bias: bias, bhn: bhn, h: $1, hidden: H, rows: rows) }
+        XCTAssertEqual(widest.map(\.bitPattern), wide.map(\.bitPattern))
     }
 
     func testProductBuildsAgreeBitForBitAndMatchTheSum() throws {
@@ -90,5 +179,8 @@ final class GateStepTests: XCTestCase {
         guard GateKernels.ProcessorFeatures.haswell else { throw XCTSkip("no AVX2 on this processor") }
         let wide = run { GateKernelsAVX2.GateStep.accumulateProduct(h, w, into: $0, rows: rows, inner: inner, width: width) }
         XCTAssertEqual(wide.map(\.bitPattern), base.map(\.bitPattern))
+        guard GateKernels.ProcessorFeatures.avx512 else { throw XCTSkip("no AVX-512 on this processor") }
+        let widest = run { GateKernelsAVX512.GateStep.accumulateProduct(h, w, into: $0, rows: rows, inner: inner, width: width) }
+        XCTAssertEqual(widest.map(\.bitPattern), base.map(\.bitPattern))
     }
 }
