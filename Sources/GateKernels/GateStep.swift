@@ -49,6 +49,55 @@ public enum GateStep {
         }
     }
 
+    /// Backpropagates one LSTM row of one step. `gates` `[4H]` holds i, f, g, o after their
+    /// nonlinearities, `cellTanh` `tanh(c)`, `previousCell` the step before's cell state; `dy` is
+    /// the loss gradient reaching this step's `h` from above and `dh` the one from the step after.
+    /// Writes the pre-activation gradients `dA` `[4H]` and replaces `dc` (from the step after) by
+    /// the gradient for the step before's cell state.
+    public static func lstmBackward(gates: UnsafePointer<Float>, cellTanh: UnsafePointer<Float>,
+                                    previousCell: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                    dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>,
+                                    dA: UnsafeMutablePointer<Float>, hidden H: Int) {
+        let gf = gates + H, gc = gates + 2 * H, go = gates + 3 * H
+        let daf = dA + H, dag = dA + 2 * H, dao = dA + 3 * H
+        for j in 0..<H {
+            let i = gates[j], f = gf[j], gg = gc[j], o = go[j]
+            let dhv = dy[j] + dh[j]
+            let tc = cellTanh[j]
+            let dcv = dc[j] + dhv * o * (1 - tc * tc)
+            dA[j] = dcv * gg * i * (1 - i)
+            daf[j] = dcv * previousCell[j] * f * (1 - f)
+            dag[j] = dcv * i * (1 - gg * gg)
+            dao[j] = dhv * tc * o * (1 - o)
+            dc[j] = dcv * f
+        }
+    }
+
+    /// Backpropagates one GRU row of one step. `gates` `[3H]` holds r, z, n after their
+    /// nonlinearities, `hn` = `W_hn h + b_hn`, `previousHidden` the step before's `h`; `dy` and
+    /// `dh` as for the LSTM. Writes the input-side and recurrent-side pre-activation gradients
+    /// `dAx`, `dAh` `[3H]` and replaces `dh` by the part of the gradient that flows to the step
+    /// before directly (through z).
+    public static func gruBackward(gates: UnsafePointer<Float>, hn: UnsafePointer<Float>,
+                                   previousHidden: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                   dh: UnsafeMutablePointer<Float>, dAx: UnsafeMutablePointer<Float>,
+                                   dAh: UnsafeMutablePointer<Float>, hidden H: Int) {
+        let gz = gates + H, gn = gates + 2 * H
+        let daxz = dAx + H, daxn = dAx + 2 * H, dahz = dAh + H, dahn = dAh + 2 * H
+        for j in 0..<H {
+            let r = gates[j], z = gz[j], nv = gn[j]
+            let dhv = dy[j] + dh[j]
+            let dn = dhv * (1 - z)
+            let dz = dhv * (previousHidden[j] - nv)
+            let dan = dn * (1 - nv * nv)
+            let dar = dan * hn[j] * r * (1 - r)
+            let daz = dz * z * (1 - z)
+            dAx[j] = dar; daxz[j] = daz; daxn[j] = dan
+            dAh[j] = dar; dahz[j] = daz; dahn[j] = dan * r
+            dh[j] = dhv * z
+        }
+    }
+
     /// GRU: `gates` `[rows][3H]` holds `W_ih x` (r, z, n), `recurrent` `[rows][3H]` holds `W_hh h`;
     /// `bias` = `b_ih + b_hh` for r and z and `b_in` for n; `bhn` = `b_hn`, which PyTorch places
     /// inside `r ⊙ (W_hn h + b_hn)`. Updates `h` `[rows][H]` in place; uses `gates` as scratch.

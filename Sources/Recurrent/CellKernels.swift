@@ -143,50 +143,17 @@ struct DirectionPass {
             switch cell {
             case .lstm:
                 for row in 0..<n {
-                    let g = gates + (t * B + row) * G
-                    let cp = previousCell(t, row)
-                    let dyr = dy + (t * B + row) * ldy
-                    let da = dAx + (t * B + row) * G
-                    let dhr = dh + row * H, dcr = dc + row * H
-                    let tanhC = cellTanh! + (t * B + row) * H
-                    let gf = g + H, gc = g + 2 * H, go = g + 3 * H
-                    let daf = da + H, dag = da + 2 * H, dao = da + 3 * H
-                    for j in 0..<H {
-                        let i = g[j], f = gf[j], gg = gc[j], o = go[j]
-                        let dhv = dyr[j] + dhr[j]
-                        let tc = tanhC[j]
-                        let dcv = dcr[j] + dhv * o * (1 - tc * tc)
-                        da[j] = dcv * gg * i * (1 - i)
-                        daf[j] = dcv * cp[j] * f * (1 - f)
-                        dag[j] = dcv * i * (1 - gg * gg)
-                        dao[j] = dhv * tc * o * (1 - o)
-                        dcr[j] = dcv * f
-                    }
+                    let at = (t * B + row) * H
+                    GateArithmetic.lstmBackward(gates + (t * B + row) * G, cellTanh! + at, previousCell(t, row),
+                                                dy + (t * B + row) * ldy, dh + row * H, dc + row * H,
+                                                dAx + (t * B + row) * G, H)
                 }
                 MatrixProduct.gemm(.none, .none, m: n, n: H, k: G, a: dAx + t * B * G, b: whh, c: dh)
             case .gru:
                 for row in 0..<n {
-                    let g = gates + (t * B + row) * G
-                    let hn = aux + (t * B + row) * H
-                    let hp = previousHidden(t, row)
-                    let dyr = dy + (t * B + row) * ldy
-                    let dax = dAx + (t * B + row) * G
-                    let dah = dAh + (t * B + row) * G
-                    let dhr = dh + row * H
-                    let gz = g + H, gn = g + 2 * H
-                    let daxz = dax + H, daxn = dax + 2 * H, dahz = dah + H, dahn = dah + 2 * H
-                    for j in 0..<H {
-                        let r = g[j], z = gz[j], nv = gn[j]
-                        let dhv = dyr[j] + dhr[j]
-                        let dn = dhv * (1 - z)
-                        let dz = dhv * (hp[j] - nv)
-                        let dan = dn * (1 - nv * nv)
-                        let dar = dan * hn[j] * r * (1 - r)
-                        let daz = dz * z * (1 - z)
-                        dax[j] = dar; daxz[j] = daz; daxn[j] = dan
-                        dah[j] = dar; dahz[j] = daz; dahn[j] = dan * r
-                        dhr[j] = dhv * z
-                    }
+                    GateArithmetic.gruBackward(gates + (t * B + row) * G, aux + (t * B + row) * H, previousHidden(t, row),
+                                               dy + (t * B + row) * ldy, dh + row * H, dAx + (t * B + row) * G,
+                                               dAh + (t * B + row) * G, H)
                 }
                 MatrixProduct.gemm(.none, .none, m: n, n: H, k: G, a: dAh + t * B * G, b: whh,
                                    beta: 1, c: dh)

@@ -54,6 +54,24 @@ enum GateArithmetic {
         { GateKernelsAVX2.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: $5) },
         { GateKernelsAVX512.GateStep.lstmRecording(gates: $0, previousCell: $1, c: $2, cellTanh: $3, h: $4, hidden: $5) })
 
+    typealias LSTMBackward = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                              UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+
+    /// One LSTM row of backpropagation through a step (see `GateStep.lstmBackward`).
+    static let lstmBackward: LSTMBackward = pick(
+        { GateKernels.GateStep.lstmBackward(gates: $0, cellTanh: $1, previousCell: $2, dy: $3, dh: $4, dc: $5, dA: $6, hidden: $7) },
+        { GateKernelsAVX2.GateStep.lstmBackward(gates: $0, cellTanh: $1, previousCell: $2, dy: $3, dh: $4, dc: $5, dA: $6, hidden: $7) },
+        { GateKernelsAVX512.GateStep.lstmBackward(gates: $0, cellTanh: $1, previousCell: $2, dy: $3, dh: $4, dc: $5, dA: $6, hidden: $7) })
+
+    typealias GRUBackward = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                             UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+
+    /// One GRU row of backpropagation through a step (see `GateStep.gruBackward`).
+    static let gruBackward: GRUBackward = pick(
+        { GateKernels.GateStep.gruBackward(gates: $0, hn: $1, previousHidden: $2, dy: $3, dh: $4, dAx: $5, dAh: $6, hidden: $7) },
+        { GateKernelsAVX2.GateStep.gruBackward(gates: $0, hn: $1, previousHidden: $2, dy: $3, dh: $4, dAx: $5, dAh: $6, hidden: $7) },
+        { GateKernelsAVX512.GateStep.gruBackward(gates: $0, hn: $1, previousHidden: $2, dy: $3, dh: $4, dAx: $5, dAh: $6, hidden: $7) })
+
     typealias GRUStep = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
                          UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Void
 

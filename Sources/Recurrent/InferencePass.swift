@@ -105,24 +105,25 @@ struct InferencePass {
 }
 
 /// Per layer and direction: `W_hh` transposed to `[H][G]` (the per-step product is then a plain
-/// row-major `h·W`) and the combined gate bias. Transposing on every call cost a batch-1 sequence
-/// about as much as ten of its steps.
-final class InferenceWeights: Sendable {
-    let whhT: [[[Float]]]
-    let bias: [[[Float]]]
+/// row-major `h·W`) and the combined gate bias, in cache-line aligned buffers. Transposing on every
+/// call cost a batch-1 sequence about as much as ten of its steps. Never written after `init`, so
+/// threads may share it.
+final class InferenceWeights: @unchecked Sendable {
+    let whhT: [[FloatBuffer]]
+    let bias: [[FloatBuffer]]
 
     init(_ network: RecurrentNetwork) {
         let c = network.configuration, H = c.hiddenSize, G = c.cell.gateCount * H
         let p = network.parameters
-        var whhT: [[[Float]]] = [], bias: [[[Float]]] = []
+        var whhT: [[FloatBuffer]] = [], bias: [[FloatBuffer]] = []
         for l in 0..<c.layerCount {
-            var wl: [[Float]] = [], bl: [[Float]] = []
+            var wl: [FloatBuffer] = [], bl: [FloatBuffer] = []
             for d in 0..<c.directions {
                 let o = network.layout.cellOffsets[l][d]
-                var w = [Float](repeating: 0, count: G * H)
-                for r in 0..<G { for col in 0..<H { w[col * G + r] = p[o.whh + r * H + col] } }
+                let w = FloatBuffer(uninitialized: G * H), b = FloatBuffer(uninitialized: G)
+                for r in 0..<G { for col in 0..<H { w.pointer[col * G + r] = p[o.whh + r * H + col] } }
                 // GRU: b_hn stays apart, inside r ⊙ (W_hn h + b_hn).
-                let b = (0..<G).map { j in c.cell == .gru && j >= 2 * H ? p[o.bih + j] : p[o.bih + j] + p[o.bhh + j] }
+                for j in 0..<G { b.pointer[j] = c.cell == .gru && j >= 2 * H ? p[o.bih + j] : p[o.bih + j] + p[o.bhh + j] }
                 wl.append(w); bl.append(b)
             }
             whhT.append(wl); bias.append(bl)
@@ -155,8 +156,9 @@ extension RecurrentNetwork {
         let weights = inferenceWeights.weights(for: self)
         let embedding = FloatBuffer(B * E), logits = FloatBuffer(B * C)
         let chunk = InferencePass.chunkSteps(rows: B, gateWidth: G, steps: T)
-        let gates = FloatBuffer(chunk * B * G)
-        let recurrent = FloatBuffer(c.cell == .gru ? B * G : 0)
+        // Both are written whole before they are read: by the input projection, by the product.
+        let gates = FloatBuffer(uninitialized: chunk * B * G)
+        let recurrent = FloatBuffer(uninitialized: c.cell == .gru ? B * G : 0)
         let h = FloatBuffer(B * H), cells = FloatBuffer(c.cell == .lstm ? B * H : 0)
         parameters.withUnsafeBufferPointer { pp in
             let p = pp.baseAddress!
@@ -168,18 +170,14 @@ extension RecurrentNetwork {
                 for d in 0..<D {
                     let o = layout.cellOffsets[l][d]
                     h.zero(); cells.zero()
-                    weights.whhT[l][d].withUnsafeBufferPointer { whhT in
-                        weights.bias[l][d].withUnsafeBufferPointer { bias in
-                            InferencePass(
-                                cell: c.cell, steps: T, rows: B, hidden: H, inputWidth: c.layerInputSize(l),
-                                active: batch.active, reverse: d == 1, x: input, wih: p + o.wih,
-                                whhT: whhT.baseAddress!, bias: bias.baseAddress!, bhn: p + o.bhh + 2 * H,
-                                h: h.pointer, c: cells.pointer, gates: gates.pointer, chunk: chunk,
-                                recurrent: recurrent.pointer, y: output.map { $0.pointer + d * H }, ldy: H * D,
-                                final: embedding.pointer + d * H, ldf: E
-                            ).run()
-                        }
-                    }
+                    InferencePass(
+                        cell: c.cell, steps: T, rows: B, hidden: H, inputWidth: c.layerInputSize(l),
+                        active: batch.active, reverse: d == 1, x: input, wih: p + o.wih,
+                        whhT: weights.whhT[l][d].pointer, bias: weights.bias[l][d].pointer, bhn: p + o.bhh + 2 * H,
+                        h: h.pointer, c: cells.pointer, gates: gates.pointer, chunk: chunk,
+                        recurrent: recurrent.pointer, y: output.map { $0.pointer + d * H }, ldy: H * D,
+                        final: embedding.pointer + d * H, ldf: E
+                    ).run()
                 }
                 if let output { previousOutput = output }
             }
