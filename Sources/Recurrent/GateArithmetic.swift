@@ -19,13 +19,18 @@ enum GateArithmetic {
         }
     }
 
-    typealias Product = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, Int) -> Void
+    typealias Product = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, Int, Bool) -> Void
 
-    /// `out += h · w` for a few rows (see `GateStep.accumulateProduct`).
+    /// `out += h · w` for a few rows, `w` packed (see `GateStep.accumulateProduct`).
     static let accumulateProduct: Product = pick(
-        { GateKernels.GateStep.accumulateProduct($0, $1, into: $2, rows: $3, inner: $4, width: $5) },
-        { GateKernelsAVX2.GateStep.accumulateProduct($0, $1, into: $2, rows: $3, inner: $4, width: $5) },
-        { GateKernelsAVX512.GateStep.accumulateProduct($0, $1, into: $2, rows: $3, inner: $4, width: $5) })
+        { GateKernels.GateStep.accumulateProduct($0, $1, into: $2, rows: $3, inner: $4, width: $5, backwards: $6) },
+        { GateKernelsAVX2.GateStep.accumulateProduct($0, $1, into: $2, rows: $3, inner: $4, width: $5, backwards: $6) },
+        { GateKernelsAVX512.GateStep.accumulateProduct($0, $1, into: $2, rows: $3, inner: $4, width: $5, backwards: $6) })
+
+    /// The layout `accumulateProduct` reads (the same in every build).
+    static func packForProduct(_ w: UnsafePointer<Float>, _ inner: Int, _ width: Int, _ packed: UnsafeMutablePointer<Float>) {
+        GateKernels.GateStep.packForProduct(w, inner: inner, width: width, into: packed)
+    }
 
     typealias InPlace = (UnsafeMutablePointer<Float>, Int) -> Void
 

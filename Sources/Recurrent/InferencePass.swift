@@ -17,9 +17,11 @@ struct InferencePass {
     let reverse: Bool
     /// Layer input `[T][B][inputWidth]`.
     let x: UnsafePointer<Float>
-    /// `W_ih` `[G][inputWidth]` as stored; `W_hh` transposed to `[H][G]`.
+    /// `W_ih` `[G][inputWidth]` as stored; `W_hh` transposed to `[H][G]`, and that packed for
+    /// `GateStep.accumulateProduct`.
     let wih: UnsafePointer<Float>
     let whhT: UnsafePointer<Float>
+    let whhPacked: UnsafePointer<Float>
     /// Bias added to the gates: LSTM `b_ih + b_hh`; GRU `b_ih + b_hh` for r and z, `b_in` for n.
     let bias: UnsafePointer<Float>
     /// GRU only: `b_hn`, which sits inside `r ⊙ (W_hn h + b_hn)`.
@@ -64,7 +66,7 @@ struct InferencePass {
             for k in 0..<count {
                 let t = reverse ? t0 + count - 1 - k : t0 + k
                 let n = active[t]
-                if n > 0 { step(t, n: n, gx: gates + (t - t0) * B * G) }
+                if n > 0 { step(t, n: n, gx: gates + (t - t0) * B * G, backwards: (s + k) & 1 == 1) }
             }
             s += count
         }
@@ -74,12 +76,13 @@ struct InferencePass {
         }
     }
 
-    @inline(__always) private func step(_ t: Int, n: Int, gx: UnsafeMutablePointer<Float>) {
+    /// `backwards`: this step runs the product's column blocks in reverse order (every other step).
+    @inline(__always) private func step(_ t: Int, n: Int, gx: UnsafeMutablePointer<Float>, backwards: Bool) {
         let G = gateWidth, H = hidden
         switch cell {
         case .lstm:
             if n <= Self.fewRows {
-                GateArithmetic.accumulateProduct(h, whhT, gx, n, H, G)
+                GateArithmetic.accumulateProduct(h, whhPacked, gx, n, H, G, backwards)
             } else {
                 MatrixProduct.gemm(.none, .none, m: n, n: G, k: H, a: h, b: whhT, beta: 1, c: gx)
             }
@@ -87,7 +90,7 @@ struct InferencePass {
         case .gru:
             if n <= Self.fewRows {
                 recurrent.update(repeating: 0, count: n * G)
-                GateArithmetic.accumulateProduct(h, whhT, recurrent, n, H, G)
+                GateArithmetic.accumulateProduct(h, whhPacked, recurrent, n, H, G, backwards)
             } else {
                 MatrixProduct.gemm(.none, .none, m: n, n: G, k: H, a: h, b: whhT, c: recurrent)
             }
@@ -105,30 +108,34 @@ struct InferencePass {
 }
 
 /// Per layer and direction: `W_hh` transposed to `[H][G]` (the per-step product is then a plain
-/// row-major `h·W`) and the combined gate bias, in cache-line aligned buffers. Transposing on every
-/// call cost a batch-1 sequence about as much as ten of its steps. Never written after `init`, so
-/// threads may share it.
+/// row-major `h·W`), the same packed for the few-rows product, and the combined gate bias, in
+/// cache-line aligned buffers. Transposing on every call cost a batch-1 sequence about as much as
+/// ten of its steps. Never written after `init`, so threads may share it.
 final class InferenceWeights: @unchecked Sendable {
     let whhT: [[FloatBuffer]]
+    let whhPacked: [[FloatBuffer]]
     let bias: [[FloatBuffer]]
 
     init(_ network: RecurrentNetwork) {
         let c = network.configuration, H = c.hiddenSize, G = c.cell.gateCount * H
         let p = network.parameters
-        var whhT: [[FloatBuffer]] = [], bias: [[FloatBuffer]] = []
+        var whhT: [[FloatBuffer]] = [], whhPacked: [[FloatBuffer]] = [], bias: [[FloatBuffer]] = []
         for l in 0..<c.layerCount {
-            var wl: [FloatBuffer] = [], bl: [FloatBuffer] = []
+            var wl: [FloatBuffer] = [], pl: [FloatBuffer] = [], bl: [FloatBuffer] = []
             for d in 0..<c.directions {
                 let o = network.layout.cellOffsets[l][d]
                 let w = FloatBuffer(uninitialized: G * H), b = FloatBuffer(uninitialized: G)
                 for r in 0..<G { for col in 0..<H { w.pointer[col * G + r] = p[o.whh + r * H + col] } }
                 // GRU: b_hn stays apart, inside r ⊙ (W_hn h + b_hn).
                 for j in 0..<G { b.pointer[j] = c.cell == .gru && j >= 2 * H ? p[o.bih + j] : p[o.bih + j] + p[o.bhh + j] }
-                wl.append(w); bl.append(b)
+                let packed = FloatBuffer(uninitialized: G * H)
+                GateArithmetic.packForProduct(w.pointer, H, G, packed.pointer)
+                wl.append(w); pl.append(packed); bl.append(b)
             }
-            whhT.append(wl); bias.append(bl)
+            whhT.append(wl); whhPacked.append(pl); bias.append(bl)
         }
         self.whhT = whhT
+        self.whhPacked = whhPacked
         self.bias = bias
     }
 
@@ -173,7 +180,8 @@ extension RecurrentNetwork {
                     InferencePass(
                         cell: c.cell, steps: T, rows: B, hidden: H, inputWidth: c.layerInputSize(l),
                         active: batch.active, reverse: d == 1, x: input, wih: p + o.wih,
-                        whhT: weights.whhT[l][d].pointer, bias: weights.bias[l][d].pointer, bhn: p + o.bhh + 2 * H,
+                        whhT: weights.whhT[l][d].pointer, whhPacked: weights.whhPacked[l][d].pointer,
+                        bias: weights.bias[l][d].pointer, bhn: p + o.bhh + 2 * H,
                         h: h.pointer, c: cells.pointer, gates: gates.pointer, chunk: chunk,
                         recurrent: recurrent.pointer, y: output.map { $0.pointer + d * H }, ldy: H * D,
                         final: embedding.pointer + d * H, ldf: E

@@ -158,17 +158,21 @@ final class GateStepTests: XCTestCase {
         XCTAssertEqual(widest.map(\.bitPattern), wide.map(\.bitPattern))
     }
 
-    func testProductBuildsAgreeBitForBitAndMatchTheSum() throws {
-        // 64-wide blocks, an 8-wide block and a scalar tail: width 64 + 8 + 3.
-        let rows = 3, inner = 37, width = 75
+    func testProductBuildsAndDirectionsAgreeBitForBitAndMatchTheSum() throws {
+        // Two 64-wide blocks (so the block order matters), an 8-wide block and a scalar tail.
+        let rows = 3, inner = 37, width = 128 + 8 + 3
         let h = Self.values(rows * inner, seed: 10), w = Self.values(inner * width, seed: 11)
         let start = Self.values(rows * width, seed: 12)
+        var packed = [Float](repeating: .nan, count: inner * width)
+        packed.withUnsafeMutableBufferPointer { GateKernels.GateStep.packForProduct(w, inner: inner, width: width, into: $0.baseAddress!) }
+        XCTAssertFalse(packed.contains { $0.isNaN }, "packing fills every float")
+        XCTAssertEqual(packed.sorted(), w.sorted(), "packing only moves values")
         func run(_ product: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
             var out = start
             out.withUnsafeMutableBufferPointer { product($0.baseAddress!) }
             return out
         }
-        let base = run { GateKernels.GateStep.accumulateProduct(h, w, into: $0, rows: rows, inner: inner, width: width) }
+        let base = run { GateKernels.GateStep.accumulateProduct(h, packed, into: $0, rows: rows, inner: inner, width: width, backwards: false) }
         for r in 0..<rows {
             for g in 0..<width {
                 var sum = Double(start[r * width + g])
@@ -176,11 +180,17 @@ final class GateStepTests: XCTestCase {
                 XCTAssertEqual(Double(base[r * width + g]), sum, accuracy: 1e-4 * max(1, abs(sum)), "out[\(r)][\(g)]")
             }
         }
+        let reversed = run { GateKernels.GateStep.accumulateProduct(h, packed, into: $0, rows: rows, inner: inner, width: width, backwards: true) }
+        XCTAssertEqual(reversed.map(\.bitPattern), base.map(\.bitPattern), "block order must not change a sum")
         guard GateKernels.ProcessorFeatures.haswell else { throw XCTSkip("no AVX2 on this processor") }
-        let wide = run { GateKernelsAVX2.GateStep.accumulateProduct(h, w, into: $0, rows: rows, inner: inner, width: width) }
-        XCTAssertEqual(wide.map(\.bitPattern), base.map(\.bitPattern))
+        for backwards in [false, true] {
+            let wide = run { GateKernelsAVX2.GateStep.accumulateProduct(h, packed, into: $0, rows: rows, inner: inner, width: width, backwards: backwards) }
+            XCTAssertEqual(wide.map(\.bitPattern), base.map(\.bitPattern), "AVX2 backwards: \(backwards)")
+        }
         guard GateKernels.ProcessorFeatures.avx512 else { throw XCTSkip("no AVX-512 on this processor") }
-        let widest = run { GateKernelsAVX512.GateStep.accumulateProduct(h, w, into: $0, rows: rows, inner: inner, width: width) }
-        XCTAssertEqual(widest.map(\.bitPattern), base.map(\.bitPattern))
+        for backwards in [false, true] {
+            let widest = run { GateKernelsAVX512.GateStep.accumulateProduct(h, packed, into: $0, rows: rows, inner: inner, width: width, backwards: backwards) }
+            XCTAssertEqual(widest.map(\.bitPattern), base.map(\.bitPattern), "AVX-512 backwards: \(backwards)")
+        }
     }
 }
