@@ -71,11 +71,6 @@ public struct SequenceClassifier: Sendable, Equatable {
         }
     }
 
-    func pack(_ sequences: [[Float]]) throws -> PackedBatch {
-        for (i, s) in sequences.enumerated() { try validate(s, index: i) }
-        return PackedBatch(sequences: sequences.map(prepare), width: configuration.inputSize)
-    }
-
     /// Logits and embeddings for a batch of sequences (any lengths), in the caller's order.
     /// With `concurrency > 1` the batch is split into that many parts run on separate threads (set
     /// OpenBLAS to one thread then: its own threading costs more than it gains at these sizes).
@@ -84,23 +79,24 @@ public struct SequenceClassifier: Sendable, Equatable {
         guard parts > 1 else { return try evaluate(sequences) }
         for (i, s) in sequences.enumerated() { try validate(s, index: i) }
         let bounds = (0...parts).map { $0 * sequences.count / parts }
-        var results = [(logits: [[Float]], embeddings: [[Float]])?](repeating: nil, count: parts)
+        var results = [(logits: [[Float]], embeddings: [[Float]])](repeating: ([], []), count: parts)
         let lock = NSLock()
         DispatchQueue.concurrentPerform(iterations: parts) { p in
-            let r = try? evaluate(Array(sequences[bounds[p]..<bounds[p + 1]]))
+            let r = evaluateValidated(Array(sequences[bounds[p]..<bounds[p + 1]]))
             lock.lock(); results[p] = r; lock.unlock()
         }
-        var logits: [[Float]] = [], embeddings: [[Float]] = []
-        for r in results {
-            guard let r else { throw RecurrentError.invalidInput("evaluation of a batch part failed") }
-            logits += r.logits; embeddings += r.embeddings
-        }
-        return (logits, embeddings)
+        return (results.flatMap(\.logits), results.flatMap(\.embeddings))
     }
 
     public func evaluate(_ sequences: [[Float]]) throws -> (logits: [[Float]], embeddings: [[Float]]) {
+        for (i, s) in sequences.enumerated() { try validate(s, index: i) }
+        return evaluateValidated(sequences)
+    }
+
+    /// `evaluate` for sequences already validated (the parallel path checks them all first).
+    func evaluateValidated(_ sequences: [[Float]]) -> (logits: [[Float]], embeddings: [[Float]]) {
         guard !sequences.isEmpty else { return ([], []) }
-        let batch = try pack(sequences)
+        let batch = PackedBatch(sequences: sequences.map(prepare), width: configuration.inputSize)
         let result = network.infer(batch)
         let C = configuration.classCount, E = configuration.embeddingSize
         var logits = [[Float]](repeating: [], count: sequences.count)
