@@ -27,8 +27,8 @@ struct DirectionPass {
     /// has ended (the weight gradient's product runs over every row).
     let y: UnsafeMutablePointer<Float>
     let ldy: Int
-    /// Scratch: zeros of length H, and at least max(H, `[B][G·H]`) floats (the GRU's recurrent
-    /// projection; tanh of the cell state for the LSTM).
+    /// Zeros of length H, and for the forward pass scratch of at least `[B][G·H]` floats (the GRU's
+    /// recurrent projection; the backward pass uses none).
     let zeros: UnsafePointer<Float>
     let scratch: UnsafeMutablePointer<Float>
 

@@ -114,7 +114,7 @@ extension RecurrentNetwork {
         let G = c.cell.gateCount * H, D = c.directions, ldy = H * D
         let trace = ForwardTrace(batch: batch, configuration: c)
         let zeros = FloatBuffer(H)
-        let scratch = FloatBuffer(max(H, B * G))
+        let scratch = FloatBuffer(uninitialized: B * G)
         parameters.withUnsafeBufferPointer { pp in
             let p = pp.baseAddress!
             for l in 0..<c.layerCount {
@@ -188,7 +188,7 @@ extension RecurrentNetwork {
         // Written whole by each direction's backward pass (ended rows are zeroed there).
         let dAx = FloatBuffer(uninitialized: T * B * G), dAh = FloatBuffer(uninitialized: c.cell == .gru ? T * B * G : 0)
         let dh = FloatBuffer(B * H), dcell = FloatBuffer(B * H), zeros = FloatBuffer(H)
-        let scratch = FloatBuffer(max(H, B * G))
+        let scratch = FloatBuffer(0)  // the backward pass needs no scratch
         parameters.withUnsafeBufferPointer { pp in
             grad.withUnsafeMutableBufferPointer { gp in
                 let p = pp.baseAddress!, g = gp.baseAddress!
