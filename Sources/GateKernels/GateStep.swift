@@ -21,12 +21,23 @@ public enum GateStep {
             let bi = bias, bf = bias + H, bg = bias + 2 * H, bo = bias + 3 * H
             let hr = h + row * H, cr = c + row * H
             for j in 0..<H {
-                let cj = Activations.sigmoid(f[j] + bf[j]) * cr[j]
-                    + Activations.sigmoid(i[j] + bi[j]) * Activations.tanh(gg[j] + bg[j])
-                cr[j] = cj
-                hr[j] = Activations.sigmoid(o[j] + bo[j]) * Activations.tanh(cj)
+                let cell = lstmCell(i[j] + bi[j], f[j] + bf[j], gg[j] + bg[j], o[j] + bo[j], previous: cr[j])
+                cr[j] = cell.c
+                hr[j] = cell.h
             }
         }
+    }
+
+    /// The LSTM cell for one unit, from its four pre-activations and its previous cell state: the
+    /// gate values (kept by training for backpropagation), the new cell state, its tanh and `h`.
+    /// Inference and training both step through here, so they agree bit for bit.
+    @inline(__always) static func lstmCell(_ ai: Float, _ af: Float, _ ag: Float, _ ao: Float, previous: Float)
+        -> (i: Float, f: Float, g: Float, o: Float, c: Float, tanhC: Float, h: Float) {
+        let i = Activations.sigmoid(ai), f = Activations.sigmoid(af)
+        let g = Activations.tanh(ag), o = Activations.sigmoid(ao)
+        let c = f * previous + i * g
+        let tanhC = Activations.tanh(c)
+        return (i, f, g, o, c, tanhC, o * tanhC)
     }
 
     /// One LSTM row of a training step, keeping what backpropagation needs: `gates` `[4H]` holds
@@ -38,14 +49,11 @@ public enum GateStep {
                                      h: UnsafeMutablePointer<Float>, hidden H: Int) {
         let i = gates, f = i + H, gg = i + 2 * H, o = i + 3 * H
         for j in 0..<H {
-            let iv = Activations.sigmoid(i[j]), fv = Activations.sigmoid(f[j])
-            let gv = Activations.tanh(gg[j]), ov = Activations.sigmoid(o[j])
-            i[j] = iv; f[j] = fv; gg[j] = gv; o[j] = ov
-            let cj = fv * previousCell[j] + iv * gv
-            c[j] = cj
-            let tc = Activations.tanh(cj)
-            cellTanh[j] = tc
-            h[j] = ov * tc
+            let cell = lstmCell(i[j], f[j], gg[j], o[j], previous: previousCell[j])
+            i[j] = cell.i; f[j] = cell.f; gg[j] = cell.g; o[j] = cell.o
+            c[j] = cell.c
+            cellTanh[j] = cell.tanhC
+            h[j] = cell.h
         }
     }
 

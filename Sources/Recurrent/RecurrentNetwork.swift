@@ -117,6 +117,9 @@ extension RecurrentNetwork {
         let scratch = FloatBuffer(uninitialized: B * G)
         parameters.withUnsafeBufferPointer { pp in
             let p = pp.baseAddress!
+            // Every slot of the outputs and states is written when no row ends early.
+            let full = batch.lengths.allSatisfy { $0 == T }
+            func stepBuffer(_ count: Int) -> FloatBuffer { full ? FloatBuffer(uninitialized: count) : FloatBuffer(count) }
             for l in 0..<c.layerCount {
                 if l == 0 {
                     trace.layerInputs.append(nil); trace.dropoutMasks.append(nil)
@@ -133,9 +136,6 @@ extension RecurrentNetwork {
                 } else {
                     trace.layerInputs.append(trace.outputs[l - 1]); trace.dropoutMasks.append(nil)
                 }
-                // Every slot of the outputs and states is written when no row ends early.
-                let full = batch.lengths.allSatisfy { $0 == T }
-                func stepBuffer(_ count: Int) -> FloatBuffer { full ? FloatBuffer(uninitialized: count) : FloatBuffer(count) }
                 let out = stepBuffer(T * B * ldy)
                 trace.outputs.append(out)
                 var gl: [FloatBuffer] = [], al: [FloatBuffer] = [], tl: [FloatBuffer?] = []
