@@ -121,45 +121,90 @@ struct DirectionPass {
 
     /// Backpropagates `dy` (gradient w.r.t. this direction's outputs, row stride `ldy`) through time.
     /// Accumulates parameter gradients and, when `dx` is given, the gradient w.r.t. the layer input.
+    /// `dAx` (and the GRU's `dAh`) hold `[T][B][G]` for the GRU, one step `[B][G]` for the LSTM.
     func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                   gwih: UnsafeMutablePointer<Float>, gwhh: UnsafeMutablePointer<Float>,
                   gbih: UnsafeMutablePointer<Float>, gbhh: UnsafeMutablePointer<Float>,
                   dAx: UnsafeMutablePointer<Float>, dAh: UnsafeMutablePointer<Float>,
                   dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>,
                   ones: UnsafePointer<Float>) {
+        dh.update(repeating: 0, count: rows * hidden)
+        if cell == .lstm {
+            dc.update(repeating: 0, count: rows * hidden)
+            lstmBackward(dy: dy, dx: dx, gwih: gwih, gwhh: gwhh, gbih: gbih, gbhh: gbhh, dA: dAx, dh: dh, dc: dc)
+        } else {
+            gruBackward(dy: dy, dx: dx, gwih: gwih, gwhh: gwhh, gbih: gbih, gbhh: gbhh,
+                        dAx: dAx, dAh: dAh, dh: dh, ones: ones)
+        }
+    }
+
+    /// LSTM backpropagation through time. Each step's parameter gradients are one product
+    /// `dA_tᵀ · [h_prev | x_t | 1]` (both biases take the same `dA`), taken while `dA_t` is still in
+    /// cache: keeping every step's `dA` for products after the loop wrote, re-read and packed 6 MB
+    /// per batch, which made those products cost more than the per-step ones of the same size.
+    private func lstmBackward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                              gwih: UnsafeMutablePointer<Float>, gwhh: UnsafeMutablePointer<Float>,
+                              gbih: UnsafeMutablePointer<Float>, gbhh: UnsafeMutablePointer<Float>,
+                              dA: UnsafeMutablePointer<Float>,
+                              dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>) {
+        let G = gateWidth, H = hidden, I = inputWidth, B = rows, W = H + I + 1
+        let operand = FloatBuffer(uninitialized: B * W)
+        for row in 0..<B { operand.pointer[row * W + H + I] = 1 }
+        let sums = FloatBuffer(G * W)
+        for s in 0..<steps {
+            let t = reverse ? s : steps - 1 - s
+            let n = active[t]
+            if n == 0 { continue }
+            for row in 0..<n {
+                let at = (t * B + row) * H
+                GateArithmetic.lstmBackward(gates + (t * B + row) * G, cellTanh! + at, previousCell(t, row),
+                                            dy + (t * B + row) * ldy, dh + row * H, dc + row * H,
+                                            dA + row * G, H)
+                let o = operand.pointer + row * W
+                o.update(from: previousHidden(t, row), count: H)
+                (o + H).update(from: x + (t * B + row) * I, count: I)
+            }
+            MatrixProduct.gemm(.transposed, .none, m: G, n: W, k: n, a: dA, b: operand.pointer,
+                               beta: 1, c: sums.pointer)
+            if let dx {
+                MatrixProduct.gemm(.none, .none, m: n, n: I, k: G, a: dA, b: wih, beta: 1, c: dx + t * B * I)
+            }
+            MatrixProduct.gemm(.none, .none, m: n, n: H, k: G, a: dA, b: whh, c: dh)
+        }
+        for j in 0..<G {
+            let s = sums.pointer + j * W
+            for k in 0..<H { gwhh[j * H + k] += s[k] }
+            for k in 0..<I { gwih[j * I + k] += s[H + k] }
+            gbih[j] += s[H + I]
+            gbhh[j] += s[H + I]
+        }
+    }
+
+    private func gruBackward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                             gwih: UnsafeMutablePointer<Float>, gwhh: UnsafeMutablePointer<Float>,
+                             gbih: UnsafeMutablePointer<Float>, gbhh: UnsafeMutablePointer<Float>,
+                             dAx: UnsafeMutablePointer<Float>, dAh: UnsafeMutablePointer<Float>,
+                             dh: UnsafeMutablePointer<Float>, ones: UnsafePointer<Float>) {
         let G = gateWidth, H = hidden, B = rows
         // Rows that have ended take no gradient, but the products over all steps below read them.
         for t in 0..<steps where active[t] < B {
             let first = (t * B + active[t]) * G, count = (B - active[t]) * G
             (dAx + first).update(repeating: 0, count: count)
-            if cell == .gru { (dAh + first).update(repeating: 0, count: count) }
+            (dAh + first).update(repeating: 0, count: count)
         }
-        dh.update(repeating: 0, count: B * H)
-        dc.update(repeating: 0, count: B * H)
         for s in 0..<steps {
             let t = reverse ? s : steps - 1 - s
             let n = active[t]
             if n == 0 { continue }
-            switch cell {
-            case .lstm:
-                for row in 0..<n {
-                    let at = (t * B + row) * H
-                    GateArithmetic.lstmBackward(gates + (t * B + row) * G, cellTanh! + at, previousCell(t, row),
-                                                dy + (t * B + row) * ldy, dh + row * H, dc + row * H,
-                                                dAx + (t * B + row) * G, H)
-                }
-                MatrixProduct.gemm(.none, .none, m: n, n: H, k: G, a: dAx + t * B * G, b: whh, c: dh)
-            case .gru:
-                for row in 0..<n {
-                    GateArithmetic.gruBackward(gates + (t * B + row) * G, aux + (t * B + row) * H, previousHidden(t, row),
-                                               dy + (t * B + row) * ldy, dh + row * H, dAx + (t * B + row) * G,
-                                               dAh + (t * B + row) * G, H)
-                }
-                MatrixProduct.gemm(.none, .none, m: n, n: H, k: G, a: dAh + t * B * G, b: whh,
-                                   beta: 1, c: dh)
+            for row in 0..<n {
+                GateArithmetic.gruBackward(gates + (t * B + row) * G, aux + (t * B + row) * H, previousHidden(t, row),
+                                           dy + (t * B + row) * ldy, dh + row * H, dAx + (t * B + row) * G,
+                                           dAh + (t * B + row) * G, H)
             }
+            MatrixProduct.gemm(.none, .none, m: n, n: H, k: G, a: dAh + t * B * G, b: whh,
+                               beta: 1, c: dh)
         }
-        let dA = cell == .lstm ? UnsafePointer(dAx) : UnsafePointer(dAh)
+        let dA = UnsafePointer(dAh)
         let all = steps * B
         // Input-side gradients, each one product over all time steps.
         MatrixProduct.gemm(.transposed, .none, m: G, n: inputWidth, k: all, a: dAx, b: x, beta: 1, c: gwih)
