@@ -164,19 +164,19 @@ struct DirectionPass {
                 o.update(from: previousHidden(t, row), count: H)
                 (o + H).update(from: x + (t * B + row) * I, count: I)
             }
-            MatrixProduct.gemm(.transposed, .none, m: G, n: W, k: n, a: dA, b: operand.pointer,
+            MatrixProduct.gemm(.transposed, .none, m: W, n: G, k: n, a: operand.pointer, b: dA,
                                beta: 1, c: sums.pointer)
             if let dx {
                 MatrixProduct.gemm(.none, .none, m: n, n: I, k: G, a: dA, b: wih, beta: 1, c: dx + t * B * I)
             }
             MatrixProduct.gemm(.none, .none, m: n, n: H, k: G, a: dA, b: whh, c: dh)
         }
+        let s = sums.pointer
         for j in 0..<G {
-            let s = sums.pointer + j * W
-            for k in 0..<H { gwhh[j * H + k] += s[k] }
-            for k in 0..<I { gwih[j * I + k] += s[H + k] }
-            gbih[j] += s[H + I]
-            gbhh[j] += s[H + I]
+            for k in 0..<H { gwhh[j * H + k] += s[k * G + j] }
+            for k in 0..<I { gwih[j * I + k] += s[(H + k) * G + j] }
+            gbih[j] += s[(H + I) * G + j]
+            gbhh[j] += s[(H + I) * G + j]
         }
     }
 
