@@ -131,25 +131,26 @@ struct DirectionPass {
         dh.update(repeating: 0, count: rows * hidden)
         if cell == .lstm {
             dc.update(repeating: 0, count: rows * hidden)
-            lstmBackward(dy: dy, dx: dx, gwih: gwih, gwhh: gwhh, gbih: gbih, gbhh: gbhh, dA: dAx, dh: dh, dc: dc)
+            lstmBackward(dy: dy, dx: dx, gwih: gwih, gwhh: gwhh, gbih: gbih, gbhh: gbhh, dA: dAx, dh: dh, dc: dc,
+                         ones: ones)
         } else {
             gruBackward(dy: dy, dx: dx, gwih: gwih, gwhh: gwhh, gbih: gbih, gbhh: gbhh,
                         dAx: dAx, dAh: dAh, dh: dh, ones: ones)
         }
     }
 
-    /// LSTM backpropagation through time. Each step's parameter gradients are one product
-    /// `dA_tᵀ · [h_prev | x_t | 1]` (both biases take the same `dA`), taken while `dA_t` is still in
-    /// cache: keeping every step's `dA` for products after the loop wrote, re-read and packed 6 MB
-    /// per batch, which made those products cost more than the per-step ones of the same size.
+    /// LSTM backpropagation through time. Each step's parameter gradients, `[h_prev | x_t | 1]ᵀ · dA_t`
+    /// into one `[H + I + 1][G]` sum (both biases take the same `dA`), are taken while `dA_t` is
+    /// still in cache: keeping every step's `dA` for products after the loop wrote, re-read and
+    /// packed 6 MB per batch, which made those products cost more than the per-step ones of the
+    /// same size.
     private func lstmBackward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                               gwih: UnsafeMutablePointer<Float>, gwhh: UnsafeMutablePointer<Float>,
                               gbih: UnsafeMutablePointer<Float>, gbhh: UnsafeMutablePointer<Float>,
                               dA: UnsafeMutablePointer<Float>,
-                              dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>) {
+                              dh: UnsafeMutablePointer<Float>, dc: UnsafeMutablePointer<Float>,
+                              ones: UnsafePointer<Float>) {
         let G = gateWidth, H = hidden, I = inputWidth, B = rows, W = H + I + 1
-        let operand = FloatBuffer(uninitialized: B * W)
-        for row in 0..<B { operand.pointer[row * W + H + I] = 1 }
         let sums = FloatBuffer(G * W)
         for s in 0..<steps {
             let t = reverse ? s : steps - 1 - s
@@ -160,12 +161,15 @@ struct DirectionPass {
                 GateArithmetic.lstmBackward(gates + (t * B + row) * G, cellTanh! + at, previousCell(t, row),
                                             dy + (t * B + row) * ldy, dh + row * H, dc + row * H,
                                             dA + row * G, H)
-                let o = operand.pointer + row * W
-                o.update(from: previousHidden(t, row), count: H)
-                (o + H).update(from: x + (t * B + row) * I, count: I)
             }
-            MatrixProduct.gemm(.transposed, .none, m: W, n: G, k: n, a: operand.pointer, b: dA,
-                               beta: 1, c: sums.pointer)
+            if let (hp, ld) = previousHiddenBlock(t) {
+                MatrixProduct.gemm(.transposed, .none, m: H, n: G, k: n, a: hp, lda: ld, b: dA,
+                                   beta: 1, c: sums.pointer)
+            }
+            MatrixProduct.gemm(.transposed, .none, m: I, n: G, k: n, a: x + t * B * I, b: dA,
+                               beta: 1, c: sums.pointer + H * G)
+            MatrixProduct.gemm(.transposed, .none, m: 1, n: G, k: n, a: ones, lda: 1, b: dA,
+                               beta: 1, c: sums.pointer + (H + I) * G)
             if let dx {
                 MatrixProduct.gemm(.none, .none, m: n, n: I, k: G, a: dA, b: wih, beta: 1, c: dx + t * B * I)
             }
