@@ -17,9 +17,9 @@ struct InferencePass {
     let reverse: Bool
     /// Layer input `[T][B][inputWidth]`.
     let x: UnsafePointer<Float>
-    /// `W_ih` `[G][inputWidth]` as stored; `W_hh` transposed to `[H][G]`, and that packed for
+    /// `W_ih` transposed to `[inputWidth][G]`; `W_hh` transposed to `[H][G]`, and that packed for
     /// `GateStep.accumulateProduct`.
-    let wih: UnsafePointer<Float>
+    let wihT: UnsafePointer<Float>
     let whhT: UnsafePointer<Float>
     let whhPacked: UnsafePointer<Float>
     /// Bias added to the gates: LSTM `b_ih + b_hh`; GRU `b_ih + b_hh` for r and z, `b_in` for n.
@@ -60,8 +60,8 @@ struct InferencePass {
             // Time slice [t0, t0 + count) in memory order, whichever way the direction runs.
             let t0 = reverse ? steps - s - count : s
             if active[t0] > 0 {
-                MatrixProduct.gemm(.none, .transposed, m: count * B, n: G, k: inputWidth,
-                                   a: x + t0 * B * inputWidth, b: wih, c: gates)
+                MatrixProduct.gemm(.none, .none, m: count * B, n: G, k: inputWidth,
+                                   a: x + t0 * B * inputWidth, b: wihT, c: gates)
             }
             for k in 0..<count {
                 let t = reverse ? t0 + count - 1 - k : t0 + k
@@ -107,11 +107,15 @@ struct InferencePass {
     }
 }
 
-/// Per layer and direction: `W_hh` transposed to `[H][G]` (the per-step product is then a plain
-/// row-major `h·W`), the same packed for the few-rows product, and the combined gate bias, in
-/// cache-line aligned buffers. Transposing on every call cost a batch-1 sequence about as much as
-/// ten of its steps. Never written after `init`, so threads may share it.
+/// Per layer and direction: `W_ih` and `W_hh` transposed to `[I][G]` and `[H][G]` (the products
+/// are then plain row-major `x·W` and `h·W`), `W_hh` also packed for the few-rows product, and the
+/// combined gate bias, in cache-line aligned buffers. Transposing on every call cost a batch-1
+/// sequence about as much as ten of its steps. The input projection in that orientation takes
+/// OpenBLAS's small-matrix kernel, which writes its result directly; the transposed form (K = I is
+/// small) went the general way, which zeroes and packs first. Never written after `init`, so
+/// threads may share it.
 final class InferenceWeights: @unchecked Sendable {
+    let wihT: [[FloatBuffer]]
     let whhT: [[FloatBuffer]]
     let whhPacked: [[FloatBuffer]]
     let bias: [[FloatBuffer]]
@@ -119,11 +123,16 @@ final class InferenceWeights: @unchecked Sendable {
     init(_ network: RecurrentNetwork) {
         let c = network.configuration, H = c.hiddenSize, G = c.cell.gateCount * H
         let p = network.parameters
-        var whhT: [[FloatBuffer]] = [], whhPacked: [[FloatBuffer]] = [], bias: [[FloatBuffer]] = []
+        var wihT: [[FloatBuffer]] = [], whhT: [[FloatBuffer]] = [], whhPacked: [[FloatBuffer]] = []
+        var bias: [[FloatBuffer]] = []
         for l in 0..<c.layerCount {
-            var wl: [FloatBuffer] = [], pl: [FloatBuffer] = [], bl: [FloatBuffer] = []
+            var il: [FloatBuffer] = [], wl: [FloatBuffer] = [], pl: [FloatBuffer] = [], bl: [FloatBuffer] = []
+            let I = c.layerInputSize(l)
             for d in 0..<c.directions {
                 let o = network.layout.cellOffsets[l][d]
+                let wi = FloatBuffer(uninitialized: G * I)
+                for r in 0..<G { for col in 0..<I { wi.pointer[col * G + r] = p[o.wih + r * I + col] } }
+                il.append(wi)
                 let w = FloatBuffer(uninitialized: G * H), b = FloatBuffer(uninitialized: G)
                 for r in 0..<G { for col in 0..<H { w.pointer[col * G + r] = p[o.whh + r * H + col] } }
                 // GRU: b_hn stays apart, inside r ⊙ (W_hn h + b_hn).
@@ -132,8 +141,9 @@ final class InferenceWeights: @unchecked Sendable {
                 GateArithmetic.packForProduct(w.pointer, H, G, packed.pointer)
                 wl.append(w); pl.append(packed); bl.append(b)
             }
-            whhT.append(wl); whhPacked.append(pl); bias.append(bl)
+            wihT.append(il); whhT.append(wl); whhPacked.append(pl); bias.append(bl)
         }
+        self.wihT = wihT
         self.whhT = whhT
         self.whhPacked = whhPacked
         self.bias = bias
@@ -179,7 +189,7 @@ extension RecurrentNetwork {
                     h.zero(); cells.zero()
                     InferencePass(
                         cell: c.cell, steps: T, rows: B, hidden: H, inputWidth: c.layerInputSize(l),
-                        active: batch.active, reverse: d == 1, x: input, wih: p + o.wih,
+                        active: batch.active, reverse: d == 1, x: input, wihT: weights.wihT[l][d].pointer,
                         whhT: weights.whhT[l][d].pointer, whhPacked: weights.whhPacked[l][d].pointer,
                         bias: weights.bias[l][d].pointer, bhn: p + o.bhh + 2 * H,
                         h: h.pointer, c: cells.pointer, gates: gates.pointer, chunk: chunk,
