@@ -52,6 +52,13 @@ public enum MatrixProduct {
         return c
     }
 
+    /// Writes the transpose of the row-major `[rows][columns]` matrix `a` to `out` (`[columns][rows]`),
+    /// for weights kept in the orientation whose product BLAS runs fastest.
+    public static func transpose(_ a: UnsafePointer<Float>, rows: Int, columns: Int,
+                                 into out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { for c in 0..<columns { out[c * rows + r] = a[r * columns + c] } }
+    }
+
     /// Limits OpenBLAS to `count` threads (benchmarks compare peers at equal thread counts).
     public static func setThreadCount(_ count: Int) {
         openblas_set_num_threads(Int32(count))

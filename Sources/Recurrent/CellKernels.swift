@@ -62,7 +62,7 @@ struct DirectionPass {
         // OpenBLAS runs noticeably faster than the transposed form for the small row counts here.
         let whhT = UnsafeMutablePointer<Float>.allocate(capacity: G * H)
         defer { whhT.deallocate() }
-        for r in 0..<G { for c in 0..<H { whhT[c * G + r] = whh[r * H + c] } }
+        MatrixProduct.transpose(whh, rows: G, columns: H, into: whhT)
         // One product for the input projection of every time step, accumulated onto the biases
         // (b_ih + b_hh for the LSTM; b_ih only for the GRU, whose b_hn sits inside r ⊙ (…)).
         let bias = UnsafeMutablePointer<Float>.allocate(capacity: G)

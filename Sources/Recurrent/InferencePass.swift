@@ -131,10 +131,12 @@ final class InferenceWeights: @unchecked Sendable {
             for d in 0..<c.directions {
                 let o = network.layout.cellOffsets[l][d]
                 let wi = FloatBuffer(uninitialized: G * I)
-                for r in 0..<G { for col in 0..<I { wi.pointer[col * G + r] = p[o.wih + r * I + col] } }
-                il.append(wi)
                 let w = FloatBuffer(uninitialized: G * H), b = FloatBuffer(uninitialized: G)
-                for r in 0..<G { for col in 0..<H { w.pointer[col * G + r] = p[o.whh + r * H + col] } }
+                p.withUnsafeBufferPointer { pp in
+                    MatrixProduct.transpose(pp.baseAddress! + o.wih, rows: G, columns: I, into: wi.pointer)
+                    MatrixProduct.transpose(pp.baseAddress! + o.whh, rows: G, columns: H, into: w.pointer)
+                }
+                il.append(wi)
                 // GRU: b_hn stays apart, inside r ⊙ (W_hn h + b_hn).
                 for j in 0..<G { b.pointer[j] = c.cell == .gru && j >= 2 * H ? p[o.bih + j] : p[o.bih + j] + p[o.bhh + j] }
                 let packed = FloatBuffer(uninitialized: G * H)

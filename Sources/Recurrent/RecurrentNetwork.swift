@@ -185,8 +185,8 @@ extension RecurrentNetwork {
         let dLogits = FloatBuffer(logitGradient)
         let dE = FloatBuffer(B * E)
         let ones = FloatBuffer([Float](repeating: 1, count: max(T * B, 1)))
-        // Written whole by each direction's backward pass (ended rows are zeroed there); the LSTM's
-        // holds one step.
+        // GRU: every step's, written whole by each direction's backward pass (ended rows are zeroed
+        // there). LSTM: one step's, of which the pass writes and reads the running rows only.
         let dAx = FloatBuffer(uninitialized: (c.cell == .lstm ? 1 : T) * B * G)
         let dAh = FloatBuffer(uninitialized: c.cell == .gru ? T * B * G : 0)
         let dh = FloatBuffer(B * H), dcell = FloatBuffer(B * H), zeros = FloatBuffer(H)

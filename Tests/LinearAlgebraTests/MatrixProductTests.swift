@@ -43,4 +43,13 @@ final class MatrixProductTests: XCTestCase {
         } } }
         XCTAssertEqual(c, [11, 12, 13, 14])
     }
+
+    func testTransposeMovesEveryElementToItsMirror() {
+        let a: [Float] = [1, 2, 3, 4, 5, 6]  // 2x3
+        var t = [Float](repeating: .nan, count: 6)
+        a.withUnsafeBufferPointer { pa in t.withUnsafeMutableBufferPointer { pt in
+            MatrixProduct.transpose(pa.baseAddress!, rows: 2, columns: 3, into: pt.baseAddress!)
+        } }
+        XCTAssertEqual(t, [1, 4, 2, 5, 3, 6])  // 3x2
+    }
 }
