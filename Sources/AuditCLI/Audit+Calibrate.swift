@@ -366,11 +366,7 @@ extension Audit.Calibrate {
             } else {
                 thresholds = .marginal(predictor.thresholds.first.flatMap(finite))
             }
-            guarantees = predictor.guarantees.map { g in
-                var s = g.description
-                if case .classConditional(let c) = g.scope, c < classes.count { s = s.replacingOccurrences(of: "class = \(c)", with: "class = \(classes[c])").replacingOccurrences(of: "class is \(c)", with: "class is \(classes[c])") }
-                return s
-            }
+            guarantees = predictor.guarantees.map { $0.description(classNames: classes) }
             warnings = predictor.warnings.map { w in
                 let who = w.classLabel.map { "class '\(classes[$0])'" } ?? "the calibration set"
                 return "\(who): \(w.calibrationCount) cases < \(w.requiredCount) needed for α = \(w.alpha); threshold infinite"

@@ -9,8 +9,8 @@ import Pipeline
 /// default policy. Steps already done (the store exists, a model is registered, a run completed) are
 /// not repeated, so running it again only prints where to look.
 struct DemoScript {
-    static let folder = "countersign-demo"
-    static let storePath = folder + "/demo.sqlite"
+    static let defaultStorePath = "countersign-demo/demo.sqlite"
+    static let defaultRunsFolder = "countersign-demo/runs"
 
     struct StudyPlan {
         var study: String
@@ -33,15 +33,19 @@ struct DemoScript {
                               "--evaluate-split", "test"]),
     ]
 
+    /// The demo store (created when missing) and the folder that holds its runs' reports.
+    let storePath: String
+    let runsFolder: String
+    let templates: String?
+    let logKey: String?
     let quiet: Bool
     let json: Bool
 
     func run() async throws {
-        try FileManager.default.createDirectory(atPath: Self.folder, withIntermediateDirectories: true)
-        let common = ["--store", Self.storePath, "--quiet", "--actor", "demo"]
+        let common = ["--store", storePath, "--quiet", "--actor", "demo"]
         var summaries: [AuditRunJob.Summary] = []
         for plan in Self.plans {
-            let store = try CaseStore(path: Self.storePath)
+            let store = try CaseStore(path: storePath)
             let (hasStudy, model) = try store.read { db in
                 (try Study.fetchOne(db, key: plan.study) != nil, try CaseStore.newestModel(db, study: plan.study)?.id)
             }
@@ -66,8 +70,9 @@ struct DemoScript {
             }
             step("audit run over the incoming \(plan.study) cases (default policy)")
             var r = try Audit.Run.parse(["--study", plan.study, "--split", "incoming", "--run-id", "demo-\(plan.study)",
-                                         "--out", "\(Self.folder)/runs/demo-\(plan.study)", "--operator", "demo",
-                                         "--store", Self.storePath, "--json"] + (quiet ? ["--quiet"] : []))
+                                         "--out", "\(runsFolder)/demo-\(plan.study)", "--operator", "demo",
+                                         "--store", storePath, "--json"] + (quiet ? ["--quiet"] : [])
+                                        + (templates.map { ["--templates", $0] } ?? []) + (logKey.map { ["--log-key", $0] } ?? []))
             summaries.append(try r.execute(try r.makeJob()))
         }
         if json {
@@ -77,10 +82,10 @@ struct DemoScript {
             Console.out("""
 
                 Where to look:
-                  open \(Self.folder)/runs/demo-lesion/run.html    (run report: calibration, dispositions, flagged cases)
-                  open \(Self.folder)/runs/demo-lesion/cases/       (one HTML and one XML report per case)
-                  audit log verify --store \(Self.storePath)         (the tamper-evident log)
-                  audit review queue --store \(Self.storePath)       (cases waiting for a clinician)
+                  open \(runsFolder)/demo-lesion/run.html    (run report: calibration, dispositions, flagged cases)
+                  open \(runsFolder)/demo-lesion/cases/       (one HTML and one XML report per case)
+                  audit log verify --store \(storePath)         (the tamper-evident log)
+                  audit review queue --store \(storePath)       (cases waiting for a clinician)
                 """)
         }
         let failures = summaries.flatMap(\.runLevelFailures)

@@ -84,12 +84,21 @@ extension Audit.ReviewCommand {
         @Option(help: "Run id (default: the newest run that assessed the case).") var run: String?
         @Option(help: "agree or override.") var decision: Decision
         @Option(name: .customLong("class"), help: "The class decided on (required with override).") var className: String?
-        @Option(help: "Reason code (required with override).") var reasonCode: String
+        @Option(help: "Reason code (required with override).") var reasonCode: String?
         @Option(help: "Meaning of the signature: review or approval (21 CFR 11.50).") var meaning: Meaning
         @Option(help: "Free-text note.") var note: String = ""
         @Option(help: "Read the passphrase from this file descriptor.") var passphraseFd: Int32?
         @Option(help: "Key file (default: beside the store).") var keyFile: String?
         @Option(help: "Folder to write the new report version into (default: the run's report folder).") var out: String?
+
+        func validate() throws {
+            if decision == .override {
+                guard className != nil else { throw ValidationError("--class is required with --decision override") }
+                guard let code = reasonCode, !code.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw ValidationError("--reason-code is required with --decision override")
+                }
+            }
+        }
 
         func run() async throws {
             let store = try storeOptions.openExisting()

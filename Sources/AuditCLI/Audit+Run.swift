@@ -22,32 +22,47 @@ extension Audit {
         @OptionGroup var output: OutputOptions
         @Option(help: "Policy file (default: Policies/default.yaml, or the built-in copy when that file is absent).")
         var policy: String?
-        @Option(help: "Study to assess.") var study: String?
-        @Option(help: "Split to assess (e.g. incoming).") var split: String?
+        @Option(help: "Study to assess (required unless --demo).") var study: String?
+        @Option(help: "Split to assess (e.g. incoming); give it or --cases.") var split: String?
         @Option(help: "Comma-separated case ids to assess (instead of --split).") var cases: String?
         @Option(help: "Model id (default: the newest model registered for the study).") var model: String?
-        @Option(help: "Output folder for the reports (default: runs/<run id>).") var out: String?
+        @Option(help: "Output folder for the reports (default: runs/<run id>; with --demo, the folder holding the demo's runs, default countersign-demo/runs).") var out: String?
         @Option(help: "Run id; re-use it to resume (default: run-<UTC time>).") var runId: String?
         @Option(name: .customLong("operator"), help: "Who runs this (recorded; default: the system user).")
-        var operatorId: String = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+        var operatorArgument: String?
+        var operatorId: String { operatorArgument ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName() }
         @Option(help: "Neighbours shown per case.") var k: Int = 10
         @Option(help: "Retrieval metric: euclidean or cosine.") var metric: String = "euclidean"
         @Option(help: "Report templates folder (default: Reports/templates when present, else built-in).") var templates: String?
         @Option(help: "Log signing key file (default: <store>.logkey).") var logKey: String?
-        @Flag(help: "Create (if missing) and run the embedded demo in ./countersign-demo (see README).") var demo = false
+        @Flag(help: "Create (if missing) and run the embedded demo (store countersign-demo/demo.sqlite unless --store; see README).") var demo = false
 
         func validate() throws {
             guard k >= 1 else { throw ValidationError("--k must be at least 1") }
             guard DistanceMetric(rawValue: metric) != nil else { throw ValidationError("--metric must be euclidean or cosine") }
-            if demo { return }
-            guard study != nil else { throw ValidationError("--study is required") }
+            if demo {
+                // The demo's runs are fixed (ids demo-<study>, the default policy, the models it trains), so
+                // options that would change them are refused rather than silently ignored.
+                let fixed: [(String, Bool)] = [("--study", study != nil), ("--split", split != nil), ("--cases", cases != nil),
+                                               ("--model", model != nil), ("--run-id", runId != nil), ("--policy", policy != nil),
+                                               ("--operator", operatorArgument != nil), ("--k", k != 10),
+                                               ("--metric", metric != "euclidean")]
+                let given = fixed.filter(\.1).map(\.0)
+                if !given.isEmpty {
+                    throw ValidationError("--demo runs fixed runs (demo-lesion, demo-lineage with the default policy); it takes --store, --out, --json, --quiet, --templates and --log-key, not \(given.joined(separator: ", "))")
+                }
+                return
+            }
+            guard study != nil else { throw ValidationError("--study is required (or --demo)") }
             guard (split == nil) != (cases == nil) else { throw ValidationError("give exactly one of --split and --cases") }
             if let s = split, Split(rawValue: s) == nil { throw ValidationError("--split: unknown split '\(s)'") }
         }
 
         func run() async throws {
             if demo {
-                try await DemoScript(quiet: output.quiet, json: output.json).run()
+                try await DemoScript(storePath: storeOptions.storeArgument ?? DemoScript.defaultStorePath,
+                                     runsFolder: out ?? DemoScript.defaultRunsFolder, templates: templates, logKey: logKey,
+                                     quiet: output.quiet, json: output.json).run()
                 return
             }
             try finish(try execute(try makeJob()))

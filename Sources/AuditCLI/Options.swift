@@ -4,8 +4,13 @@ import Foundation
 
 /// `--store PATH`: every command takes it.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "Case store file (SQLite).")
-    var store: String = "countersign.sqlite"
+    @Option(name: .customLong("store"), help: "Case store file (SQLite; default: $COUNTERSIGN_STORE, else countersign.sqlite).")
+    var storeArgument: String?
+
+    /// The store path: `--store`, else `COUNTERSIGN_STORE`, else `countersign.sqlite`.
+    var store: String {
+        storeArgument ?? ProcessInfo.processInfo.environment["COUNTERSIGN_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "countersign.sqlite"
+    }
 
     /// Opens the store; creation and migration happen here.
     func open() throws -> CaseStore {

@@ -253,7 +253,7 @@ public final class EvidenceAssessor: CaseAssessor {
         report.conformal = ConformalSection(
             predictionSet: set.map { classes[$0] }, alpha: p.alpha, calibrationSize: n, classConditional: p.classConditional,
             coverageLowerBound: 1 - p.alpha, coverageUpperBound: upper,
-            condition: p.guarantees.first?.condition ?? "calibration and test cases are exchangeable",
+            condition: CoverageGuarantee.condition(of: p.guarantees, classNames: classes),
             score: p.score.name)
         var drift: [String: JSONValue] = [:]
         if feedsDriftMonitor, caseRecord.isVerified, let label = caseRecord.label, let y = classes.firstIndex(of: label) {

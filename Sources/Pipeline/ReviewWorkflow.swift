@@ -131,7 +131,8 @@ public struct ReviewWorkflow {
         public var reviewer: String
         public var decision: Review.SignOff.Decision
         public var className: String?
-        public var reasonCode: String
+        /// Required with override; nil (stored as "") with agree.
+        public var reasonCode: String?
         public var meaning: Review.SignOff.Meaning
         public var note: String
         public var passphrase: String
@@ -139,7 +140,7 @@ public struct ReviewWorkflow {
         public var now: Date
 
         public init(caseId: String, runId: String?, reviewer: String, decision: Review.SignOff.Decision, className: String?,
-                    reasonCode: String, meaning: Review.SignOff.Meaning, note: String, passphrase: String, keyFile: URL?, now: Date = Date()) {
+                    reasonCode: String?, meaning: Review.SignOff.Meaning, note: String, passphrase: String, keyFile: URL?, now: Date = Date()) {
             self.caseId = caseId; self.runId = runId; self.reviewer = reviewer; self.decision = decision
             self.className = className; self.reasonCode = reasonCode; self.meaning = meaning; self.note = note
             self.passphrase = passphrase; self.keyFile = keyFile; self.now = now
@@ -196,7 +197,7 @@ public struct ReviewWorkflow {
             }
             let record = Review.SignOff(caseId: r.caseId, runId: run.id, reportSha256: seen.sha256, reportVersion: seen.version,
                                  decision: r.decision, decidedClass: r.decision == .agree ? presented : (r.className ?? presented),
-                                 modelClass: presented, meaning: r.meaning, reasonCode: r.reasonCode, note: r.note,
+                                 modelClass: presented, meaning: r.meaning, reasonCode: r.reasonCode ?? "", note: r.note,
                                  reviewerId: who.id, printedName: who.name, keyVersion: keyRecord.version,
                                  signedAt: Timestamp.string(from: r.now), reviewSeconds: seconds, blindReadClass: session?.blindReadClass)
             let (bytes, signature) = try record.sign(with: key)
@@ -226,7 +227,7 @@ public struct ReviewWorkflow {
                 let signed = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8))
                 return Reports.SignOff(reviewerId: signed.reviewerId, printedName: signed.printedName, signedAt: signed.signedAt,
                                        meaning: signed.meaning.rawValue, decision: signed.decision.rawValue,
-                                       decidedClass: signed.decidedClass, reasonCode: signed.reasonCode,
+                                       decidedClass: signed.decidedClass, reasonCode: signed.reasonCode.isEmpty ? nil : signed.reasonCode,
                                        note: signed.note.isEmpty ? nil : signed.note, signedReportSHA256: signed.reportSha256)
             }
             let latest = try CaseStore.latestReport(db, runId: run.id, caseId: r.caseId, format: .html)

@@ -49,17 +49,44 @@ public struct CoverageGuarantee: Codable, Equatable, Sendable, CustomStringConve
         }
     }
 
-    public var description: String {
+    public var description: String { description(classNames: nil) }
+
+    /// The guarantee with its numbers, naming the class where `classNames` has it (a report reads
+    /// "true class = benign", not "true class = 0").
+    public func description(classNames: [String]?) -> String {
         let what: String
         switch scope {
         case .marginal: what = "P(true label ∈ set)"
-        case .classConditional(let label): what = "P(true label ∈ set | true class = \(label))"
+        case .classConditional(let label): what = "P(true label ∈ set | true class = \(Self.name(label, classNames)))"
         }
         if rank == nil {
             return "\(what) = 1: only \(calibrationCount) calibration cases for α = \(alpha), so the label is always included"
         }
         return String(format: "%.4f ≤ %@ ≤ %.4f (α = %g, n = %d), provided %@", lowerBound, what, upperBound,
-                      alpha, calibrationCount, condition)
+                      alpha, calibrationCount, condition(classNames: classNames))
+    }
+
+    /// The exchangeability this guarantee rests on, naming the class where `classNames` has it.
+    public func condition(classNames: [String]?) -> String {
+        switch scope {
+        case .marginal: return "calibration and test cases are exchangeable"
+        case .classConditional(let label):
+            return "calibration and test cases whose true class is \(Self.name(label, classNames)) are exchangeable"
+        }
+    }
+
+    /// The condition of a whole set of guarantees: the class-conditional (Mondrian) form rests on
+    /// exchangeability within every class, which is what a report of one prediction set must state.
+    public static func condition(of guarantees: [CoverageGuarantee], classNames: [String]) -> String {
+        let perClass = guarantees.contains { if case .classConditional = $0.scope { return true } else { return false } }
+        guard perClass else { return "calibration and test cases are exchangeable" }
+        let names = classNames.isEmpty ? "" : " (" + classNames.joined(separator: ", ") + ")"
+        return "within each true class\(names), calibration and test cases of that class are exchangeable"
+    }
+
+    static func name(_ label: Int, _ classNames: [String]?) -> String {
+        if let classNames, label >= 0, label < classNames.count { return classNames[label] }
+        return "\(label)"
     }
 }
 
@@ -70,8 +97,11 @@ public struct ConformalWarning: Codable, Equatable, Sendable, CustomStringConver
     public let requiredCount: Int
     public let alpha: Double
 
-    public var description: String {
-        let who = classLabel.map { "class \($0)" } ?? "the calibration set"
+    public var description: String { description(classNames: nil) }
+
+    /// The warning, naming the class where `classNames` has it.
+    public func description(classNames: [String]?) -> String {
+        let who = classLabel.map { "class " + CoverageGuarantee.name($0, classNames) } ?? "the calibration set"
         return "\(who) has \(calibrationCount) calibration cases; α = \(alpha) needs at least \(requiredCount) "
             + "(n ≥ 1/α − 1), so its threshold is infinite and the label is always in the set"
     }
