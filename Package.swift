@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "ReviewTests", dependencies: ["Review", "Randomness",
             .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CaseStore", "AuditLog", "Policy",
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CaseStore", "AuditLog", "Policy", "Reports",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "AuditCLITests", dependencies: []),
     ],

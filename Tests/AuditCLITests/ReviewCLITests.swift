@@ -40,7 +40,8 @@ final class ReviewCLITests: XCTestCase {
             XCTAssertTrue(r.stdout.isEmpty || !r.stdout.contains("signed case"), "\(what): \(r.stdout)", line: line)
             XCTAssertEqual(try CLI.dump("s.sqlite", in: dir), before, "\(what) changed the store", line: line)
         }
-        let sign = ["review", "sign", caseId, "--store", "s.sqlite", "--run", "r1", "--decision", "agree", "--reason-code", "none",
+        // An agreeing signature needs no reason code (only an override does).
+        let sign = ["review", "sign", caseId, "--store", "s.sqlite", "--run", "r1", "--decision", "agree",
                     "--meaning", "review", "--passphrase-fd", "0"]
         try refused(sign + ["--reviewer", "alice"], status: 65, passphrase: secret, "sign before open")
         try refused(sign + ["--reviewer", "op"], status: 65, passphrase: secret, "operator signs")

@@ -31,6 +31,23 @@ final class ConformalTests: XCTestCase {
         XCTAssertTrue(g.description.contains("exchangeable"), g.description)
     }
 
+    /// Reports name classes ("benign"), never their indices, and a Mondrian set's condition covers every class.
+    func testGuaranteesNameTheirClasses() throws {
+        let p: [[Double]] = (0..<40).map { i in i % 2 == 0 ? [0.8, 0.2] : [0.3, 0.7] }
+        let y = (0..<40).map { $0 % 2 }
+        let cp = try SplitConformalPredictor.calibrate(probabilities: p, labels: y, score: .lac, alpha: 0.1, classConditional: true)
+        let names = ["benign", "malignant"]
+        let first = cp.guarantees[0].description(classNames: names)
+        XCTAssertTrue(first.contains("true class = benign") && first.contains("whose true class is benign"), first)
+        XCTAssertFalse(first.contains("class = 0") || first.contains("class is 0"), first)
+        XCTAssertEqual(CoverageGuarantee.condition(of: cp.guarantees, classNames: names),
+                       "within each true class (benign, malignant), calibration and test cases of that class are exchangeable")
+        let marginal = try SplitConformalPredictor.calibrate(probabilities: p, labels: y, score: .lac, alpha: 0.1)
+        XCTAssertEqual(CoverageGuarantee.condition(of: marginal.guarantees, classNames: names), "calibration and test cases are exchangeable")
+        // Without names (or out of range) the index is all there is.
+        XCTAssertTrue(cp.guarantees[1].description.contains("true class = 1"))
+    }
+
     func testAPSScoreDefinition() {
         let p = [0.2, 0.5, 0.3]
         XCTAssertEqual(ConformityScore.aps(randomized: false).scores(probabilities: p, u: 0.3), [1.0, 0.5, 0.8])
