@@ -213,6 +213,8 @@ struct CalibrationInput {
     func logits(_ model: SequenceClassifier, showProgress: Bool) throws -> [[Double]] {
         var out: [[Double]] = []
         out.reserveCapacity(scans.count)
+        let bar = ProgressBar(total: scans.count, label: "logits", enabled: showProgress && !scans.isEmpty)
+        defer { bar.finish() }
         for start in stride(from: 0, to: scans.count, by: 256) {
             let chunk = Array(scans[start..<min(start + 256, scans.count)])
             do {
@@ -220,7 +222,7 @@ struct CalibrationInput {
             } catch {
                 throw CLIError.badInput("computing logits of cases \(chunk.first?.caseRecord.id ?? "")…: \(error)")
             }
-            if showProgress { Console.err("logits \(out.count)/\(scans.count)") }
+            bar.update(out.count)
         }
         return out
     }

@@ -41,42 +41,67 @@ struct DemoScript {
     let quiet: Bool
     let json: Bool
 
+    /// One step the demo ran now (steps already done are not repeated and not listed).
+    struct StepRecord {
+        var study: String
+        var step: String
+        var output: Any
+    }
+
     func run() async throws {
-        let common = ["--store", storePath, "--quiet", "--actor", "demo"]
+        let common = ["--store", storePath, "--quiet", "--actor", "demo"] + (json ? ["--json"] : [])
         var summaries: [AuditRunJob.Summary] = []
+        var steps: [StepRecord] = []
+        func perform(_ study: String, _ name: String, _ body: () async throws -> Void) async throws {
+            step(name)
+            guard json else { return try await body() }
+            let capture = OutputCapture()
+            try await Console.$capture.withValue(capture) { try await body() }
+            steps.append(StepRecord(study: study, step: name, output: ModelJSON.parse(capture.text)))
+        }
         for plan in Self.plans {
             let store = try CaseStore(path: storePath)
             let (hasStudy, model) = try store.read { db in
                 (try Study.fetchOne(db, key: plan.study) != nil, try CaseStore.newestModel(db, study: plan.study)?.id)
             }
             if !hasStudy {
-                step("generate the \(plan.study) cohort")
-                var c = try Audit.Cohort.Generate.parse(["--study", plan.study] + plan.generate + common)
-                try await c.run()
+                try await perform(plan.study, "generate the \(plan.study) cohort") {
+                    let c = try Audit.Cohort.Generate.parse(["--study", plan.study] + plan.generate + common)
+                    try c.run()
+                }
             }
             var modelId = model
             if modelId == nil {
-                step("train a model for \(plan.study)")
-                var t = try Audit.Train.parse(["--study", plan.study, "--split", "train", "--validation-split", "validation"] + plan.train + common)
-                try await t.run()
+                try await perform(plan.study, "train a model for \(plan.study)") {
+                    let t = try Audit.Train.parse(["--study", plan.study, "--split", "train", "--validation-split", "validation"] + plan.train + common)
+                    try await t.run()
+                }
                 modelId = try store.read { db in try CaseStore.newestModel(db, study: plan.study)?.id }
                 guard let id = modelId else { throw CLIError.missing("training registered no model for \(plan.study)") }
-                step("calibrate it")
-                var k = try Audit.Calibrate.parse(["--model", id, "--study", plan.study, "--split", "calibration"] + plan.calibrate + common)
-                try await k.run()
-                step("build the retrieval index")
-                var i = try Audit.Index.Build.parse(["--model", id, "--study", plan.study] + common)
-                try await i.run()
+                try await perform(plan.study, "calibrate it") {
+                    let k = try Audit.Calibrate.parse(["--model", id, "--study", plan.study, "--split", "calibration"] + plan.calibrate + common)
+                    try await k.run()
+                }
+                try await perform(plan.study, "build the retrieval index") {
+                    let i = try Audit.Index.Build.parse(["--model", id, "--study", plan.study] + common)
+                    try await i.run()
+                }
             }
             step("audit run over the incoming \(plan.study) cases (default policy)")
-            var r = try Audit.Run.parse(["--study", plan.study, "--split", "incoming", "--run-id", "demo-\(plan.study)",
+            let r = try Audit.Run.parse(["--study", plan.study, "--split", "incoming", "--run-id", "demo-\(plan.study)",
                                          "--out", "\(runsFolder)/demo-\(plan.study)", "--operator", "demo",
-                                         "--store", storePath, "--json"] + (quiet ? ["--quiet"] : [])
+                                         "--store", storePath, "--json"] + (quiet || json ? ["--quiet"] : [])
                                         + (templates.map { ["--templates", $0] } ?? []) + (logKey.map { ["--log-key", $0] } ?? []))
             summaries.append(try r.execute(try r.makeJob()))
         }
         if json {
-            try Console.json(["runs": summaries])
+            var runs = try JSONSerialization.jsonObject(with: JSONEncoder().encode(summaries)) as? [[String: Any]] ?? []
+            for i in runs.indices { runs[i]["case_reports"] = try caseReports(summaries[i]) }
+            let document: [String: Any] = [
+                "store": storePath, "runs_folder": runsFolder, "runs": runs,
+                "steps": steps.map { ["study": $0.study, "step": $0.step, "output": $0.output] },
+            ]
+            try ModelJSON.printObject(document)
         } else {
             for s in summaries { Console.out(RunSummaryText.render(s)) }
             Console.out("""
@@ -90,6 +115,25 @@ struct DemoScript {
         }
         let failures = summaries.flatMap(\.runLevelFailures)
         if !failures.isEmpty { throw CLIError.checkFailed("demo runs completed, but run-level checks failed: \(failures.joined(separator: "; "))") }
+    }
+
+    /// Per case of a run (catch trials aside): its disposition and the paths of its newest HTML and XML report.
+    func caseReports(_ summary: AuditRunJob.Summary) throws -> [[String: Any]] {
+        try CaseStore(path: storePath).read { db in
+            // Catch trials stay unmarked outside `catch_trials`, and the run's counts leave them out.
+            try CaseStore.assessments(db, runId: summary.runId).filter {
+                try CaseStore.catchTrial(db, runId: summary.runId, caseId: $0.caseId) == nil
+            }.map { a in
+                var entry: [String: Any] = ["case_id": a.caseId, "disposition": a.disposition]
+                for format in [ReportRecord.Format.html, .xml] {
+                    if let r = try CaseStore.latestReport(db, runId: summary.runId, caseId: a.caseId, format: format) {
+                        entry[format.rawValue] = summary.out + "/" + ReportFileName.relativePath(caseId: a.caseId, version: r.version,
+                                                                                               format: format.rawValue)
+                    }
+                }
+                return entry
+            }
+        }
     }
 
     func step(_ text: String) {

@@ -74,7 +74,7 @@ extension Audit.Index {
                 throw CLIError.badInput("case '\(cs.caseRecord.id)' scan \(cs.scan.scanIndex) has missing values; it cannot be embedded")
             }
             var records: [EmbeddingRecord] = []
-            let progress = output.showsProgress && !output.json
+            let bar = ProgressBar(total: missing.count, label: "embed", enabled: output.showsProgress && !output.json && !missing.isEmpty)
             for start in stride(from: 0, to: missing.count, by: 256) {
                 let chunk = Array(missing[start..<min(start + 256, missing.count)])
                 let vectors: [[Float]]
@@ -84,8 +84,9 @@ extension Audit.Index {
                 for (cs, v) in zip(chunk, vectors) {
                     records.append(EmbeddingRecord(modelId: modelID, caseId: cs.caseRecord.id, scanIndex: cs.scan.scanIndex, values: v))
                 }
-                if progress { Console.err("embedded \(records.count)/\(missing.count)") }
+                bar.update(records.count)
             }
+            bar.finish()
             let payload = Payload(modelId: modelID, study: studyName, splits: splitList.map(\.rawValue), scans: scans.count,
                                   computed: records.count, reused: scans.count - missing.count,
                                   dim: records.first?.dim ?? stored.values.first?.values.first?.count)

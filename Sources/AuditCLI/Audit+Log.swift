@@ -185,7 +185,7 @@ extension Audit.Log {
                 try Console.json(["origin": cp.origin, "tree_size": String(cp.treeSize), "root_hash": hex(cp.rootHash),
                                   "time": cp.time ?? "", "note": cp.note])
             } else {
-                FileHandle.standardOutput.write(Data(cp.note.utf8))
+                Console.write(Data(cp.note.utf8))
             }
         }
     }

@@ -67,6 +67,6 @@ private func emit(_ data: Data, to path: String?) throws {
     if let path {
         try ReportFiles.writeAtomically(data, to: URL(fileURLWithPath: path))
     } else {
-        FileHandle.standardOutput.write(data)
+        Console.write(data)
     }
 }

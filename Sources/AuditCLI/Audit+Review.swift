@@ -164,7 +164,7 @@ extension Audit.ReviewCommand {
                 let e = JSONEncoder()
                 e.keyEncodingStrategy = .convertToSnakeCase
                 e.outputFormatting = [.prettyPrinted, .sortedKeys]
-                FileHandle.standardOutput.write(try e.encode(["reviewers": figures]) + Data("\n".utf8))
+                Console.write(try e.encode(["reviewers": figures]) + Data("\n".utf8))
                 return
             }
             for f in figures {

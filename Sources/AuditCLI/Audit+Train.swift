@@ -220,8 +220,7 @@ enum ModelJSON {
 
     static func printObject(_ object: Any) throws {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
-        FileHandle.standardOutput.write(data)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        Console.write(data + Data("\n".utf8))
     }
 
     static func parse(_ text: String) -> Any {

@@ -66,8 +66,17 @@ enum CLIError: Error, CustomStringConvertible {
 
 /// Output helpers: results to stdout, everything else to stderr.
 enum Console {
+    /// Set while `audit run --demo --json` runs its steps: their stdout is collected here instead of
+    /// printed, so stdout carries the demo's one JSON document and nothing else.
+    @TaskLocal static var capture: OutputCapture?
+
+    /// Every stdout write goes through here.
+    static func write(_ data: Data) {
+        if let capture { capture.append(data) } else { FileHandle.standardOutput.write(data) }
+    }
+
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(Data((text + "\n").utf8))
     }
 
     static func err(_ text: String) {
@@ -78,8 +87,15 @@ enum Console {
     static func json<T: Encodable>(_ value: T) throws {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try e.encode(value)
-        FileHandle.standardOutput.write(data)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        write(try e.encode(value) + Data("\n".utf8))
     }
+}
+
+/// Collected stdout of a step (see `Console.capture`).
+final class OutputCapture: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ more: Data) { lock.lock(); data.append(more); lock.unlock() }
+    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
 }
