@@ -92,7 +92,6 @@ let package = Package(
         .executableTarget(name: "AuditCLI", dependencies: [
             "Pipeline", "CaseStore", "Cohorts", "Recurrent", "Calibration", "Retrieval",
             "RepeatScan", "AuditLog", "Policy", "Review", "Reports",
-            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "AuditBench", dependencies: [

@@ -1,6 +1,6 @@
 import ArgumentParser
 import AuditLog
-import CaseStore
+@_spi(Storage) import CaseStore
 import Foundation
 import GRDB
 
@@ -92,7 +92,7 @@ struct LogBench: ParsableCommand {
         let appendStore = try CaseStore(path: base.appendingPathComponent("append.sqlite").path)
         if let synchronous {
             // Outside a transaction: the setting belongs to the store's one connection.
-            try appendStore.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+            try appendStore.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         }
         let payloads = (0..<min(events, 10_000)).map(Self.payload)
         let cpuBefore = ProcessFigures.cpuSeconds()

@@ -154,15 +154,11 @@ extension Audit {
             let calibratorRecord = CalibratorRecord(modelId: modelId, study: studyName, method: method.rawValue, parameters: parametersJSON,
                                           calibrationSplit: split, calibrationN: cal.count, calibrationSha256: calibrationHash,
                                           conformal: conformalJSON, metrics: metricsJSON)
-            let (saved, event) = try store.write { db -> (CalibratorRecord, AuditEvent) in
-                let saved = try CaseStore.saveCalibrator(db, calibratorRecord)
-                let payload = EventPayload(modelId: modelId, study: studyName, calibratorId: saved.id ?? -1, method: method.rawValue,
+            let (saved, event) = try store.saveCalibrator(calibratorRecord, actor: actorOptions.actor) { saved in
+                EventPayload(modelId: modelId, study: studyName, calibratorId: saved.id ?? -1, method: method.rawValue,
                                            calibrationSplit: split, calibrationN: cal.count, calibrationSha256: calibrationHash,
                                            alpha: alpha, score: conformityScore.name, classConditional: mondrian,
                                            eceBefore: before.ece.ece, eceAfter: after.ece.ece, bins: bins)
-                let event = try AuditLog.append(db, actor: actorOptions.actor, action: "calibrate.fit",
-                                                subject: AuditSubject(type: "calibrator", id: "\(saved.id ?? -1)"), payload: payload)
-                return (saved, event)
             }
             doc.calibratorId = saved.id
             doc.auditSeq = event.seq

@@ -2,7 +2,6 @@ import ArgumentParser
 import AuditLog
 import CaseStore
 import Foundation
-import GRDB
 
 extension Split: ExpressibleByArgument {}
 extension ImportFormat: ExpressibleByArgument {}
@@ -50,12 +49,7 @@ extension Audit.Cases {
             let store = try storeOptions.open()
             let options = ImportOptions(study: study, split: split, format: format, idPrefix: idPrefix,
                                         verifiedBy: verifiedBy)
-            let (result, event) = try store.write { db -> (ImportResult, AuditEvent) in
-                let r = try Importer.run(db, file: file, options: options)
-                let e = try AuditLog.append(db, actor: actorOptions.actor, action: "cases.import",
-                                            subject: AuditSubject(type: "study", id: study), payload: r)
-                return (r, e)
-            }
+            let (result, event) = try store.importCases(file: file, options: options, actor: actorOptions.actor)
             if output.json {
                 try Console.json(ImportReport(result: result, auditSeq: event.seq))
                 return
@@ -236,23 +230,13 @@ extension Audit.Cases {
 
         func run() throws {
             let store = try storeOptions.openExisting()
-            let moved = try store.write { db -> [String] in
-                let moved = try CaseStore.reassignSplit(db, study: study, from: from, to: to, fraction: fraction, seed: seed)
-                try AuditLog.append(db, actor: actorOptions.actor, action: "cases.assign-split",
-                                    subject: AuditSubject(type: "study", id: study),
-                                    payload: AssignPayload(study: study, from: from.rawValue, to: to.rawValue,
-                                                           fraction: fraction, seed: seed, case_ids: moved))
-                return moved
-            }
+            let (change, _) = try store.reassignSplit(study: study, from: from, to: to, fraction: fraction, seed: seed,
+                                                      actor: actorOptions.actor)
             if output.json {
-                try Console.json(AssignPayload(study: study, from: from.rawValue, to: to.rawValue, fraction: fraction, seed: seed, case_ids: moved))
+                try Console.json(change)
             } else {
-                Console.out("moved \(moved.count) cases of study \(study) from \(from.rawValue) to \(to.rawValue) (seed \(seed))")
+                Console.out("moved \(change.caseIds.count) cases of study \(study) from \(from.rawValue) to \(to.rawValue) (seed \(seed))")
             }
         }
-    }
-
-    struct AssignPayload: Encodable {
-        var study: String, from: String, to: String, fraction: Double, seed: UInt64, case_ids: [String]
     }
 }

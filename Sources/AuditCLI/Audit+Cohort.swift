@@ -3,7 +3,6 @@ import AuditLog
 import CaseStore
 import Cohorts
 import Foundation
-import GRDB
 
 extension Audit {
     struct Cohort: ParsableCommand {
@@ -122,13 +121,10 @@ extension Audit.Cohort {
             let payload = GeneratePayload(generator: cohort.generator, seed: cohort.seed, parameters: cohort.parametersJSON,
                                           cohortSHA256: ContentHash.sha256Hex(canonical), written: nil)
             let store = try storeOptions.open()
-            let (written, event) = try store.write { db -> (CasesWritten, AuditEvent) in
-                let w = try CaseStore.insertCases(db, study: study, cases: newCases)
+            let (written, event) = try store.insertGeneratedCohort(study: study, cases: newCases, actor: actorOptions.actor) { w in
                 var p = payload
                 p.written = w
-                let e = try AuditLog.append(db, actor: actorOptions.actor, action: "cohort.generate",
-                                            subject: AuditSubject(type: "study", id: study.name), payload: p)
-                return (w, e)
+                return p
             }
             var result = payload
             result.written = written

@@ -90,11 +90,7 @@ extension Audit.Index {
             let payload = Payload(modelId: modelID, study: studyName, splits: splitList.map(\.rawValue), scans: scans.count,
                                   computed: records.count, reused: scans.count - missing.count,
                                   dim: records.first?.dim ?? stored.values.first?.values.first?.count)
-            let event = try store.write { db -> AuditEvent in
-                try CaseStore.saveEmbeddings(db, records)
-                return try AuditLog.append(db, actor: actorOptions.actor, action: "index.build",
-                                           subject: AuditSubject(type: "model", id: modelID), payload: payload)
-            }
+            let event = try store.saveEmbeddings(records, modelId: modelID, actor: actorOptions.actor, payload: payload)
             if output.json {
                 try Console.json(Document(payload: payload, auditSeq: event.seq))
             } else {

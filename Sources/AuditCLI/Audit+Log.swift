@@ -2,7 +2,6 @@ import ArgumentParser
 import AuditLog
 import CaseStore
 import Foundation
-import GRDB
 
 extension Audit {
     struct Log: AsyncParsableCommand {
@@ -179,7 +178,7 @@ extension Audit.Log {
                 cp = stored
             } else {
                 let signer = try mapped { try LogSigner.openOrCreate(for: store, keyPath: keyOptions.logKey) }
-                cp = try mapped { try store.write { db in try AuditLog.checkpoint(db, signer: signer) } }
+                cp = try mapped { try store.signCheckpoint(signer: signer) }
             }
             if output.json {
                 try Console.json(["origin": cp.origin, "tree_size": String(cp.treeSize), "root_hash": hex(cp.rootHash),

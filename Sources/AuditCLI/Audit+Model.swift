@@ -41,19 +41,9 @@ extension Audit.Model {
                                            "provenance": classifier.provenance]
             let record = try ModelJSON.record(id: id, study: study, classifier: classifier, bytes: bytes,
                                               training: training, metrics: [:])
-            let (inserted, event) = try store.write { db -> (Bool, AuditEvent?) in
-                if let study {
-                    let s = try CaseStore.study(db, named: study)
-                    guard s.classes == classifier.classes else {
-                        throw CLIError.badInput("\(file): model classes \(classifier.classes) differ from study \(study)'s \(s.classes)")
-                    }
-                }
-                guard try CaseStore.registerModel(db, record) else { return (false, nil) }
-                let e = try AuditLog.append(db, actor: actorOptions.actor, action: "model.import",
-                                            subject: AuditSubject(type: "model", id: id),
-                                            payload: ["model_id": id, "file": file, "study": study ?? ""])
-                return (true, e)
-            }
+            let event = try store.registerImportedModel(record, classes: classifier.classes, study: study, file: file,
+                                                        actor: actorOptions.actor)
+            let inserted = event != nil
             if output.json {
                 try ModelJSON.printObject(["model_id": id, "registered": inserted, "log_seq": event.map { $0.seq as Any } ?? NSNull()])
             } else {
@@ -75,13 +65,7 @@ extension Audit.Model {
         func run() async throws {
             let store = try storeOptions.openExisting()
             // The export is logged: who took a copy of which model, and where to.
-            let record = try store.write { db -> ModelRecord in
-                let m = try CaseStore.model(db, id: id)
-                _ = try AuditLog.append(db, actor: actorOptions.actor, action: "model.export",
-                                        subject: AuditSubject(type: "model", id: m.id),
-                                        payload: ["model_id": m.id, "file": file])
-                return m
-            }
+            let record = try store.exportModel(id: id, file: file, actor: actorOptions.actor)
             do { try record.weights.write(to: URL(fileURLWithPath: file), options: .atomic) } catch {
                 throw CLIError.missing("\(file): cannot write: \(error.localizedDescription)")
             }

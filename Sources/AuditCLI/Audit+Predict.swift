@@ -76,12 +76,9 @@ extension Audit {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let outputHash = ContentHash.sha256Hex(try encoder.encode(document))
-            try store.write { db in
-                _ = try AuditLog.append(db, actor: actorOptions.actor, action: "model.predict",
-                                        subject: AuditSubject(type: "model", id: record.id),
-                                        payload: PredictPayload(modelId: record.id, study: study, split: split.rawValue,
-                                                                scans: predictions.count, outputSha256: outputHash))
-            }
+            try store.logAction(actor: actorOptions.actor, action: "model.predict", subject: AuditSubject(type: "model", id: record.id),
+                                payload: PredictPayload(modelId: record.id, study: study, split: split.rawValue,
+                                                        scans: predictions.count, outputSha256: outputHash))
             if output.json {
                 try Console.json(document)
             } else {

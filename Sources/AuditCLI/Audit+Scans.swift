@@ -2,7 +2,6 @@ import ArgumentParser
 import Calibration
 import CaseStore
 import Foundation
-import GRDB
 import Pipeline
 import Policy
 import Recurrent

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CaseStore
 import Foundation
-import GRDB
 
 extension Audit {
     struct Store: ParsableCommand {
@@ -35,17 +34,12 @@ extension Audit.Store {
         func run() throws {
             let store = try storeOptions.openExisting()
             let info = try store.read { db -> StoreInfo in
-                func count(_ table: String) throws -> Int {
-                    guard try db.tableExists(table) else { return 0 }
-                    return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
-                }
-                let migrations = try db.tableExists("grdb_migrations")
-                    ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid") : []
+                let census = try CaseStore.census(db)
                 let attributes = try? FileManager.default.attributesOfItem(atPath: storeOptions.store)
                 let bytes = (attributes?[.size] as? NSNumber)?.int64Value ?? 0
                 return StoreInfo(path: storeOptions.store, bytes: bytes, studies: try CaseStore.studyOverviews(db),
-                                 cases: try count("cases"), scans: try count("scans"), models: try count("models"),
-                                 auditEvents: try count("audit_events"), migrations: migrations)
+                                 cases: census.cases, scans: census.scans, models: census.models,
+                                 auditEvents: census.auditEvents, migrations: census.migrations)
             }
             if output.json { try Console.json(info); return }
             Console.out("case store \(info.path) (\(info.bytes) bytes): \(info.cases) cases, \(info.scans) scans, "

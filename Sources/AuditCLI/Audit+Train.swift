@@ -148,15 +148,11 @@ extension Audit {
             let id = SequenceClassifier.modelID(of: bytes)
             let record = try ModelJSON.record(id: id, study: study, classifier: classifier, bytes: bytes,
                                               training: training, metrics: metrics)
-            let event = try store.write { db -> AuditEvent in
-                try CaseStore.registerModel(db, record)
-                return try AuditLog.append(db, actor: actorOptions.actor, action: "model.train",
-                                           subject: AuditSubject(type: "model", id: id),
+            let event = try store.registerTrainedModel(record, actor: actorOptions.actor,
                                            payload: TrainPayload(modelId: id, study: study, split: split.rawValue,
                                                                  trainingSha256: trainingHash, scans: train.data.count,
                                                                  seed: seed, bestEpoch: outcome.bestEpoch,
                                                                  validationAccuracy: best.validationAccuracy))
-            }
             if let out { try Data(bytes).write(to: URL(fileURLWithPath: out), options: .atomic) }
             if output.json {
                 try ModelJSON.printObject([

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CaseStore
 import Foundation
-import GRDB
 
 @main
 struct Audit: AsyncParsableCommand {
@@ -41,10 +40,11 @@ struct Audit: AsyncParsableCommand {
             Console.err("error: \(e)")
             if case .notFound = e { Foundation.exit(66) }
             Foundation.exit(65)
-        case let e as DatabaseError:
-            Console.err("error: \(e)")
+        case let e where CaseStore.storageFailure(e) != nil:
             // Constraint violations are bad input refused by the schema; anything else is internal.
-            Foundation.exit(e.resultCode == .SQLITE_CONSTRAINT ? 65 : 70)
+            let failure = CaseStore.storageFailure(e)!
+            Console.err("error: \(failure.message)")
+            Foundation.exit(failure.isBadInput ? 65 : 70)
         case is ExitCode, is CleanExit, is ValidationError:
             Self.exit(withError: error)
         default:

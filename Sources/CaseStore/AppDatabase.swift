@@ -5,9 +5,9 @@ import GRDB
 /// artefact derived from them. It owns the schema; the migrator below is append-only — a shipped
 /// migration is never edited, a change is a new migration.
 public final class CaseStore: @unchecked Sendable {
-    /// The GRDB writer; all writes go through `write`, which runs one transaction.
-    public let writer: any DatabaseWriter
-    public var reader: any DatabaseReader { writer }
+    /// The GRDB writer; all writes go through `write`, which runs one transaction. Internal: state
+    /// changes are offered as record + event operations (AuditLog's `CaseStore+AuditedChanges`).
+    let writer: any DatabaseWriter
     /// File path, or nil for an in-memory store.
     public let path: String?
 
@@ -49,10 +49,17 @@ public final class CaseStore: @unchecked Sendable {
         try Self.migrator.migrate(writer)
     }
 
-    /// Runs `body` in one write transaction: everything or nothing.
-    @discardableResult
+    /// Runs `body` in one write transaction: everything or nothing. Only the modules that own the
+    /// store's records and their log events (`import @_spi(Storage) CaseStore`) may open one.
+    @_spi(Storage) @discardableResult
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
         try writer.write(body)
+    }
+
+    /// Runs `body` outside a transaction (pragmas, checkpoints of the WAL file: benchmarks and tests).
+    @_spi(Storage)
+    public func writeWithoutTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.writeWithoutTransaction(body)
     }
 
     public func read<T>(_ body: (Database) throws -> T) throws -> T {

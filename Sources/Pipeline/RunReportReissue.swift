@@ -1,5 +1,6 @@
 import AuditLog
-import CaseStore
+// Storage SPI: these writes are still to move into record + event operations (issue 23).
+@_spi(Storage) import CaseStore
 import Foundation
 import GRDB
 import Policy

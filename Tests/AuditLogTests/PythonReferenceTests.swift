@@ -1,4 +1,4 @@
-import CaseStore
+@_spi(Storage) import CaseStore
 import Crypto
 import Foundation
 import GRDB

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
-@testable import CaseStore
+@_spi(Storage) @testable import CaseStore
 
 /// Bulk writes (generated cohorts) and the summaries the CLI lists.
 final class CaseQueriesTests: XCTestCase {

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
-@testable import CaseStore
+@_spi(Storage) @testable import CaseStore
 
 /// The format features the real files do not exercise: variable-length and missing `.ts` series,
 /// string labels, unlabelled files, long CSV with several scans, and exact Float32 parsing.

@@ -2,7 +2,7 @@ import AuditLog
 import Foundation
 import GRDB
 import XCTest
-@testable import CaseStore
+@_spi(Storage) @testable import CaseStore
 
 /// Hostile and broken input: each gives its specific `ImportError`, and the store file is byte for
 /// byte what it was before (WAL checkpointed on both sides), as is its logical dump.

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
-@testable import CaseStore
+@_spi(Storage) @testable import CaseStore
 
 /// Seeded random corruption of small valid files: whatever the bytes, an import either succeeds or
 /// throws an error (never traps), and a refused import leaves the store as it was.

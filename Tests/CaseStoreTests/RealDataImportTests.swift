@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
-@testable import CaseStore
+@_spi(Storage) @testable import CaseStore
 
 /// Imports the real UCR/UEA files and checks counts, shapes, classes and that every value reads back
 /// bit-identical to the source text parsed directly as Float32 by an independent reader.

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
-@testable import CaseStore
+@_spi(Storage) @testable import CaseStore
 
 /// The real data folder is missing while `CI=true`: thrown (not a skip), so the test fails.
 struct SharedDataMissing: Error, CustomStringConvertible {

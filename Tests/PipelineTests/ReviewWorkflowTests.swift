@@ -1,5 +1,5 @@
 import AuditLog
-import CaseStore
+@_spi(Storage) @testable import CaseStore
 import Foundation
 import GRDB
 import Pipeline
@@ -139,7 +139,7 @@ final class ReviewWorkflowTests: XCTestCase {
             let copy = s.dir.appendingPathComponent("tamper-\(UUID().uuidString).sqlite")
             try s.store.writer.backup(to: try DatabaseQueue(path: copy.path))
             let t = try CaseStore(path: copy.path)
-            try t.writer.writeWithoutTransaction { db in try db.execute(sql: sql) }
+            try t.writeWithoutTransaction { db in try db.execute(sql: sql) }
             let results = try ReviewWorkflow(store: t).verify()
             XCTAssertEqual(results.filter { !$0.ok }.count, expectFailing, "\(what): \(results.map { "\($0.caseId) \($0.ok) \($0.problems)" })")
             for r in results where !r.ok { XCTAssertFalse(r.problems.isEmpty, "\(what): a failure without a reason") }

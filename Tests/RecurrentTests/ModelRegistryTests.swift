@@ -1,4 +1,4 @@
-import CaseStore
+@_spi(Storage) import CaseStore
 import Foundation
 import GRDB
 import Recurrent

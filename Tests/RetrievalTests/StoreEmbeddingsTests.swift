@@ -1,4 +1,4 @@
-import CaseStore
+@_spi(Storage) import CaseStore
 import GRDB
 import XCTest
 @testable import Retrieval
