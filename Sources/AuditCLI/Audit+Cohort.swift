@@ -2,6 +2,7 @@ import ArgumentParser
 import AuditLog
 import CaseStore
 import Cohorts
+import Digests
 import Foundation
 
 extension Audit {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditLog
 import CaseStore
+import Digests
 import Foundation
 
 extension Audit {
@@ -19,9 +20,6 @@ struct LogKeyOptions: ParsableArguments {
 }
 
 extension Audit.Log {
-    /// Hex of bytes.
-    static func hex(_ d: Data) -> String { d.map { String(format: "%02x", $0) }.joined() }
-
     /// Reads a file or fails with exit 66 naming it.
     static func readFile(_ path: String, what: String) throws -> String {
         guard FileManager.default.fileExists(atPath: path) else { throw CLIError.missing("\(what) \(path) does not exist") }
@@ -144,16 +142,16 @@ extension Audit.Log {
                 (try AuditLog.events(db, since: since, limit: limit), try AuditLog.treeSize(db), try AuditLog.rootHash(db))
             }
             if output.json {
-                try Console.json(Document(tree_size: size, root_hash: hex(root), events: events.map {
+                try Console.json(Document(tree_size: size, root_hash: ContentHash.hex(root), events: events.map {
                     Entry(seq: $0.seq, time: $0.time, actor: $0.actor, action: $0.action, subject: $0.subject,
-                          payload: $0.payload, payload_sha256: $0.payloadSHA256, leaf_hash: hex($0.leafHash),
+                          payload: $0.payload, payload_sha256: $0.payloadSHA256, leaf_hash: ContentHash.hex($0.leafHash),
                           canonical: $0.canonicalEntry)
                 }))
             } else {
                 for e in events {
-                    Console.out("\(e.seq)\t\(e.time)\t\(e.actor)\t\(e.action)\t\(e.subject.type):\(e.subject.id)\t\(hex(e.leafHash).prefix(16))\t\(e.payload)")
+                    Console.out("\(e.seq)\t\(e.time)\t\(e.actor)\t\(e.action)\t\(e.subject.type):\(e.subject.id)\t\(ContentHash.hex(e.leafHash).prefix(16))\t\(e.payload)")
                 }
-                if !output.quiet { Console.err("\(events.count) event(s) shown; tree size \(size), root \(hex(root))") }
+                if !output.quiet { Console.err("\(events.count) event(s) shown; tree size \(size), root \(ContentHash.hex(root))") }
             }
         }
     }
@@ -181,7 +179,7 @@ extension Audit.Log {
                 cp = try mapped { try store.signCheckpoint(signer: signer) }
             }
             if output.json {
-                try Console.json(["origin": cp.origin, "tree_size": String(cp.treeSize), "root_hash": hex(cp.rootHash),
+                try Console.json(["origin": cp.origin, "tree_size": String(cp.treeSize), "root_hash": ContentHash.hex(cp.rootHash),
                                   "time": cp.time ?? "", "note": cp.note])
             } else {
                 Console.write(Data(cp.note.utf8))
@@ -199,7 +197,7 @@ extension Audit.Log {
             let store = try storeOptions.openExisting()
             let key = try storeKey(store)
             if output.json {
-                try Console.json(["name": key.name, "key_id": hex(key.keyID), "public_key": key.publicKey.base64EncodedString(),
+                try Console.json(["name": key.name, "key_id": ContentHash.hex(key.keyID), "public_key": key.publicKey.base64EncodedString(),
                                   "verifier_key": key.string])
             } else {
                 Console.out(key.string)
@@ -256,13 +254,13 @@ extension Audit.Log.Prove {
                     var seq: Int; var tree_size: Int; var leaf_hash: String; var canonical: String
                     var proof: [String]; var checkpoint: String; var verified: Bool
                 }
-                try Console.json(Out(seq: seq, tree_size: cp.treeSize, leaf_hash: Audit.Log.hex(leaf), canonical: event.canonicalEntry,
+                try Console.json(Out(seq: seq, tree_size: cp.treeSize, leaf_hash: ContentHash.hex(leaf), canonical: event.canonicalEntry,
                                      proof: proof.map { $0.base64EncodedString() }, checkpoint: cp.checkpoint.note, verified: verified))
             } else {
                 Console.out("event       \(seq)")
-                Console.out("leaf hash   \(Audit.Log.hex(leaf))")
+                Console.out("leaf hash   \(ContentHash.hex(leaf))")
                 Console.out("tree size   \(cp.treeSize)")
-                Console.out("root        \(Audit.Log.hex(cp.rootHash))")
+                Console.out("root        \(ContentHash.hex(cp.rootHash))")
                 for (i, h) in proof.enumerated() { Console.out("proof[\(i)]    \(h.base64EncodedString())") }
                 Console.out(verified ? "verified against the signed checkpoint" : "NOT verified against the signed checkpoint")
             }
@@ -294,11 +292,11 @@ extension Audit.Log.Prove {
                     var size1: Int; var size2: Int; var root1: String; var root2: String
                     var proof: [String]; var verified: Bool
                 }
-                try Console.json(Out(size1: m, size2: n, root1: Audit.Log.hex(old.rootHash), root2: Audit.Log.hex(new.rootHash),
+                try Console.json(Out(size1: m, size2: n, root1: ContentHash.hex(old.rootHash), root2: ContentHash.hex(new.rootHash),
                                      proof: proof.map { $0.base64EncodedString() }, verified: verified))
             } else {
-                Console.out("size \(m) root \(Audit.Log.hex(old.rootHash))")
-                Console.out("size \(n) root \(Audit.Log.hex(new.rootHash))")
+                Console.out("size \(m) root \(ContentHash.hex(old.rootHash))")
+                Console.out("size \(n) root \(ContentHash.hex(new.rootHash))")
                 for (i, h) in proof.enumerated() { Console.out("proof[\(i)]    \(h.base64EncodedString())") }
                 Console.out(verified ? "verified: size \(m) is a prefix of size \(n)" : "NOT verified")
             }

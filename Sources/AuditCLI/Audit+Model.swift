@@ -1,6 +1,8 @@
 import ArgumentParser
 import AuditLog
 import CaseStore
+import Digests
+import Files
 import Foundation
 import Recurrent
 
@@ -66,7 +68,7 @@ extension Audit.Model {
             let store = try storeOptions.openExisting()
             // The export is logged: who took a copy of which model, and where to.
             let record = try store.exportModel(id: id, file: file, actor: actorOptions.actor)
-            do { try record.weights.write(to: URL(fileURLWithPath: file), options: .atomic) } catch {
+            do { try AtomicFile.write(record.weights, to: URL(fileURLWithPath: file)) } catch {
                 throw CLIError.missing("\(file): cannot write: \(error.localizedDescription)")
             }
             if output.json {

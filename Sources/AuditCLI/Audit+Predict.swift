@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditLog
 import CaseStore
+import Digests
 import Foundation
 import Recurrent
 

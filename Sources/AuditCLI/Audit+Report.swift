@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaseStore
+import Files
 import Foundation
 import Pipeline
 import Reports
@@ -65,7 +66,7 @@ extension Audit.Report {
 /// Report bytes to a file (temporary file, then rename) or to stdout.
 private func emit(_ data: Data, to path: String?) throws {
     if let path {
-        try ReportFiles.writeAtomically(data, to: URL(fileURLWithPath: path))
+        try AtomicFile.write(data, to: URL(fileURLWithPath: path))
     } else {
         Console.write(data)
     }

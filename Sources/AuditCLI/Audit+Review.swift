@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaseStore
+import Files
 import Foundation
 import Pipeline
 import Reports
@@ -180,5 +181,5 @@ extension Audit.ReviewCommand {
 func reportFolder(_ out: String?, store: CaseStore, runId: String) throws -> URL {
     if let out { return URL(fileURLWithPath: out) }
     let stored = try store.read { db in try CaseStore.run(db, id: runId)?.outDir }
-    return URL(fileURLWithPath: stored ?? "runs/\(ReportFileName.slug(runId))")
+    return URL(fileURLWithPath: stored ?? "runs/\(FileName.slug(runId))")
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditLog
 import CaseStore
+import Files
 import Foundation
 import Pipeline
 import Policy
@@ -72,7 +73,7 @@ extension Audit {
             let store = try storeOptions.openExisting()
             let loadedPolicy = try Self.loadPolicy(policy)
             let runId = self.runId ?? Self.defaultRunId()
-            let outURL = URL(fileURLWithPath: out ?? "runs/\(ReportFileName.slug(runId))")
+            let outURL = URL(fileURLWithPath: out ?? "runs/\(FileName.slug(runId))")
             let selection: AuditRunJob.Selection = split.map { .split(Split(rawValue: $0)!) }
                 ?? .cases(cases!.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
             let (keyPath, actor) = (logKey, operatorId)

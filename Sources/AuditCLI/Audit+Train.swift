@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditLog
 import CaseStore
+import Files
 import Foundation
 import Recurrent
 
@@ -153,7 +154,7 @@ extension Audit {
                                                                  trainingSha256: trainingHash, scans: train.data.count,
                                                                  seed: seed, bestEpoch: outcome.bestEpoch,
                                                                  validationAccuracy: best.validationAccuracy))
-            if let out { try Data(bytes).write(to: URL(fileURLWithPath: out), options: .atomic) }
+            if let out { try AtomicFile.write(Data(bytes), to: URL(fileURLWithPath: out)) }
             if output.json {
                 try ModelJSON.printObject([
                     "model_id": id, "study": study, "arch": arch.rawValue, "classes": classes,

@@ -1,5 +1,6 @@
 @_spi(Storage) import CaseStore
 import Crypto
+import Files
 import Foundation
 import GRDB
 #if canImport(Glibc)
@@ -145,18 +146,12 @@ public struct LogSigner: Sendable {
 
     /// Writes the key file with mode 0600; never overwrites an existing file.
     public func write(path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw AuditLogError.keyFile(path: path, reason: "cannot create (\(String(cString: strerror(errno))))") }
-        defer { close(fd) }
-        let bytes = Array((privateKeyString + "\n").utf8)
-        #if canImport(Glibc)
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        #else
-        let written = bytes.withUnsafeBytes { Darwin.write(fd, $0.baseAddress, $0.count) }
-        #endif
-        guard written == bytes.count else { throw AuditLogError.keyFile(path: path, reason: "short write") }
+        do {
+            try AtomicFile.write(Data((privateKeyString + "\n").utf8), to: URL(fileURLWithPath: path), permissions: 0o600,
+                                 replacing: false)
+        } catch let e as AtomicFile.WriteFailed {
+            throw AuditLogError.keyFile(path: path, reason: e.reason)
+        }
     }
 
     /// Default key file for a store file: `<store>.logkey`.

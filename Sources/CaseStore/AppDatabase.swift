@@ -82,18 +82,3 @@ public final class CaseStore: @unchecked Sendable {
 
 /// Namespace for the schema; each area's tables live in `Schema+<Area>.swift`.
 public enum Schema {}
-
-public enum CaseStoreError: Error, CustomStringConvertible, LocalizedError {
-    case cannotOpen(path: String, reason: String)
-    case notFound(kind: String, id: String)
-    case invalid(String)
-
-    public var description: String {
-        switch self {
-        case let .cannotOpen(path, reason): return "cannot open case store \(path): \(reason)"
-        case let .notFound(kind, id): return "no \(kind) with id '\(id)' in the case store"
-        case let .invalid(message): return message
-        }
-    }
-    public var errorDescription: String? { description }
-}

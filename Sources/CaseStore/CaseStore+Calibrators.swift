@@ -1,3 +1,4 @@
+import Digests
 import Foundation
 import GRDB
 
@@ -45,7 +46,7 @@ extension CaseStore {
     /// label and every scan (index, length, channels, Float32 LE values) — with length-prefixed fields,
     /// so the same cases with the same labels and values always hash the same and any change does not.
     public static func calibrationSetSHA256(_ scans: [CaseScan]) -> String {
-        var h = SHA256Hasher()
+        var h = ContentHash.Hasher()
         func field(_ bytes: [UInt8]) {
             var n = UInt64(bytes.count).littleEndian
             withUnsafeBytes(of: &n) { h.update(Array($0)) }

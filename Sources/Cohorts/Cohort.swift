@@ -136,17 +136,6 @@ public struct Cohort: Codable, Sendable, Equatable {
     }
 }
 
-public enum CohortError: Error, CustomStringConvertible, LocalizedError, Equatable {
-    case invalidParameter(name: String, value: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case let .invalidParameter(name, value, reason): return "invalid cohort parameter \(name) = \(value): \(reason)"
-        }
-    }
-    public var errorDescription: String? { description }
-}
-
 /// Helpers shared by the generators.
 enum CohortSupport {
     /// Assigns each subject (with its case count) to a split so that the case counts per split

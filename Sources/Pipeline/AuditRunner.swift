@@ -1,8 +1,9 @@
 import AuditLog
+import Digests
 import Dispatch
 // Storage SPI: these writes are still to move into record + event operations (issue 23).
 @_spi(Storage) import CaseStore
-import Crypto
+import Files
 import Foundation
 import GRDB
 
@@ -52,20 +53,6 @@ public struct RunOutcome: Sendable {
     public var outDirectory: URL
     public var runReportHTML: URL
     public var checkpointSize: Int?
-}
-
-public enum RunError: Error, CustomStringConvertible, LocalizedError {
-    case runIdReused(String, String)
-    case noCases(String)
-
-    public var description: String {
-        switch self {
-        case let .runIdReused(id, what):
-            return "run id '\(id)' already names a run with different inputs (\(what)); choose another --run-id"
-        case let .noCases(what): return "no cases to assess: \(what)"
-        }
-    }
-    public var errorDescription: String? { description }
 }
 
 /// Drives a run: one transaction per case (assessment, reports and audit event together), then the
@@ -257,16 +244,16 @@ public final class AuditRunner {
     public static func materialiseReports(_ store: CaseStore, runId: String, into dir: URL) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: dir.appendingPathComponent("cases"), withIntermediateDirectories: true)
-        ReportFileWriter.removeLeftovers(in: dir)
-        ReportFileWriter.removeLeftovers(in: dir.appendingPathComponent("cases"))
+        AtomicFile.removeLeftovers(in: dir)
+        AtomicFile.removeLeftovers(in: dir.appendingPathComponent("cases"))
         try store.read { db in
             try CaseStore.forEachReport(db, runId: runId) { r in
                 let url = dir.appendingPathComponent(ReportFileName.relativePath(caseId: r.caseId, version: r.version, format: r.format.rawValue))
                 if let existing = try? Data(contentsOf: url), existing == r.content { return }
-                try ReportFileWriter.replace(url, with: r.content)
+                try AtomicFile.write(r.content, to: url, durable: false)
             }
         }
-        try ReportFileWriter.flush(dir)
+        try AtomicFile.flush(dir)
     }
 
     public func materialiseReports(runId: String, into dir: URL) throws {

@@ -2,6 +2,7 @@ import AuditLog
 import Calibration
 import CaseStore
 import Crypto
+import Digests
 import Foundation
 import GRDB
 import Policy
@@ -326,7 +327,7 @@ public final class EvidenceAssessor: CaseAssessor {
     /// The log position the case's own event will take, and the newest checkpoint root.
     func reportProvenance(_ db: Database, runId: String, logSequence: Int) -> Provenance {
         let seq = Int64(logSequence)
-        let root = (try? AuditLog.latestCheckpoint(db))??.rootHash.map { String(format: "%02x", $0) }.joined()
+        let root = ((try? AuditLog.latestCheckpoint(db)) ?? nil).map { ContentHash.hex($0.rootHash) }
         return Provenance(modelId: context.model?.id ?? "not evaluated", calibrator: context.calibration?.label,
                           calibrationSize: context.calibration?.record.calibrationN, alpha: context.calibration?.predictor.alpha,
                           eceBins: Self.eceBins, policyName: context.policy.name, policySHA256: context.policy.sha256,
@@ -367,12 +368,12 @@ public final class EvidenceAssessor: CaseAssessor {
     }
 
     static func scansHash(_ scans: [ScanRecord]) -> String {
-        var h = SHA256()
+        var h = ContentHash.Hasher()
         for s in scans {
-            h.update(data: Data("\(s.caseId)\u{0}\(s.scanIndex)\u{0}\(s.length)\u{0}\(s.channels)\u{0}".utf8))
-            h.update(data: s.valuesBlob)
+            h.update(Data("\(s.caseId)\u{0}\(s.scanIndex)\u{0}\(s.length)\u{0}\(s.channels)\u{0}".utf8))
+            h.update(s.valuesBlob)
         }
-        return h.finalize().map { String(format: "%02x", $0) }.joined()
+        return h.finalize()
     }
 }
 

@@ -1,6 +1,7 @@
 import AuditLog
 // Storage SPI: these writes are still to move into record + event operations (issue 23).
 @_spi(Storage) import CaseStore
+import Files
 import Foundation
 import GRDB
 import Review
@@ -18,7 +19,7 @@ public struct ReviewerRegistry {
     /// Where a reviewer's key file lives by default: beside the store, one file per key version.
     public static func defaultKeyFile(storePath: String, reviewerId: String, version: Int) -> URL {
         URL(fileURLWithPath: storePath + ".reviewers")
-            .appendingPathComponent("\(ReportFileName.slug(reviewerId))-v\(version).key")
+            .appendingPathComponent("\(FileName.slug(reviewerId))-v\(version).key")
     }
 
     /// Creates the reviewer, an Ed25519 key pair sealed under the passphrase in `keyFile`, and logs it.

@@ -170,18 +170,3 @@ public struct RunContext {
         return try calibrator.calibratedProbabilities(logits: logits.map { $0.map(Double.init) })
     }
 }
-
-public enum PipelineError: Error, CustomStringConvertible, LocalizedError {
-    case inconsistent(String)
-    case unreadableScan(caseId: String, scan: Int, reason: String)
-    case noModel(study: String)
-
-    public var description: String {
-        switch self {
-        case let .inconsistent(m): return m
-        case let .unreadableScan(c, s, r): return "case '\(c)' scan \(s) cannot be assessed: \(r)"
-        case let .noModel(study): return "no model is registered for study '\(study)'; train or import one first"
-        }
-    }
-    public var errorDescription: String? { description }
-}

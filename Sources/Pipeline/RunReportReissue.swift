@@ -1,6 +1,7 @@
 import AuditLog
 // Storage SPI: these writes are still to move into record + event operations (issue 23).
 @_spi(Storage) import CaseStore
+import Digests
 import Foundation
 import GRDB
 import Policy

@@ -1,3 +1,4 @@
+import Digests
 import Foundation
 
 /// Everything decided about one case in one run: the evidence, the checks, the disposition and
@@ -58,7 +59,7 @@ public struct Assessment: Codable, Equatable, Sendable {
 
     /// Lower-case hex SHA-256 of `canonicalJSON()`.
     public func sha256() throws -> String {
-        PolicyDigest.sha256Hex(try canonicalJSON())
+        ContentHash.sha256Hex(try canonicalJSON())
     }
 
     /// Decodes an assessment from its JSON.
@@ -69,6 +70,11 @@ public struct Assessment: Codable, Equatable, Sendable {
     }
 
     /// The encoder behind `canonicalJSON()`, for other values that must hash the same way.
+    ///
+    /// Why not the audit log's `CanonicalJSON`: an assessment's bytes are what `assessment_sha256`,
+    /// its reports and every reviewer's signature are computed over, and they keep non-finite numbers
+    /// (as "NaN"/"Infinity" strings), which the log's canonical form refuses. The two spellings are
+    /// each fixed by what was already signed with them, so they stay two; each is one place.
     public static var canonicalEncoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

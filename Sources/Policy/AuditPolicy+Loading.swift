@@ -1,4 +1,4 @@
-import Crypto
+import Digests
 import Foundation
 import Yams
 
@@ -70,7 +70,7 @@ extension AuditPolicy {
                               message: "not valid YAML (\(error))")
         }
         var policy = try AuditPolicy(root: root, file: source)
-        policy.sha256 = PolicyDigest.sha256Hex(data)
+        policy.sha256 = ContentHash.sha256Hex(data)
         policy.text = text
         return policy
     }

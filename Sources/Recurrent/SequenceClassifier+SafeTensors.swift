@@ -1,4 +1,4 @@
-import Crypto
+import Digests
 import Foundation
 
 /// Model files: safetensors with PyTorch tensor names and `countersign.*` metadata.
@@ -115,13 +115,9 @@ extension SequenceClassifier {
         return try SafeTensors.serialize(tensors, metadata: metadata)
     }
 
-    public func write(to url: URL) throws {
-        try Data(try serializedBytes()).write(to: url, options: .atomic)
-    }
-
     /// Model id: lowercase hex SHA-256 of the safetensors bytes.
     public static func modelID(of bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        ContentHash.sha256Hex(bytes)
     }
 
     public func modelID() throws -> String { Self.modelID(of: try serializedBytes()) }

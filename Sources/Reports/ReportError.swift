@@ -1,6 +1,6 @@
 import Foundation
 
-/// Failures of report rendering, validation and writing.
+/// Failures of report rendering and validation (writing is `AtomicFile`'s).
 public enum ReportError: Error, CustomStringConvertible, LocalizedError, Equatable {
     case templateMissing(name: String, directory: String?)
     case templateUnreadable(path: String, reason: String)
@@ -9,7 +9,6 @@ public enum ReportError: Error, CustomStringConvertible, LocalizedError, Equatab
     case schemaInvalid(reason: String)
     case documentNotWellFormed(reason: String)
     case documentInvalid(errors: [String])
-    case writeFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -27,8 +26,6 @@ public enum ReportError: Error, CustomStringConvertible, LocalizedError, Equatab
             return "generated XML report is not well-formed: \(reason)"
         case .documentInvalid(let errors):
             return "generated XML report does not conform to countersign-report.xsd: " + errors.joined(separator: "; ")
-        case .writeFailed(let path, let reason):
-            return "cannot write report \(path): \(reason)"
         }
     }
 

@@ -1,4 +1,5 @@
 import Crypto
+import Files
 import _CryptoExtras
 import Foundation
 
@@ -76,9 +77,8 @@ public struct ReviewerKeyFile: Codable, Sendable, Equatable {
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         e.keyEncodingStrategy = .convertToSnakeCase
         let data = try e.encode(self)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: url.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw ReviewError.keyFileInvalid("cannot write \(url.path)")
+        do { try AtomicFile.write(data, to: url, permissions: 0o600, replacing: false) } catch {
+            throw ReviewError.keyFileInvalid("\(error)")
         }
     }
 

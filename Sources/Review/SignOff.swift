@@ -1,4 +1,5 @@
 import Crypto
+import Digests
 import Foundation
 
 /// What a reviewer signs: the case, the run, the exact report bytes (by hash), the decision and its
@@ -110,7 +111,7 @@ public enum SignOffVerifier {
         if signed.runId != storedRun { problems.append(.wrongRun(expected: storedRun, found: signed.runId)) }
         if signed.reviewerId != storedReviewer { problems.append(.wrongReviewer(expected: storedReviewer, found: signed.reviewerId)) }
         if let bytes = reportBytes(signed) {
-            let actual = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let actual = ContentHash.sha256Hex(bytes)
             if actual != signed.reportSha256 { problems.append(.reportChanged(signed: signed.reportSha256, stored: actual)) }
         } else {
             problems.append(.reportMissing)

@@ -1,5 +1,6 @@
 import CaseStore
 import Crypto
+import Digests
 import Foundation
 import GRDB
 import XCTest
@@ -108,7 +109,7 @@ enum PipelineFixture {
                 result[t] = rows.map { row in
                     row.columnNames.map { name -> String in
                         let v: DatabaseValue = row[name]
-                        if case .blob(let d) = v.storage { return "\(name)=blob:\(SHA256.hash(data: d).map { String(format: "%02x", $0) }.joined())" }
+                        if case .blob(let d) = v.storage { return "\(name)=blob:\(ContentHash.sha256Hex(d))" }
                         return "\(name)=\(v)"
                     }.joined(separator: "|")
                 }

@@ -1,5 +1,6 @@
 import AuditLog
 import CaseStore
+import Digests
 import Foundation
 import GRDB
 @testable import Pipeline

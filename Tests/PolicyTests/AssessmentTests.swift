@@ -1,3 +1,4 @@
+import Digests
 import Foundation
 import XCTest
 @testable import Policy
@@ -37,7 +38,7 @@ final class AssessmentTests: XCTestCase {
         XCTAssertEqual(assessment.provenance.policyName, "default")
         XCTAssertEqual(assessment.provenance.runId, "run-1")
         XCTAssertEqual(assessment.disposition.kind, .report)
-        XCTAssertEqual(try assessment.sha256(), PolicyDigest.sha256Hex(try assessment.canonicalJSON()))
+        XCTAssertEqual(try assessment.sha256(), ContentHash.sha256Hex(try assessment.canonicalJSON()))
         var changed = assessment
         changed.caseId = "lesion-0008"
         XCTAssertNotEqual(try changed.sha256(), try assessment.sha256())

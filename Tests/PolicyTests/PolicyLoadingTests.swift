@@ -1,3 +1,4 @@
+import Digests
 import Foundation
 import XCTest
 @testable import Policy
@@ -197,11 +198,11 @@ final class PolicyLoadingTests: XCTestCase {
 
     func testHashIsSHA256OfExactBytes() throws {
         // FIPS 180-2 test vector: SHA-256("abc").
-        XCTAssertEqual(PolicyDigest.sha256Hex("abc"),
+        XCTAssertEqual(ContentHash.sha256Hex("abc"),
                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let a = try AuditPolicy.parse(Self.minimal, source: "a")
         let b = try AuditPolicy.parse(Self.minimal + "\n# a comment changes the bytes\n", source: "b")
-        XCTAssertEqual(a.sha256, PolicyDigest.sha256Hex(Self.minimal))
+        XCTAssertEqual(a.sha256, ContentHash.sha256Hex(Self.minimal))
         XCTAssertNotEqual(a.sha256, b.sha256)
         XCTAssertEqual(a.sha256.count, 64)
     }
@@ -210,7 +211,7 @@ final class PolicyLoadingTests: XCTestCase {
         let withBOM = Data([0xEF, 0xBB, 0xBF]) + Data(Self.minimal.utf8) + Data("\r\n".utf8)
         let policy = try AuditPolicy.parse(withBOM, source: "bom.yaml")
         XCTAssertEqual(Data(policy.text.utf8), withBOM)
-        XCTAssertEqual(policy.sha256, PolicyDigest.sha256Hex(withBOM))
+        XCTAssertEqual(policy.sha256, ContentHash.sha256Hex(withBOM))
         let again = try AuditPolicy.parse(policy.text, source: "bom.yaml")
         XCTAssertEqual(again, policy)
         let invalid = Data([0x70, 0xFF, 0xFE])

@@ -1,4 +1,5 @@
 @_spi(Storage) import CaseStore
+import Digests
 import Foundation
 import GRDB
 import Recurrent

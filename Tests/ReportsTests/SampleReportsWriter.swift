@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import XCTest
 @testable import Reports
@@ -17,17 +18,17 @@ final class SampleReportsWriter: XCTestCase {
         let renderer = try ReportRenderer()
         let sampleCase = try ReportFixtures.sampleCase()
         let sampleRun = try ReportFixtures.sampleRun()
-        try ReportFiles.writeAtomically(Data(try renderer.renderCaseHTML(sampleCase).utf8),
+        try AtomicFile.write(Data(try renderer.renderCaseHTML(sampleCase).utf8),
                                         to: dir.appendingPathComponent("cases/lesion-0042.html"))
-        try ReportFiles.writeAtomically(Data(try renderer.renderRunHTML(sampleRun).utf8),
+        try AtomicFile.write(Data(try renderer.renderRunHTML(sampleRun).utf8),
                                         to: dir.appendingPathComponent("run.html"))
-        try ReportFiles.writeAtomically(try XMLReportWriter.caseXML(sampleCase),
+        try AtomicFile.write(try XMLReportWriter.caseXML(sampleCase),
                                         to: dir.appendingPathComponent("cases/lesion-0042.xml"))
-        try ReportFiles.writeAtomically(try XMLReportWriter.runXML(sampleRun), to: dir.appendingPathComponent("run.xml"))
+        try AtomicFile.write(try XMLReportWriter.runXML(sampleRun), to: dir.appendingPathComponent("run.xml"))
         for (i, p) in ReportFixtures.payloads.enumerated() {
-            try ReportFiles.writeAtomically(Data(try renderer.renderCaseHTML(try ReportFixtures.hostileCase(p)).utf8),
+            try AtomicFile.write(Data(try renderer.renderCaseHTML(try ReportFixtures.hostileCase(p)).utf8),
                                             to: dir.appendingPathComponent("hostile/case-\(i).html"))
-            try ReportFiles.writeAtomically(Data(try renderer.renderRunHTML(try ReportFixtures.hostileRun(p)).utf8),
+            try AtomicFile.write(Data(try renderer.renderRunHTML(try ReportFixtures.hostileRun(p)).utf8),
                                             to: dir.appendingPathComponent("hostile/run-\(i).html"))
         }
     }

@@ -1,4 +1,5 @@
 @_spi(Storage) import CaseStore
+import Digests
 import GRDB
 import XCTest
 @testable import Retrieval

@@ -1,3 +1,4 @@
+import Digests
 import Foundation
 
 /// Reads a file line by line in fixed-size chunks, so memory stays bounded by the longest line
@@ -12,7 +13,7 @@ struct LineReader {
     private var atEOF = false
     private(set) var lineNumber = 0
     private(set) var byteCount = 0
-    private var hasher = SHA256Hasher()
+    private var hasher = ContentHash.Hasher()
     private static let chunkSize = 1 << 20
 
     init(path: String, maxLineBytes: Int) throws {

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// Machine-readable reports: XML in the `urn:countersign:report:1` namespace, validated against
@@ -26,11 +27,11 @@ public enum XMLReportWriter {
 
     /// Validates, then writes atomically; on any error nothing is written.
     public static func writeCaseXML(_ m: CaseReportModel, to url: URL) throws {
-        try ReportFiles.writeAtomically(try caseXML(m), to: url)
+        try AtomicFile.write(try caseXML(m), to: url)
     }
 
     public static func writeRunXML(_ m: RunReportModel, to url: URL) throws {
-        try ReportFiles.writeAtomically(try runXML(m), to: url)
+        try AtomicFile.write(try runXML(m), to: url)
     }
 
     private static func rootAttributes(reportVersion: Int) -> [(String, String)] {

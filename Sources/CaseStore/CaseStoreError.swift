@@ -1,5 +1,21 @@
 import Foundation
 
+/// Failures of the store itself: a file that cannot be opened, a record that is not there, a change it refuses.
+public enum CaseStoreError: Error, CustomStringConvertible, LocalizedError {
+    case cannotOpen(path: String, reason: String)
+    case notFound(kind: String, id: String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason): return "cannot open case store \(path): \(reason)"
+        case let .notFound(kind, id): return "no \(kind) with id '\(id)' in the case store"
+        case let .invalid(message): return message
+        }
+    }
+    public var errorDescription: String? { description }
+}
+
 /// Why an import was refused. Every error names the file, the line and the field, and says what was
 /// expected; the import it came from left the store unchanged.
 public struct ImportError: Error, CustomStringConvertible, LocalizedError, Equatable, Sendable {

@@ -1,0 +1,30 @@
+import Foundation
+
+public enum PipelineError: Error, CustomStringConvertible, LocalizedError {
+    case inconsistent(String)
+    case unreadableScan(caseId: String, scan: Int, reason: String)
+    case noModel(study: String)
+
+    public var description: String {
+        switch self {
+        case let .inconsistent(m): return m
+        case let .unreadableScan(c, s, r): return "case '\(c)' scan \(s) cannot be assessed: \(r)"
+        case let .noModel(study): return "no model is registered for study '\(study)'; train or import one first"
+        }
+    }
+    public var errorDescription: String? { description }
+}
+
+public enum RunError: Error, CustomStringConvertible, LocalizedError {
+    case runIdReused(String, String)
+    case noCases(String)
+
+    public var description: String {
+        switch self {
+        case let .runIdReused(id, what):
+            return "run id '\(id)' already names a run with different inputs (\(what)); choose another --run-id"
+        case let .noCases(what): return "no cases to assess: \(what)"
+        }
+    }
+    public var errorDescription: String? { description }
+}
