@@ -3,6 +3,7 @@ import AuditLog
 import Calibration
 import CaseStore
 import Foundation
+import Pipeline
 import Recurrent
 
 extension Audit {
@@ -69,12 +70,9 @@ extension Audit {
 
         func run() async throws {
             let store = try storeOptions.openExisting()
-            let record = try store.read { db in try CaseStore.model(db, id: model) }
+            let record = try store.read { db in try ArtefactLoader.model(db, id: model) }
             let modelId = record.id   // full id, also when --model was a unique prefix
-            let classifier: SequenceClassifier
-            do { classifier = try SequenceClassifier(safetensors: [UInt8](record.weights), file: "model \(modelId)") } catch {
-                throw CLIError.badInput("model \(modelId): \(error)")
-            }
+            let classifier = record.classifier
             guard let studyName = study ?? record.study else {
                 throw CLIError.badInput("model \(modelId) names no study; pass --study")
             }

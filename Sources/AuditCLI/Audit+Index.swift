@@ -2,6 +2,7 @@ import ArgumentParser
 import AuditLog
 import CaseStore
 import Foundation
+import Pipeline
 import Recurrent
 import Retrieval
 
@@ -58,12 +59,9 @@ extension Audit.Index {
         func run() async throws {
             let store = try storeOptions.openExisting()
             let splitList = try RetrievalCLI.splits(splits, option: "--splits")
-            let record = try store.read { db in try CaseStore.model(db, id: model) }
+            let record = try store.read { db in try ArtefactLoader.model(db, id: model) }
             let modelID = record.id
-            let classifier: SequenceClassifier
-            do { classifier = try SequenceClassifier(safetensors: [UInt8](record.weights), file: "model \(modelID)") } catch {
-                throw CLIError.badInput("model \(modelID): \(error)")
-            }
+            let classifier = record.classifier
             let studyName = study ?? record.study
             let (scans, stored) = try store.read { db in
                 (try CaseStore.caseScans(db, study: studyName, splits: splitList, verifiedOnly: true),

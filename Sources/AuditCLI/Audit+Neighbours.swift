@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaseStore
 import Foundation
+import Pipeline
 import Recurrent
 import Retrieval
 
@@ -85,7 +86,20 @@ extension Audit {
                 guard !reference.isEmpty else {
                     throw CLIError.missing("study '\(studyName)' has no verified cases in split(s) \(referenceSplit)")
                 }
-                let index = try embedder.index(reference, requireStored: model != nil)
+                let index: EmbeddingIndex
+                if let modelId, let classifier = embedder.classifier {
+                    // The model's index is the one `audit run` searches (same loader, same rows).
+                    let loaded = try store.read { db in
+                        try ArtefactLoader.referenceIndex(db, study: studyName, modelId: modelId,
+                                                          dimension: classifier.configuration.embeddingSize, splits: referenceSplits)
+                    }
+                    guard let loaded, loaded.unembedded == 0 else {
+                        throw CLIError.missing("\(loaded?.unembedded ?? reference.count) verified reference scans of study '\(studyName)' have no stored embedding for model \(modelId); run `audit index build --model \(modelId)` first")
+                    }
+                    index = loaded.index
+                } else {
+                    index = try embedder.index(reference)
+                }
                 let options = SearchOptions(k: k, metric: metric, verifiedOnly: true, excludeQuerySubject: true,
                                             sameStudyOnly: true)
                 let leaveOneOut = calibration.isEmpty
@@ -236,14 +250,6 @@ enum RetrievalCLI {
         }
     }
 
-    /// Row metadata of a case's scan.
-    static func metadata(_ cs: CaseScan) -> RowMetadata {
-        RowMetadata(caseID: cs.caseRecord.id, scanIndex: cs.scan.scanIndex, subject: cs.caseRecord.subject,
-                    study: cs.caseRecord.study, label: cs.caseRecord.label, verifiedBy: cs.caseRecord.verifiedBy,
-                    verifiedAt: cs.caseRecord.verifiedAt,
-                    acquisition: cs.scan.acquisition.isEmpty ? nil : cs.scan.acquisition)
-    }
-
     /// Turns scans into embeddings: raw series, or a model's (stored when present, else computed).
     final class Embedder {
         let raw: Bool
@@ -255,15 +261,11 @@ enum RetrievalCLI {
         init(store: CaseStore, model: String?, raw: Bool) throws {
             self.raw = raw
             if let model {
-                let (record, stored) = try store.read { db -> (ModelRecord, [String: [Int: [Float]]]) in
-                    let record = try CaseStore.model(db, id: model)
+                let (record, stored) = try store.read { db -> (RunContext.LoadedModel, [String: [Int: [Float]]]) in
+                    let record = try ArtefactLoader.model(db, id: model)
                     return (record, try CaseStore.embeddings(db, modelId: record.id))
                 }
-                do {
-                    classifier = try SequenceClassifier(safetensors: [UInt8](record.weights), file: "model \(record.id)")
-                } catch {
-                    throw CLIError.badInput("model \(record.id): \(error)")
-                }
+                classifier = record.classifier
                 self.modelId = record.id
                 self.stored = stored
             } else {
@@ -273,15 +275,12 @@ enum RetrievalCLI {
             }
         }
 
-        func embedding(_ cs: CaseScan, requireStored: Bool = false) throws -> [Float] {
+        func embedding(_ cs: CaseScan) throws -> [Float] {
             if cs.scan.hasMissing {
                 throw CLIError.badInput("case '\(cs.caseRecord.id)' scan \(cs.scan.scanIndex) has missing values; it cannot be embedded")
             }
             if raw { return RetrievalCLI.rawEmbedding(cs.scan) }
             if let v = stored[cs.caseRecord.id]?[cs.scan.scanIndex] { return v }
-            if requireStored {
-                throw CLIError.missing("no embedding of case '\(cs.caseRecord.id)' scan \(cs.scan.scanIndex) for model \(modelId ?? "?"); run `audit index build --model \(modelId ?? "ID")` first")
-            }
             guard let classifier else { throw CLIError.missing("no model") }
             do { return try classifier.embedding(for: cs.scan.values) } catch {
                 throw CLIError.badInput("case '\(cs.caseRecord.id)' scan \(cs.scan.scanIndex): \(error)")
@@ -294,17 +293,17 @@ enum RetrievalCLI {
         }
 
         /// An index over the given reference scans (all must embed to the same dimension).
-        func index(_ reference: [CaseScan], requireStored: Bool) throws -> EmbeddingIndex {
+        func index(_ reference: [CaseScan]) throws -> EmbeddingIndex {
             var vectors: [Float] = [], meta: [RowMetadata] = []
             var dimension: Int?
             for cs in reference {
-                let v = try embedding(cs, requireStored: requireStored)
+                let v = try embedding(cs)
                 if let d = dimension, d != v.count {
                     throw CLIError.badInput("case '\(cs.caseRecord.id)' scan \(cs.scan.scanIndex): embedding has \(v.count) values, earlier cases \(d)\(raw ? " (--raw needs equal-length scans)" : "")")
                 }
                 dimension = v.count
                 vectors.append(contentsOf: v)
-                meta.append(RetrievalCLI.metadata(cs))
+                meta.append(RowMetadata(cs))
             }
             guard let dimension else { throw CLIError.missing("no reference scans") }
             let index = try EmbeddingIndex(dimension: dimension, reservingCapacity: meta.count)

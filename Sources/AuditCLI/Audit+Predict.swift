@@ -3,6 +3,7 @@ import AuditLog
 import CaseStore
 import Digests
 import Foundation
+import Pipeline
 import Recurrent
 
 extension Audit {
@@ -37,21 +38,18 @@ extension Audit {
 
         func run() async throws {
             let store = try storeOptions.openExisting()
-            let (record, scans) = try store.read { db -> (ModelRecord, [CaseScan]) in
+            let (record, scans) = try store.read { db -> (RunContext.LoadedModel, [CaseScan]) in
                 _ = try CaseStore.study(db, named: study)
-                let m: ModelRecord
-                if let model { m = try CaseStore.model(db, id: model) } else {
-                    guard let newest = try CaseStore.newestModel(db, study: study) else {
+                let m: RunContext.LoadedModel
+                if let model { m = try ArtefactLoader.model(db, id: model) } else {
+                    guard let newest = try ArtefactLoader.newestModel(db, study: study) else {
                         throw CLIError.missing("study \(study) has no registered model; pass --model")
                     }
                     m = newest
                 }
                 return (m, try CaseStore.caseScans(db, study: study, splits: [split], verifiedOnly: false))
             }
-            let classifier: SequenceClassifier
-            do { classifier = try SequenceClassifier(safetensors: [UInt8](record.weights), file: "model \(record.id)") } catch {
-                throw CLIError.badInput("\(error)")
-            }
+            let classifier = record.classifier
             if let bad = scans.first(where: { $0.scan.channels != classifier.stepWidth }) {
                 throw CLIError.badInput("case \(bad.caseRecord.id) scan \(bad.scan.scanIndex) has \(bad.scan.channels) channels; model \(record.id) expects \(classifier.stepWidth)")
             }

@@ -1,10 +1,8 @@
 import ArgumentParser
-import Calibration
 import CaseStore
 import Foundation
 import Pipeline
 import Policy
-import Recurrent
 import RepeatScan
 
 extension Audit {
@@ -21,7 +19,9 @@ extension Audit {
                 calibrator (the latest one stored, or --calibrator ID). Class prevalences π are the verified \
                 labels of the calibrator's calibration split (add-one smoothed). The model-based e-process and \
                 the pooled recalibration are fitted on the calibration cases that have repeat scans; when \
-                there are too few, only the model-free e-process (threshold M/α) is reported, and why.
+                there are too few, only the model-free e-process (threshold M/α) is reported, and why. \
+                Calibration cases the model cannot read are left out of those fits and counted in a note, \
+                exactly as in `audit run` (both load through the same loader).
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
@@ -92,91 +92,28 @@ extension Audit {
             if alpha != nil { overridden.append("claim_alpha") }
             if maxScans != nil { overridden.append("max_scans") }
             let calibratorID = calibrator
-            let modelRecord = try store.read { db in try CaseStore.model(db, id: model) }
-            let modelID = modelRecord.id   // full id, also when --model was a unique prefix
-            let (caseRecord, caseScans, weights, calRecord) = try store.read { db -> (CaseRecord, [ScanRecord], Data, CalibratorRecord) in
-                let c = try CaseStore.caseRecord(db, id: caseID)
-                let s = try CaseStore.scans(db, caseId: caseID)
-                let w = modelRecord.weights
-                let r: CalibratorRecord
-                if let calibratorID {
-                    r = try CaseStore.calibrator(db, id: calibratorID)
-                    guard r.modelId == modelID else {
-                        throw CLIError.badInput("calibrator \(calibratorID) belongs to model \(r.modelId), not \(modelID)")
-                    }
-                } else {
-                    guard let latest = try CaseStore.latestCalibrator(db, modelId: modelID) else {
-                        throw CLIError.missing("model \(modelID) has no fitted calibrator; fit one first")
-                    }
-                    r = latest
+            // The same loader as `audit run`: model, calibrator, prevalences and repeat-scan fits.
+            var notes: [String] = []
+            let (caseRecord, caseScans, loaded, calibration, fits) = try store.read { db in
+                let loaded = try ArtefactLoader.model(db, id: model)
+                guard let calibration = try ArtefactLoader.calibration(db, model: loaded, calibratorId: calibratorID) else {
+                    throw CLIError.missing("model \(loaded.id) has no fitted calibrator; fit one first")
                 }
-                return (c, s, w, r)
+                let fits = try ArtefactLoader.repeatScans(db, classifier: loaded.classifier, calibration: calibration, notes: &notes)
+                return (try CaseStore.caseRecord(db, id: caseID), try CaseStore.scans(db, caseId: caseID), loaded, calibration, fits)
             }
             guard !caseScans.isEmpty else { throw CLIError.missing("case '\(caseID)' has no scans") }
+            let modelID = loaded.id   // full id, also when --model was a unique prefix
+            let calRecord = calibration.record
+            guard let fits else {
+                throw CLIError.missing("no verified calibration cases of study \(calRecord.study) in split \(calRecord.calibrationSplit); class prevalences are unknown")
+            }
+            let prevalences = fits.prevalences
+            let (dependence, recalibrator) = (fits.dependence, fits.recalibrator)
+            let classes = loaded.classifier.classes
 
-            let classifier: SequenceClassifier
-            do { classifier = try SequenceClassifier(safetensors: [UInt8](weights), file: "model \(modelID)") } catch {
-                throw CLIError.badInput("model \(modelID): \(error)")
-            }
-            let calibratorValue: AnyCalibrator
-            do { calibratorValue = try JSONDecoder().decode(AnyCalibrator.self, from: Data(calRecord.parameters.utf8)) } catch {
-                throw CLIError.badInput("calibrator \(calRecord.id.map(String.init) ?? "?"): field parameters: \(error)")
-            }
-            let classes = classifier.classes
-            guard calibratorValue.classCount == classes.count else {
-                throw CLIError.badInput("calibrator \(calRecord.id.map(String.init) ?? "?") has \(calibratorValue.classCount) classes, model \(modelID) has \(classes.count)")
-            }
-
-            /// Calibrated probabilities of each scan (in order); any scan that cannot be evaluated is an error.
-            func probabilities(_ caseId: String, _ scans: [ScanRecord]) throws -> [[Double]] {
-                let logits: [[Float]]
-                do { logits = try classifier.logits(scans.map(\.values)) } catch {
-                    throw CLIError.badInput("case '\(caseId)': \(error)")
-                }
-                for (s, l) in zip(scans, logits) where l.contains(where: { !$0.isFinite }) {
-                    throw CLIError.badInput("case '\(caseId)' scan \(s.scanIndex): the model gives non-finite logits (missing values?); every scan must count, so the case cannot be assessed")
-                }
-                do {
-                    return try calibratorValue.calibratedProbabilities(logits: logits.map { $0.map(Double.init) })
-                } catch {
-                    throw CLIError.badInput("case '\(caseId)': calibrator: \(error)")
-                }
-            }
-
-            // Calibration cases: prevalences and the repeat-scan dependence model.
-            guard let split = Split(rawValue: calRecord.calibrationSplit) else {
-                throw CLIError.badInput("calibrator \(calRecord.id.map(String.init) ?? "?"): field calibration_split: unknown split '\(calRecord.calibrationSplit)'")
-            }
-            // Unlike `audit run`, a calibration case whose scans cannot be evaluated stops the command.
-            let evidence = try store.read { db in
-                try CalibrationScanEvidence.collect(db, study: calRecord.study, split: split, classes: classes) { c, scans in
-                    try probabilities(c.id, scans)
-                }
-            }
-            let lesions = evidence.lesions
-            let total = evidence.total
-            var notes: [String] = []
-            if evidence.unknownLabels > 0 {
-                notes.append("\(evidence.unknownLabels) calibration cases have labels the model does not know and were not used for prevalences")
-            }
-            guard let prevalences = evidence.prevalences else {
-                throw CLIError.missing("no verified calibration cases of study \(calRecord.study) in split \(split.rawValue); class prevalences are unknown")
-            }
-
-            var dependence: ScanDependenceModel?
-            var recalibrator: PooledRecalibrator?
-            do {
-                dependence = try ScanDependenceModel.fit(calibration: lesions, prevalences: prevalences)
-            } catch {
-                notes.append("model-based e-process not available: \(error)")
-            }
-            do {
-                recalibrator = try PooledRecalibrator.fit(calibration: lesions, prevalences: prevalences)
-            } catch {
-                notes.append("pooled recalibration not available: \(error)")
-            }
-
-            let perScan = try probabilities(caseID, caseScans)
+            let perScan = try ArtefactLoader.calibratedProbabilities(caseScans, classifier: loaded.classifier,
+                                                                     calibrator: calibration.calibrator)
             let observations = zip(caseScans, perScan).map { s, p in
                 ScanObservation(scanID: "\(caseID)#\(s.scanIndex)", acquiredAt: s.acquiredAt,
                                 acquisition: s.acquisition.isEmpty ? nil : s.acquisition, probabilities: p)
@@ -201,8 +138,8 @@ extension Audit {
                                    claimConstruction: loadedPolicy.repeatScans.claimConstruction.rawValue,
                                    merge: loadedPolicy.repeatScans.merge.rawValue, overridden: overridden),
                 classes: classes, prevalences: prevalences,
-                prevalenceSource: "verified labels of \(total) \(split.rawValue) cases of study \(calRecord.study), add-one smoothed",
-                calibrationCasesWithRepeatScans: lesions.count, notes: notes, assessment: assessment)
+                prevalenceSource: "verified labels of \(fits.calibrationCases) \(calRecord.calibrationSplit) cases of study \(calRecord.study), add-one smoothed",
+                calibrationCasesWithRepeatScans: fits.calibrationLesions, notes: notes, assessment: assessment)
             if output.json {
                 try Console.json(doc)
                 return

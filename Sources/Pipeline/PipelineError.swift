@@ -4,12 +4,14 @@ public enum PipelineError: Error, CustomStringConvertible, LocalizedError {
     case inconsistent(String)
     case unreadableScan(caseId: String, scan: Int, reason: String)
     case noModel(study: String)
+    case unreadableModel(id: String, reason: String)
 
     public var description: String {
         switch self {
         case let .inconsistent(m): return m
         case let .unreadableScan(c, s, r): return "case '\(c)' scan \(s) cannot be assessed: \(r)"
         case let .noModel(study): return "no model is registered for study '\(study)'; train or import one first"
+        case let .unreadableModel(id, reason): return "model \(id): \(reason)"
         }
     }
     public var errorDescription: String? { description }

@@ -1,0 +1,177 @@
+import Calibration
+import CaseStore
+import Foundation
+import GRDB
+import Recurrent
+import RepeatScan
+import Retrieval
+
+/// The one loader for what runs and commands read back from the store — the model (safetensors), its
+/// calibrator and conformal predictor, the repeat-scan fits on the calibration split, the retrieval
+/// index — so `audit run`, `audit scans`, `predict`, `calibrate`, `index` and `neighbours` read the
+/// same artefacts the same way and fail with the same messages.
+public enum ArtefactLoader {
+    /// A registered model by id or unique prefix, parsed from its stored safetensors bytes.
+    public static func model(_ db: Database, id: String) throws -> RunContext.LoadedModel {
+        let record = try CaseStore.model(db, id: id)
+        return try model(record)
+    }
+
+    /// The study's newest model, or nil when none is registered.
+    public static func newestModel(_ db: Database, study: String) throws -> RunContext.LoadedModel? {
+        try CaseStore.newestModel(db, study: study).map(model)
+    }
+
+    static func model(_ record: ModelRecord) throws -> RunContext.LoadedModel {
+        do {
+            let classifier = try SequenceClassifier(safetensors: [UInt8](record.weights), file: "model \(record.id)")
+            return RunContext.LoadedModel(id: record.id, classifier: classifier, study: record.study)
+        } catch {
+            throw PipelineError.unreadableModel(id: record.id, reason: "\(error)")
+        }
+    }
+
+    /// A calibrator of `model`: the one named by `calibratorId` (which must belong to the model), else
+    /// the most recently fitted; nil when the model has none.
+    public static func calibration(_ db: Database, model: RunContext.LoadedModel, calibratorId: Int64? = nil,
+                                   now: Date = Date()) throws -> RunContext.LoadedCalibration? {
+        let record: CalibratorRecord
+        if let calibratorId {
+            record = try CaseStore.calibrator(db, id: calibratorId)
+            guard record.modelId == model.id else {
+                throw PipelineError.inconsistent("calibrator \(calibratorId) belongs to model \(record.modelId), not \(model.id)")
+            }
+        } else {
+            guard let latest = try CaseStore.latestCalibrator(db, modelId: model.id) else { return nil }
+            record = latest
+        }
+        let calibrator = try CalibrationJSON.decode(AnyCalibrator.self, from: record.parameters, field: "calibrators.parameters")
+        let predictor = try CalibrationJSON.decode(SplitConformalPredictor.self, from: record.conformal, field: "calibrators.conformal")
+        guard calibrator.classCount == model.classifier.classes.count else {
+            throw PipelineError.inconsistent("calibrator \(record.id ?? -1) has \(calibrator.classCount) classes, model \(model.id) has \(model.classifier.classes.count)")
+        }
+        // Whole days elapsed: an age that moved with the wall clock would make a resumed run's
+        // assessments differ from an uninterrupted run's.
+        let age = Timestamp.date(from: record.fittedAt).map { (now.timeIntervalSince($0) / 86_400).rounded(.down) }
+        return RunContext.LoadedCalibration(record: record, calibrator: calibrator, predictor: predictor, ageDays: age)
+    }
+
+    /// Prevalences (add-one smoothed verified labels of the calibration split) and the repeat-scan
+    /// dependence model and pooled recalibration fitted on its cases with repeat scans.
+    /// A calibration case whose scans the model cannot read is left out of the fits and counted in a
+    /// note (it is the calibrator's data, not the case under assessment, whose every scan must count).
+    public static func repeatScans(_ db: Database, classifier: SequenceClassifier, calibration: RunContext.LoadedCalibration,
+                                   notes: inout [String]) throws -> RunContext.RepeatScanContext? {
+        guard let split = Split(rawValue: calibration.record.calibrationSplit) else {
+            throw PipelineError.inconsistent("calibrator \(calibration.label): field calibration_split: unknown split '\(calibration.record.calibrationSplit)'")
+        }
+        var unreadable = 0
+        let evidence = try CalibrationScanEvidence.collect(db, study: calibration.record.study, split: split,
+                                                           classes: classifier.classes) { _, scans in
+            do { return try calibratedProbabilities(scans, classifier: classifier, calibrator: calibration.calibrator) } catch {
+                unreadable += 1
+                return nil
+            }
+        }
+        if unreadable > 0 {
+            notes.append("\(unreadable) calibration cases have scans the model cannot read and were left out of the repeat-scan fits")
+        }
+        if evidence.unknownLabels > 0 {
+            notes.append("\(evidence.unknownLabels) calibration cases have labels the model does not know and were not used for prevalences")
+        }
+        let lesions = evidence.lesions
+        guard let prevalences = evidence.prevalences else {
+            notes.append("no verified calibration cases: class prevalences unknown, repeat-scan claims not evaluated")
+            return nil
+        }
+        var dependence: ScanDependenceModel?
+        var recalibrator: PooledRecalibrator?
+        if lesions.isEmpty {
+            notes.append("no calibration case has repeat scans, so the within-case dependence cannot be modelled: claims use the model-free construction")
+        } else {
+            do { dependence = try ScanDependenceModel.fit(calibration: lesions, prevalences: prevalences) } catch {
+                notes.append("model-based e-process not available (\(lesions.count) calibration cases with repeat scans): \(error)")
+            }
+            do { recalibrator = try PooledRecalibrator.fit(calibration: lesions, prevalences: prevalences) } catch {
+                notes.append("pooled recalibration not available: \(error)")
+            }
+        }
+        return RunContext.RepeatScanContext(prevalences: prevalences, dependence: dependence, recalibrator: recalibrator,
+                                            calibrationLesions: lesions.count, calibrationCases: evidence.total)
+    }
+
+    /// The reference index from stored embeddings (computed and stored by `audit index build`), and the
+    /// deep-kNN calibration from the calibration split's first scans.
+    public static func retrieval(_ db: Database, study: Study, modelId: String, classifier: SequenceClassifier,
+                              calibration: RunContext.LoadedCalibration?, k: Int, metric: DistanceMetric, referenceSplits: [Split],
+                              notes: inout [String]) throws -> RunContext.RetrievalContext? {
+        guard let (index, unembedded) = try referenceIndex(db, study: study.name, modelId: modelId,
+                                                            dimension: classifier.configuration.embeddingSize,
+                                                            splits: referenceSplits) else {
+            notes.append("no retrieval index for model \(modelId.prefix(12))… (run `audit index build`): neighbours, credibility and out-of-distribution were not evaluated")
+            return nil
+        }
+        if unembedded > 0 {
+            notes.append("\(unembedded) verified reference scans have no stored embedding for model \(modelId.prefix(12))… and are not searched (run `audit index build`)")
+        }
+        guard index.count > k else {
+            notes.append("the retrieval index holds \(index.count) verified reference scans, not more than k = \(k): neighbours not evaluated")
+            return nil
+        }
+        let options = SearchOptions(k: k, metric: metric, verifiedOnly: true, excludeQuerySubject: true, sameStudyOnly: true, threads: 1)
+        let calSplit = calibration.flatMap { Split(rawValue: $0.record.calibrationSplit) } ?? .calibration
+        var calCases: [CalibrationCase] = []
+        var firstScans: [(CaseRecord, ScanRecord)] = []
+        for c in try CaseStore.cases(db, study: study.name, split: calSplit) where c.isVerified {
+            if let s = try CaseStore.scans(db, caseId: c.id).first, !s.hasMissing { firstScans.append((c, s)) }
+        }
+        let embeddings = try classifier.embeddings(firstScans.map { $0.1.values })
+        for ((c, _), e) in zip(firstScans, embeddings) {
+            calCases.append(CalibrationCase(query: SearchQuery(vector: e, caseID: c.id, subject: c.subject, study: study.name),
+                                            label: c.label ?? ""))
+        }
+        guard !calCases.isEmpty else {
+            notes.append("no verified calibration cases for deep-kNN credibility: neighbours shown, credibility not evaluated")
+            return nil
+        }
+        let knn = try DeepKNNCalibration.fit(index: index, calibration: calCases, options: options, classes: classifier.classes)
+        return RunContext.RetrievalContext(index: index, calibration: knn, options: options)
+    }
+
+    /// The reference index over the stored embeddings of `modelId` (written by `audit index build`) of
+    /// the study's verified scans in `splits`, with how many of those scans have no stored embedding;
+    /// nil when the model has no stored embeddings at all.
+    public static func referenceIndex(_ db: Database, study: String, modelId: String, dimension: Int,
+                                      splits: [Split]) throws -> (index: EmbeddingIndex, unembedded: Int)? {
+        let stored = try CaseStore.embeddings(db, modelId: modelId)
+        guard !stored.isEmpty else { return nil }
+        let index = try EmbeddingIndex(dimension: dimension)
+        var unembedded = 0
+        for cs in try CaseStore.caseScans(db, study: study, splits: splits, verifiedOnly: true) {
+            guard let v = stored[cs.caseRecord.id]?[cs.scan.scanIndex] else { unembedded += 1; continue }
+            try index.add(v, metadata: RowMetadata(cs))
+        }
+        return (index, unembedded)
+    }
+
+    /// Calibrated probabilities of each scan, in order. A scan with missing values cannot be read by the
+    /// model; it is an error here (every scan counts), never silently skipped.
+    public static func calibratedProbabilities(_ scans: [ScanRecord], classifier: SequenceClassifier,
+                                               calibrator: AnyCalibrator) throws -> [[Double]] {
+        if let bad = scans.first(where: \.hasMissing) {
+            throw PipelineError.unreadableScan(caseId: bad.caseId, scan: bad.scanIndex, reason: "it has missing values")
+        }
+        let logits = try classifier.logits(scans.map(\.values))
+        return try calibrator.calibratedProbabilities(logits: logits.map { $0.map(Double.init) })
+    }
+}
+
+extension RowMetadata {
+    /// A verified case's scan as an index row: who verified it and when travel with every neighbour.
+    public init(_ cs: CaseScan) {
+        self.init(caseID: cs.caseRecord.id, scanIndex: cs.scan.scanIndex, subject: cs.caseRecord.subject,
+                  study: cs.caseRecord.study, label: cs.caseRecord.label, verifiedBy: cs.caseRecord.verifiedBy,
+                  verifiedAt: cs.caseRecord.verifiedAt,
+                  acquisition: cs.scan.acquisition.isEmpty ? nil : cs.scan.acquisition)
+    }
+}
