@@ -89,12 +89,10 @@ extension Audit {
                 let index: EmbeddingIndex
                 if let modelId, let classifier = embedder.classifier {
                     // The model's index is the one `audit run` searches (same loader, same rows).
-                    let loaded = try store.read { db in
-                        try ArtefactLoader.referenceIndex(db, study: studyName, modelId: modelId,
-                                                          dimension: classifier.configuration.embeddingSize, splits: referenceSplits)
-                    }
-                    guard let loaded, loaded.unembedded == 0 else {
-                        throw CLIError.missing("\(loaded?.unembedded ?? reference.count) verified reference scans of study '\(studyName)' have no stored embedding for model \(modelId); run `audit index build --model \(modelId)` first")
+                    let loaded = try ArtefactLoader.referenceIndex(reference, stored: embedder.stored,
+                                                                   dimension: classifier.configuration.embeddingSize)
+                    guard loaded.unembedded == 0 else {
+                        throw CLIError.missing("\(loaded.unembedded) verified reference scans of study '\(studyName)' have no stored embedding for model \(modelId); run `audit index build --model \(modelId)` first")
                     }
                     index = loaded.index
                 } else {

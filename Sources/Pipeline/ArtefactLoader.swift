@@ -105,12 +105,13 @@ public enum ArtefactLoader {
     public static func retrieval(_ db: Database, study: Study, modelId: String, classifier: SequenceClassifier,
                               calibration: RunContext.LoadedCalibration?, k: Int, metric: DistanceMetric, referenceSplits: [Split],
                               notes: inout [String]) throws -> RunContext.RetrievalContext? {
-        guard let (index, unembedded) = try referenceIndex(db, study: study.name, modelId: modelId,
-                                                            dimension: classifier.configuration.embeddingSize,
-                                                            splits: referenceSplits) else {
+        let stored = try CaseStore.embeddings(db, modelId: modelId)
+        guard !stored.isEmpty else {
             notes.append("no retrieval index for model \(modelId.prefix(12))… (run `audit index build`): neighbours, credibility and out-of-distribution were not evaluated")
             return nil
         }
+        let reference = try CaseStore.caseScans(db, study: study.name, splits: referenceSplits, verifiedOnly: true)
+        let (index, unembedded) = try referenceIndex(reference, stored: stored, dimension: classifier.configuration.embeddingSize)
         if unembedded > 0 {
             notes.append("\(unembedded) verified reference scans have no stored embedding for model \(modelId.prefix(12))… and are not searched (run `audit index build`)")
         }
@@ -138,16 +139,14 @@ public enum ArtefactLoader {
         return RunContext.RetrievalContext(index: index, calibration: knn, options: options)
     }
 
-    /// The reference index over the stored embeddings of `modelId` (written by `audit index build`) of
-    /// the study's verified scans in `splits`, with how many of those scans have no stored embedding;
-    /// nil when the model has no stored embeddings at all.
-    public static func referenceIndex(_ db: Database, study: String, modelId: String, dimension: Int,
-                                      splits: [Split]) throws -> (index: EmbeddingIndex, unembedded: Int)? {
-        let stored = try CaseStore.embeddings(db, modelId: modelId)
-        guard !stored.isEmpty else { return nil }
+    /// The reference index over a model's stored embeddings (`CaseStore.embeddings`, written by
+    /// `audit index build`) of the given verified reference scans, with how many of them have no stored
+    /// embedding (they are not searched).
+    public static func referenceIndex(_ reference: [CaseScan], stored: [String: [Int: [Float]]],
+                                      dimension: Int) throws -> (index: EmbeddingIndex, unembedded: Int) {
         let index = try EmbeddingIndex(dimension: dimension)
         var unembedded = 0
-        for cs in try CaseStore.caseScans(db, study: study, splits: splits, verifiedOnly: true) {
+        for cs in reference {
             guard let v = stored[cs.caseRecord.id]?[cs.scan.scanIndex] else { unembedded += 1; continue }
             try index.add(v, metadata: RowMetadata(cs))
         }
