@@ -1,8 +1,7 @@
 import ArgumentParser
 import AuditLog
-@_spi(Storage) import CaseStore
+import CaseStore
 import Foundation
-import GRDB
 
 /// Audit-log speed: appends per second (events in the same transactions as their changes would
 /// be, batched as a bulk import batches them, and one transaction per event as `audit run` does),
@@ -92,7 +91,7 @@ struct LogBench: ParsableCommand {
         let appendStore = try CaseStore(path: base.appendingPathComponent("append.sqlite").path)
         if let synchronous {
             // Outside a transaction: the setting belongs to the store's one connection.
-            try appendStore.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+            try appendStore.setSynchronous(synchronous)
         }
         let payloads = (0..<min(events, 10_000)).map(Self.payload)
         let cpuBefore = ProcessFigures.cpuSeconds()
@@ -100,7 +99,7 @@ struct LogBench: ParsableCommand {
             var done = 0
             while done < events {
                 let n = min(batch, events - done)
-                try appendStore.write { db in
+                try appendStore.change { db in
                     for i in done..<done + n {
                         try AuditLog.append(db, actor: "bench", action: "case.assessed",
                                             subject: AuditSubject(type: "case", id: "case-\(i)"), payload: payloads[i % payloads.count])
@@ -113,7 +112,7 @@ struct LogBench: ParsableCommand {
         // 2. One transaction per event.
         let singleTime = try clock.measure {
             for i in 0..<singleEvents {
-                try appendStore.write { db in
+                try appendStore.change { db in
                     try AuditLog.append(db, actor: "bench", action: "case.assessed",
                                         subject: AuditSubject(type: "case", id: "single-\(i)"), payload: payloads[i % payloads.count])
                 }
@@ -130,7 +129,7 @@ struct LogBench: ParsableCommand {
             while done < verifyEvents {
                 let nextCheckpoint = (done / checkpointEvery + 1) * checkpointEvery
                 let n = min(10_000, nextCheckpoint - done, verifyEvents - done)
-                try verifyStore.write { db in
+                try verifyStore.change { db in
                     for i in done..<done + n {
                         try AuditLog.append(db, actor: "bench", action: "case.assessed",
                                             subject: AuditSubject(type: "case", id: "case-\(i)"), payload: payloads[i % payloads.count])
@@ -150,9 +149,7 @@ struct LogBench: ParsableCommand {
         guard let report else { throw ValidationError("verification produced no report") }
         let size = (try? FileManager.default.attributesOfItem(atPath: verifyPath)[.size] as? NSNumber)?.int64Value ?? 0
         let payloadBytes = (try? CanonicalJSON.encode(payloads[0]).count) ?? 0
-        let (journal, sync) = try appendStore.read { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "?", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
-        }
+        let (journal, sync) = try appendStore.journalSettings()
 
         let out = Output(
             append_events: events, append_batch: batch, append_seconds: seconds(appendTime),

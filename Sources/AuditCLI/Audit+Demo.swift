@@ -62,7 +62,7 @@ struct DemoScript {
         for plan in Self.plans {
             let store = try CaseStore(path: storePath)
             let (hasStudy, model) = try store.read { db in
-                (try Study.fetchOne(db, key: plan.study) != nil, try CaseStore.newestModel(db, study: plan.study)?.id)
+                (try CaseStore.existingStudy(db, named: plan.study) != nil, try CaseStore.newestModel(db, study: plan.study)?.id)
             }
             if !hasStudy {
                 try await perform(plan.study, "generate the \(plan.study) cohort") {

@@ -5,7 +5,7 @@ import GRDB
 /// a `VerifiedCheckpoint`; a proof built from tampered leaves will not verify.
 extension AuditLog {
     /// Stored leaf hashes of entries 0..<size, in order. Throws if a row is missing.
-    public static func leafHashes(_ db: Database, size: Int) throws -> [Data] {
+    @_spi(Storage) public static func leafHashes(_ db: Database, size: Int) throws -> [Data] {
         var out: [Data] = []
         out.reserveCapacity(size)
         let rows = try Row.fetchCursor(db, sql: "SELECT seq, leaf_hash FROM audit_events WHERE seq < ? ORDER BY seq", arguments: [size])
@@ -19,13 +19,13 @@ extension AuditLog {
     }
 
     /// Inclusion proof of event `seq` in the tree of the first `treeSize` events.
-    public static func inclusionProof(_ db: Database, seq: Int, treeSize: Int) throws -> [Data] {
+    @_spi(Storage) public static func inclusionProof(_ db: Database, seq: Int, treeSize: Int) throws -> [Data] {
         guard seq >= 0, seq < treeSize else { throw AuditLogError.outOfRange("event \(seq) is not in a tree of size \(treeSize)") }
         return try Merkle.inclusionProof(index: seq, leafHashes: leafHashes(db, size: treeSize))
     }
 
     /// Consistency proof between the trees of the first `oldSize` and `newSize` events.
-    public static func consistencyProof(_ db: Database, oldSize: Int, newSize: Int) throws -> [Data] {
+    @_spi(Storage) public static func consistencyProof(_ db: Database, oldSize: Int, newSize: Int) throws -> [Data] {
         guard oldSize > 0, oldSize <= newSize else {
             throw AuditLogError.outOfRange("no consistency proof from size \(oldSize) to size \(newSize) (need 0 < M ≤ N)")
         }
@@ -33,7 +33,7 @@ extension AuditLog {
     }
 
     /// The stored checkpoint of exactly `treeSize`, or nil.
-    public static func checkpoint(_ db: Database, treeSize: Int) throws -> Checkpoint? {
+    @_spi(Storage) public static func checkpoint(_ db: Database, treeSize: Int) throws -> Checkpoint? {
         try String.fetchOne(db, sql: "SELECT note FROM audit_checkpoints WHERE tree_size = ?", arguments: [treeSize]).map(Checkpoint.parse)
     }
 }

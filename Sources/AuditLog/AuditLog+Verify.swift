@@ -156,7 +156,7 @@ extension AuditLog {
     ///    stored in the log is used (which an attacker with the file could have replaced).
     ///
     /// Data problems become failures in the report; only database errors throw.
-    public static func verify(_ db: Database, trustedKey: LogVerifierKey? = nil, earlierCheckpoint: Checkpoint? = nil,
+    @_spi(Storage) public static func verify(_ db: Database, trustedKey: LogVerifierKey? = nil, earlierCheckpoint: Checkpoint? = nil,
                               progress: ((Int) -> Void)? = nil) throws -> LogVerificationReport {
         var report = LogVerificationReport()
         func fail(_ kind: LogVerificationFailure.Kind, seq: Int?, checkpointSize: Int? = nil, _ message: String) {

@@ -14,7 +14,7 @@ public enum AuditLog {
     /// `payload` is encoded with `JSONEncoder` and re-serialised as canonical JSON (`CanonicalJSON`).
     /// `time` is stored as RFC 3339 UTC with milliseconds (truncated).
     @discardableResult
-    public static func append<P: Encodable>(_ db: Database, actor: String, action: String, subject: AuditSubject,
+    @_spi(Storage) public static func append<P: Encodable>(_ db: Database, actor: String, action: String, subject: AuditSubject,
                                             payload: P, time: Date = Date()) throws -> AuditEvent {
         let payloadBytes = try CanonicalJSON.encode(payload)
         return try appendCanonical(db, actor: actor, action: action, subject: subject,
@@ -65,7 +65,7 @@ public enum AuditLog {
     }
 
     /// The stored compact range of the whole log (empty for a new log).
-    public static func frontier(_ db: Database) throws -> CompactRange {
+    @_spi(Storage) public static func frontier(_ db: Database) throws -> CompactRange {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT tree_size, nodes FROM audit_frontier WHERE id = 1")) else {
             return CompactRange()
         }
@@ -77,13 +77,13 @@ public enum AuditLog {
     }
 
     /// Number of events in the log (from the frontier).
-    public static func treeSize(_ db: Database) throws -> Int { Int(try frontier(db).size) }
+    @_spi(Storage) public static func treeSize(_ db: Database) throws -> Int { Int(try frontier(db).size) }
 
     /// The current tree head (from the frontier).
-    public static func rootHash(_ db: Database) throws -> Data { try frontier(db).root() }
+    @_spi(Storage) public static func rootHash(_ db: Database) throws -> Data { try frontier(db).root() }
 
     /// Stored events with `seq >= since`, in order, at most `limit` of them.
-    public static func events(_ db: Database, since: Int = 0, limit: Int? = nil) throws -> [AuditEvent] {
+    @_spi(Storage) public static func events(_ db: Database, since: Int = 0, limit: Int? = nil) throws -> [AuditEvent] {
         var sql = "SELECT seq, time, actor, action, subject_type, subject_id, payload, payload_sha256, leaf_hash FROM audit_events WHERE seq >= ? ORDER BY seq"
         var args: [any DatabaseValueConvertible] = [since]
         if let limit { sql += " LIMIT ?"; args.append(limit) }
@@ -91,7 +91,7 @@ public enum AuditLog {
     }
 
     /// The stored event `seq`, or nil.
-    public static func event(_ db: Database, seq: Int) throws -> AuditEvent? {
+    @_spi(Storage) public static func event(_ db: Database, seq: Int) throws -> AuditEvent? {
         try Row.fetchOne(db, sql: "SELECT seq, time, actor, action, subject_type, subject_id, payload, payload_sha256, leaf_hash FROM audit_events WHERE seq = ?",
                          arguments: [seq]).map(event(from:))
     }

@@ -1,15 +1,14 @@
 @_spi(Storage) import CaseStore
 import Foundation
-import GRDB
 
 /// State changes offered together with their audit-log event ("record + event"): each runs the change
-/// and appends its event in one write transaction, so a caller never opens a transaction or sees a
-/// `Database`, and the record and the event it is vouched for by can never disagree. The action name
+/// and appends its event in one `StoreChange`, so a caller never opens a transaction or sees the
+/// engine's connection, and the record and the event it is vouched for by can never disagree. The action name
 /// and subject of each event are fixed here; payloads a caller computes are passed in.
 extension CaseStore {
     /// Imports a UCR/UEA/CSV file into a study (all or nothing); logs `cases.import`.
     public func importCases(file: String, options: ImportOptions, actor: String) throws -> (ImportResult, AuditEvent) {
-        try write { db in
+        try change { db in
             let result = try Importer.run(db, file: file, options: options)
             let event = try AuditLog.append(db, actor: actor, action: "cases.import",
                                             subject: AuditSubject(type: "study", id: options.study), payload: result)
@@ -20,7 +19,7 @@ extension CaseStore {
     /// Writes a generated cohort; logs `cohort.generate` with the payload built from what was written.
     public func insertGeneratedCohort<P: Encodable>(study: Study, cases: [NewCase], actor: String,
                                                     payload: (CasesWritten) -> P) throws -> (CasesWritten, AuditEvent) {
-        try write { db in
+        try change { db in
             let written = try CaseStore.insertCases(db, study: study, cases: cases)
             let event = try AuditLog.append(db, actor: actor, action: "cohort.generate",
                                             subject: AuditSubject(type: "study", id: study.name), payload: payload(written))
@@ -31,7 +30,7 @@ extension CaseStore {
     /// Moves a seeded share of a split's cases to another split; logs `cases.assign-split`.
     public func reassignSplit(study: String, from: Split, to: Split, fraction: Double, seed: UInt64,
                               actor: String) throws -> (SplitReassignment, AuditEvent) {
-        try write { db in
+        try change { db in
             let moved = try CaseStore.reassignSplit(db, study: study, from: from, to: to, fraction: fraction, seed: seed)
             let change = SplitReassignment(study: study, from: from.rawValue, to: to.rawValue, fraction: fraction,
                                            seed: seed, caseIds: moved)
@@ -43,7 +42,7 @@ extension CaseStore {
 
     /// Registers a model trained here; logs `model.train`.
     public func registerTrainedModel<P: Encodable>(_ record: ModelRecord, actor: String, payload: P) throws -> AuditEvent {
-        try write { db in
+        try change { db in
             try CaseStore.registerModel(db, record)
             return try AuditLog.append(db, actor: actor, action: "model.train",
                                        subject: AuditSubject(type: "model", id: record.id), payload: payload)
@@ -54,7 +53,7 @@ extension CaseStore {
     /// event). When `study` is given, the model must predict exactly that study's classes.
     public func registerImportedModel(_ record: ModelRecord, classes: [String], study: String?, file: String,
                                       actor: String) throws -> AuditEvent? {
-        try write { db in
+        try change { db in
             if let study {
                 let s = try CaseStore.study(db, named: study)
                 guard s.classes == classes else {
@@ -70,7 +69,7 @@ extension CaseStore {
 
     /// Hands out a registered model's bytes and logs `model.export` (who took a copy, and where to).
     public func exportModel(id: String, file: String, actor: String) throws -> ModelRecord {
-        try write { db in
+        try change { db in
             let m = try CaseStore.model(db, id: id)
             try AuditLog.append(db, actor: actor, action: "model.export", subject: AuditSubject(type: "model", id: m.id),
                                 payload: ["model_id": m.id, "file": file])
@@ -81,7 +80,7 @@ extension CaseStore {
     /// Stores retrieval embeddings; logs `index.build`.
     public func saveEmbeddings<P: Encodable>(_ records: [EmbeddingRecord], modelId: String, actor: String,
                                              payload: P) throws -> AuditEvent {
-        try write { db in
+        try change { db in
             try CaseStore.saveEmbeddings(db, records)
             return try AuditLog.append(db, actor: actor, action: "index.build",
                                        subject: AuditSubject(type: "model", id: modelId), payload: payload)
@@ -91,7 +90,7 @@ extension CaseStore {
     /// Stores a fitted calibrator; logs `calibrate.fit` with the payload built from the stored record (its id).
     public func saveCalibrator<P: Encodable>(_ record: CalibratorRecord, actor: String,
                                              payload: (CalibratorRecord) -> P) throws -> (CalibratorRecord, AuditEvent) {
-        try write { db in
+        try change { db in
             let saved = try CaseStore.saveCalibrator(db, record)
             let event = try AuditLog.append(db, actor: actor, action: "calibrate.fit",
                                             subject: AuditSubject(type: "calibrator", id: "\(saved.id ?? -1)"),
@@ -104,12 +103,12 @@ extension CaseStore {
     /// obtained which predictions, by their hash).
     @discardableResult
     public func logAction<P: Encodable>(actor: String, action: String, subject: AuditSubject, payload: P) throws -> AuditEvent {
-        try write { db in try AuditLog.append(db, actor: actor, action: action, subject: subject, payload: payload) }
+        try change { db in try AuditLog.append(db, actor: actor, action: action, subject: subject, payload: payload) }
     }
 
     /// Signs and stores a checkpoint of the log as it stands (see `AuditLog.checkpoint`).
     public func signCheckpoint(signer: LogSigner) throws -> Checkpoint {
-        try write { db in try AuditLog.checkpoint(db, signer: signer) }
+        try change { db in try AuditLog.checkpoint(db, signer: signer) }
     }
 }
 

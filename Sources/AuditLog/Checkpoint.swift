@@ -130,7 +130,7 @@ extension AuditLog {
     /// so checkpoint times strictly increase. Registers the signer's key if the store has none and
     /// refuses a signer whose key is not the store's.
     @discardableResult
-    public static func checkpoint(_ db: Database, signer: LogSigner, time: Date = Date()) throws -> Checkpoint {
+    @_spi(Storage) public static func checkpoint(_ db: Database, signer: LogSigner, time: Date = Date()) throws -> Checkpoint {
         try registerKey(db, signer.verifierKey)
         let range = try frontier(db)
         let latest = try latestCheckpoint(db)
@@ -148,13 +148,13 @@ extension AuditLog {
     }
 
     /// The stored checkpoint with the largest tree size, or nil.
-    public static func latestCheckpoint(_ db: Database) throws -> Checkpoint? {
+    @_spi(Storage) public static func latestCheckpoint(_ db: Database) throws -> Checkpoint? {
         guard let note = try String.fetchOne(db, sql: "SELECT note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1") else { return nil }
         return try Checkpoint.parse(note)
     }
 
     /// All stored checkpoints by tree size (parsed, not verified).
-    public static func checkpoints(_ db: Database) throws -> [Checkpoint] {
+    @_spi(Storage) public static func checkpoints(_ db: Database) throws -> [Checkpoint] {
         try String.fetchAll(db, sql: "SELECT note FROM audit_checkpoints ORDER BY tree_size").map(Checkpoint.parse)
     }
 }

@@ -183,7 +183,7 @@ public struct LogSigner: Sendable {
 
 extension AuditLog {
     /// Public keys registered in the store, oldest first.
-    public static func registeredKeys(_ db: Database) throws -> [LogVerifierKey] {
+    @_spi(Storage) public static func registeredKeys(_ db: Database) throws -> [LogVerifierKey] {
         try Row.fetchAll(db, sql: "SELECT name, public_key FROM audit_log_keys ORDER BY created_at, name").map { row in
             let name: String = row[0]
             let key: Data = row[1]
@@ -195,7 +195,7 @@ extension AuditLog {
 
     /// Registers `key` as the store's log key (idempotent), appending a `log.key.created` event in
     /// the same transaction. A store has one log key: a different key is refused.
-    public static func registerKey(_ db: Database, _ key: LogVerifierKey, actor: String = "system", time: Date = Date()) throws {
+    @_spi(Storage) public static func registerKey(_ db: Database, _ key: LogVerifierKey, actor: String = "system", time: Date = Date()) throws {
         let existing = try registeredKeys(db)
         if existing.contains(key) { return }
         if let other = existing.first {

@@ -62,7 +62,9 @@ public final class CaseStore: @unchecked Sendable {
         try writer.writeWithoutTransaction(body)
     }
 
-    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+    /// Runs `body` in one read transaction on the connection itself (the storage modules and their tests).
+    @_spi(Storage)
+    public func readDatabase<T>(_ body: (Database) throws -> T) throws -> T {
         try writer.read(body)
     }
 
@@ -82,3 +84,21 @@ public final class CaseStore: @unchecked Sendable {
 
 /// Namespace for the schema; each area's tables live in `Schema+<Area>.swift`.
 public enum Schema {}
+
+extension CaseStore {
+    /// The store's journal mode and `synchronous` level (SQLite's pragma values), for benchmarks'
+    /// provenance.
+    public func journalSettings() throws -> (journalMode: String, synchronous: Int) {
+        try writer.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "?", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+        }
+    }
+
+    /// Sets SQLite's `synchronous` level on the store's one connection (benchmarks compare levels).
+    public func setSynchronous(_ level: String) throws {
+        guard ["OFF", "NORMAL", "FULL", "EXTRA"].contains(level.uppercased()) else {
+            throw CaseStoreError.invalid("synchronous must be OFF, NORMAL, FULL or EXTRA, not '\(level)'")
+        }
+        try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(level.uppercased())") }
+    }
+}

@@ -70,14 +70,16 @@ extension CaseStore {
 
     /// Stores a fitted calibrator; returns it with its id. The model and study must exist (foreign keys).
     @discardableResult
-    public static func saveCalibrator(_ db: Database, _ record: CalibratorRecord) throws -> CalibratorRecord {
+    public static func saveCalibrator(_ change: StoreChange, _ record: CalibratorRecord) throws -> CalibratorRecord {
+        let db = change.writing()
         var r = record
         r.id = nil
         try r.insert(db)
         return r
     }
 
-    public static func calibrator(_ db: Database, id: Int64) throws -> CalibratorRecord {
+    public static func calibrator(_ reader: StoreReader, id: Int64) throws -> CalibratorRecord {
+        let db = reader.database
         guard let r = try CalibratorRecord.fetchOne(db, key: id) else {
             throw CaseStoreError.notFound(kind: "calibrator", id: "\(id)")
         }
@@ -86,8 +88,9 @@ extension CaseStore {
 
     /// The most recently fitted calibrator of a model, optionally only for one calibration set (by
     /// content hash) and method; nil when none is stored.
-    public static func latestCalibrator(_ db: Database, modelId: String, calibrationSha256: String? = nil,
+    public static func latestCalibrator(_ reader: StoreReader, modelId: String, calibrationSha256: String? = nil,
                                         method: String? = nil) throws -> CalibratorRecord? {
+        let db = reader.database
         var request = CalibratorRecord.filter(Column("model_id") == modelId)
         if let calibrationSha256 { request = request.filter(Column("calibration_sha256") == calibrationSha256) }
         if let method { request = request.filter(Column("method") == method) }
@@ -95,8 +98,9 @@ extension CaseStore {
     }
 
     /// Every calibrator of a model, newest first.
-    public static func calibrators(_ db: Database, modelId: String) throws -> [CalibratorRecord] {
-        try CalibratorRecord.filter(Column("model_id") == modelId)
+    public static func calibrators(_ reader: StoreReader, modelId: String) throws -> [CalibratorRecord] {
+        let db = reader.database
+        return try CalibratorRecord.filter(Column("model_id") == modelId)
             .order(Column("fitted_at").desc, Column("id").desc).fetchAll(db)
     }
 }

@@ -4,26 +4,34 @@ import GRDB
 
 extension CaseStore {
     /// Cases of a study (optionally one split), in id order.
-    public static func cases(_ db: Database, study: String? = nil, split: Split? = nil) throws -> [CaseRecord] {
+    public static func cases(_ reader: StoreReader, study: String? = nil, split: Split? = nil) throws -> [CaseRecord] {
+        let db = reader.database
         var request = CaseRecord.all()
         if let study { request = request.filter(Column("study") == study) }
         if let split { request = request.filter(Column("split") == split.rawValue) }
         return try request.order(Column("id")).fetchAll(db)
     }
 
-    public static func study(_ db: Database, named name: String) throws -> Study {
-        guard let s = try Study.fetchOne(db, key: name) else { throw CaseStoreError.notFound(kind: "study", id: name) }
+    public static func study(_ reader: StoreReader, named name: String) throws -> Study {
+        guard let s = try existingStudy(reader, named: name) else { throw CaseStoreError.notFound(kind: "study", id: name) }
         return s
     }
 
-    public static func caseRecord(_ db: Database, id: String) throws -> CaseRecord {
+    /// The study, or nil when the store has none of that name.
+    public static func existingStudy(_ reader: StoreReader, named name: String) throws -> Study? {
+        try Study.fetchOne(reader.database, key: name)
+    }
+
+    public static func caseRecord(_ reader: StoreReader, id: String) throws -> CaseRecord {
+        let db = reader.database
         guard let c = try CaseRecord.fetchOne(db, key: id) else { throw CaseStoreError.notFound(kind: "case", id: id) }
         return c
     }
 
     /// A case's scans in scan order.
-    public static func scans(_ db: Database, caseId: String) throws -> [ScanRecord] {
-        try ScanRecord.filter(Column("case_id") == caseId).order(Column("scan_index")).fetchAll(db)
+    public static func scans(_ reader: StoreReader, caseId: String) throws -> [ScanRecord] {
+        let db = reader.database
+        return try ScanRecord.filter(Column("case_id") == caseId).order(Column("scan_index")).fetchAll(db)
     }
 }
 
@@ -102,7 +110,8 @@ extension CaseStore {
     /// Writes `cases` (and their scans) into `study` inside the caller's transaction: the study is
     /// created when missing and must otherwise have the same classes and channels; an id already in
     /// the store is refused. A thrown error rolls the caller's transaction back.
-    public static func insertCases(_ db: Database, study: Study, cases: [NewCase]) throws -> CasesWritten {
+    public static func insertCases(_ change: StoreChange, study: Study, cases: [NewCase]) throws -> CasesWritten {
+        let db = change.writing()
         var written: CasesWritten?
         try db.inSavepoint {
             written = try insertCasesUnprotected(db, study: study, cases: cases)
@@ -153,7 +162,8 @@ extension CaseStore {
     }
 
     /// Case summaries (id order), optionally for one study and/or split.
-    public static func caseSummaries(_ db: Database, study: String? = nil, split: Split? = nil) throws -> [CaseSummary] {
+    public static func caseSummaries(_ reader: StoreReader, study: String? = nil, split: Split? = nil) throws -> [CaseSummary] {
+        let db = reader.database
         var conditions: [String] = []
         var arguments: StatementArguments = []
         if let study { conditions.append("c.study = ?"); _ = arguments.append(contentsOf: [study]) }
@@ -180,8 +190,9 @@ extension CaseStore {
     }
 
     /// Every study with its case counts per split and class.
-    public static func studyOverviews(_ db: Database) throws -> [StudyOverview] {
-        try Study.order(Column("name")).fetchAll(db).map { s in
+    public static func studyOverviews(_ reader: StoreReader) throws -> [StudyOverview] {
+        let db = reader.database
+        return try Study.order(Column("name")).fetchAll(db).map { s in
             var summary = StudyOverview(name: s.name, classes: s.classes, channels: s.channels, description: s.description,
                                        cases: 0, scans: 0, splitCounts: [:], classCounts: [:], unlabelled: 0)
             for row in try Row.fetchAll(db, sql: "SELECT split, label, COUNT(*) AS n FROM cases WHERE study = ? GROUP BY split, label",
@@ -202,12 +213,13 @@ extension CaseStore {
     /// Moves a seeded share of a split's subjects (all their cases together, so no subject straddles two
     /// splits) to another split. The order is a keyed hash of (seed, subject): reproducible and blind to
     /// labels. Returns the moved case ids in id order; the caller logs them in the same transaction.
-    public static func reassignSplit(_ db: Database, study: String, from: Split, to: Split, fraction: Double,
+    public static func reassignSplit(_ change: StoreChange, study: String, from: Split, to: Split, fraction: Double,
                                      seed: UInt64) throws -> [String] {
+        let db = change.writing()
         guard fraction > 0, fraction <= 1 else { throw CaseStoreError.invalid("fraction must lie in (0, 1], got \(fraction)") }
         guard from != to else { throw CaseStoreError.invalid("--from and --to name the same split") }
-        _ = try Self.study(db, named: study)
-        let cases = try Self.cases(db, study: study, split: from)
+        _ = try Self.study(change, named: study)
+        let cases = try Self.cases(change, study: study, split: from)
         let bySubject = Dictionary(grouping: cases, by: \.subject)
         let order = bySubject.keys.sorted {
             (ContentHash.sha256Hex(Data("\(seed)\u{0}\($0)".utf8)), $0) < (ContentHash.sha256Hex(Data("\(seed)\u{0}\($1)".utf8)), $1)

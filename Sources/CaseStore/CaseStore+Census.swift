@@ -12,7 +12,8 @@ public struct StoreCensus: Sendable, Equatable {
 }
 
 extension CaseStore {
-    public static func census(_ db: Database) throws -> StoreCensus {
+    public static func census(_ reader: StoreReader) throws -> StoreCensus {
+        let db = reader.database
         func count(_ table: String) throws -> Int {
             guard try db.tableExists(table) else { return 0 }
             return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0

@@ -33,7 +33,8 @@ public struct CaseScan: Sendable {
 extension CaseStore {
     /// Scans of the cases of `study` (nil: every study) in `splits` (empty: every split), in case id
     /// and scan order; `verifiedOnly` keeps cases with a verified label.
-    public static func caseScans(_ db: Database, study: String?, splits: [Split], verifiedOnly: Bool) throws -> [CaseScan] {
+    public static func caseScans(_ reader: StoreReader, study: String?, splits: [Split], verifiedOnly: Bool) throws -> [CaseScan] {
+        let db = reader.database
         var request = CaseRecord.all()
         if let study { request = request.filter(Column("study") == study) }
         if !splits.isEmpty { request = request.filter(splits.map(\.rawValue).contains(Column("split"))) }
@@ -51,7 +52,8 @@ extension CaseStore {
     }
 
     /// Stored embeddings of `modelId`, keyed by case id and scan index.
-    public static func embeddings(_ db: Database, modelId: String) throws -> [String: [Int: [Float]]] {
+    public static func embeddings(_ reader: StoreReader, modelId: String) throws -> [String: [Int: [Float]]] {
+        let db = reader.database
         var out: [String: [Int: [Float]]] = [:]
         let rows = try EmbeddingRecord.filter(Column("model_id") == modelId).fetchCursor(db)
         while let r = try rows.next() { out[r.caseId, default: [:]][r.scanIndex] = r.values }
@@ -59,19 +61,22 @@ extension CaseStore {
     }
 
     /// Number of embeddings stored for `modelId`.
-    public static func embeddingCount(_ db: Database, modelId: String) throws -> Int {
-        try EmbeddingRecord.filter(Column("model_id") == modelId).fetchCount(db)
+    public static func embeddingCount(_ reader: StoreReader, modelId: String) throws -> Int {
+        let db = reader.database
+        return try EmbeddingRecord.filter(Column("model_id") == modelId).fetchCount(db)
     }
 
     /// Saves embeddings (a recomputed one replaces the stored one of the same model, case and scan).
-    public static func saveEmbeddings(_ db: Database, _ records: [EmbeddingRecord]) throws {
+    public static func saveEmbeddings(_ change: StoreChange, _ records: [EmbeddingRecord]) throws {
+        let db = change.writing()
         for r in records { try r.save(db) }
     }
 
     /// The safetensors bytes and study of a registered model (id or unique prefix), for recomputing
     /// its embeddings. Kept for callers written against it; `model(_:id:)` returns the whole record.
-    public static func modelForEmbedding(_ db: Database, id: String) throws -> (weights: Data, study: String?) {
-        let record = try model(db, id: id)
+    public static func modelForEmbedding(_ reader: StoreReader, id: String) throws -> (weights: Data, study: String?) {
+        let db = reader.database
+        let record = try model(reader, id: id)
         return (record.weights, record.study)
     }
 }

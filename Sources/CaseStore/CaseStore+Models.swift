@@ -62,7 +62,8 @@ extension CaseStore {
     /// Registers a model. Returns false (and changes nothing) when the same id is already registered:
     /// identical bytes are the identical model.
     @discardableResult
-    public static func registerModel(_ db: Database, _ record: ModelRecord) throws -> Bool {
+    public static func registerModel(_ change: StoreChange, _ record: ModelRecord) throws -> Bool {
+        let db = change.writing()
         guard record.id.count == 64, record.id.allSatisfy({ "0123456789abcdef".contains($0) }) else {
             throw CaseStoreError.invalid("model id must be 64 lowercase hex digits (SHA-256), got '\(record.id)'")
         }
@@ -78,7 +79,8 @@ extension CaseStore {
     }
 
     /// Models, newest first, optionally of one study.
-    public static func modelSummaries(_ db: Database, study: String? = nil) throws -> [ModelSummary] {
+    public static func modelSummaries(_ reader: StoreReader, study: String? = nil) throws -> [ModelSummary] {
+        let db = reader.database
         var sql = """
             SELECT id, study, arch, classes, config, training, metrics, created_at, length(weights) AS size_bytes
             FROM models
@@ -90,7 +92,8 @@ extension CaseStore {
     }
 
     /// Resolves a full id or a unique prefix of at least 8 hex digits to a model id.
-    public static func resolveModelId(_ db: Database, _ idOrPrefix: String) throws -> String {
+    public static func resolveModelId(_ reader: StoreReader, _ idOrPrefix: String) throws -> String {
+        let db = reader.database
         let key = idOrPrefix.lowercased()
         if try ModelRecord.exists(db, key: key) { return key }
         guard key.count >= 8, key.allSatisfy({ "0123456789abcdef".contains($0) }) else {
@@ -106,15 +109,17 @@ extension CaseStore {
     }
 
     /// The full record of a model (id or unique prefix).
-    public static func model(_ db: Database, id: String) throws -> ModelRecord {
-        let full = try resolveModelId(db, id)
+    public static func model(_ reader: StoreReader, id: String) throws -> ModelRecord {
+        let db = reader.database
+        let full = try resolveModelId(reader, id)
         guard let m = try ModelRecord.fetchOne(db, key: full) else { throw CaseStoreError.notFound(kind: "model", id: id) }
         return m
     }
 
     /// The most recently registered model of a study.
-    public static func newestModel(_ db: Database, study: String) throws -> ModelRecord? {
-        try ModelRecord.fetchOne(db, sql: "SELECT * FROM models WHERE study = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    public static func newestModel(_ reader: StoreReader, study: String) throws -> ModelRecord? {
+        let db = reader.database
+        return try ModelRecord.fetchOne(db, sql: "SELECT * FROM models WHERE study = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
                                  arguments: [study])
     }
 

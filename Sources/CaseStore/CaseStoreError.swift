@@ -5,12 +5,15 @@ public enum CaseStoreError: Error, CustomStringConvertible, LocalizedError {
     case cannotOpen(path: String, reason: String)
     case notFound(kind: String, id: String)
     case invalid(String)
+    /// A change wrote records without appending the log event that vouches for them (a programming error).
+    case unlogged
 
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason): return "cannot open case store \(path): \(reason)"
         case let .notFound(kind, id): return "no \(kind) with id '\(id)' in the case store"
         case let .invalid(message): return message
+        case .unlogged: return "a change wrote records without a log event; it was rolled back"
         }
     }
     public var errorDescription: String? { description }

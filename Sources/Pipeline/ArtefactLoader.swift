@@ -1,7 +1,6 @@
 import Calibration
 import CaseStore
 import Foundation
-import GRDB
 import Recurrent
 import RepeatScan
 import Retrieval
@@ -12,13 +11,13 @@ import Retrieval
 /// same artefacts the same way and fail with the same messages.
 public enum ArtefactLoader {
     /// A registered model by id or unique prefix, parsed from its stored safetensors bytes.
-    public static func model(_ db: Database, id: String) throws -> RunContext.LoadedModel {
+    public static func model(_ db: StoreReader, id: String) throws -> RunContext.LoadedModel {
         let record = try CaseStore.model(db, id: id)
         return try model(record)
     }
 
     /// The study's newest model, or nil when none is registered.
-    public static func newestModel(_ db: Database, study: String) throws -> RunContext.LoadedModel? {
+    public static func newestModel(_ db: StoreReader, study: String) throws -> RunContext.LoadedModel? {
         try CaseStore.newestModel(db, study: study).map(model)
     }
 
@@ -33,7 +32,7 @@ public enum ArtefactLoader {
 
     /// A calibrator of `model`: the one named by `calibratorId` (which must belong to the model), else
     /// the most recently fitted; nil when the model has none.
-    public static func calibration(_ db: Database, model: RunContext.LoadedModel, calibratorId: Int64? = nil,
+    public static func calibration(_ db: StoreReader, model: RunContext.LoadedModel, calibratorId: Int64? = nil,
                                    now: Date = Date()) throws -> RunContext.LoadedCalibration? {
         let record: CalibratorRecord
         if let calibratorId {
@@ -60,7 +59,7 @@ public enum ArtefactLoader {
     /// dependence model and pooled recalibration fitted on its cases with repeat scans.
     /// A calibration case whose scans the model cannot read is left out of the fits and counted in a
     /// note (it is the calibrator's data, not the case under assessment, whose every scan must count).
-    public static func repeatScans(_ db: Database, classifier: SequenceClassifier, calibration: RunContext.LoadedCalibration,
+    public static func repeatScans(_ db: StoreReader, classifier: SequenceClassifier, calibration: RunContext.LoadedCalibration,
                                    notes: inout [String]) throws -> RunContext.RepeatScanContext? {
         guard let split = Split(rawValue: calibration.record.calibrationSplit) else {
             throw PipelineError.inconsistent("calibrator \(calibration.label): field calibration_split: unknown split '\(calibration.record.calibrationSplit)'")
@@ -102,7 +101,7 @@ public enum ArtefactLoader {
 
     /// The reference index from stored embeddings (computed and stored by `audit index build`), and the
     /// deep-kNN calibration from the calibration split's first scans.
-    public static func retrieval(_ db: Database, study: Study, modelId: String, classifier: SequenceClassifier,
+    public static func retrieval(_ db: StoreReader, study: Study, modelId: String, classifier: SequenceClassifier,
                               calibration: RunContext.LoadedCalibration?, k: Int, metric: DistanceMetric, referenceSplits: [Split],
                               notes: inout [String]) throws -> RunContext.RetrievalContext? {
         let stored = try CaseStore.embeddings(db, modelId: modelId)

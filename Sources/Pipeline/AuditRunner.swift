@@ -2,10 +2,9 @@ import AuditLog
 import Digests
 import Dispatch
 // Storage SPI: these writes are still to move into record + event operations (issue 23).
-@_spi(Storage) import CaseStore
+import CaseStore
 import Files
 import Foundation
-import GRDB
 
 /// What a run is asked to do. The same id with the same request resumes; the same id with a
 /// different request is refused (a run id names one set of inputs forever).
@@ -71,12 +70,12 @@ public final class AuditRunner {
         _ request: RunRequest,
         assessor: CaseAssessor,
         outDirectory: URL,
-        runReport: (Database, RunRecord, [AssessmentRecord]) throws -> (html: Data, xml: Data),
-        catchTrials: ((Database, [AssessmentRecord]) throws -> [CaseOutcome])? = nil,
+        runReport: (StoreReader, RunRecord, [AssessmentRecord]) throws -> (html: Data, xml: Data),
+        catchTrials: ((StoreChange, [AssessmentRecord]) throws -> [CaseOutcome])? = nil,
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> RunOutcome {
         guard !request.caseIds.isEmpty else { throw RunError.noCases("the selection is empty") }
-        let resumed = try store.write { db -> Bool in try self.startOrResume(db, request, outDirectory: outDirectory) }
+        let resumed = try store.change { db -> Bool in try self.startOrResume(db, request, outDirectory: outDirectory) }
 
         let stored = try store.read { db in try CaseStore.assessments(db, runId: request.runId) }
         try assessor.resume(from: stored)
@@ -125,8 +124,8 @@ public final class AuditRunner {
             inFlight = next
         }
 
-        let checkpointSize = try store.write { db -> Int? in
-            guard var run = try CaseStore.run(db, id: request.runId) else { throw CaseStoreError.notFound(kind: "run", id: request.runId) }
+        let checkpointSize = try store.change { db -> Int? in
+            guard let run = try CaseStore.run(db, id: request.runId) else { throw CaseStoreError.notFound(kind: "run", id: request.runId) }
             guard run.status == .running else { return nil }
             let assessments = try CaseStore.assessments(db, runId: request.runId)
             // Catch trials join the review queue in the same transaction that completes the run.
@@ -139,9 +138,7 @@ public final class AuditRunner {
             let htmlHash = ContentHash.sha256Hex(report.html), xmlHash = ContentHash.sha256Hex(report.xml)
             try CaseStore.addReportVersion(db, runId: run.id, caseId: nil, format: .html, content: report.html, sha256: htmlHash)
             try CaseStore.addReportVersion(db, runId: run.id, caseId: nil, format: .xml, content: report.xml, sha256: xmlHash)
-            run.status = .completed
-            run.finishedAt = Timestamp.now()
-            try run.update(db)
+            try CaseStore.completeRun(db, id: run.id, at: Timestamp.now())
             try AuditLog.append(db, actor: request.operatorId, action: "run.end",
                                 subject: AuditSubject(type: "run", id: run.id),
                                 payload: RunEndPayload(run_id: run.id, cases: assessments.count,
@@ -177,7 +174,7 @@ public final class AuditRunner {
         batch.wait()
         for (k, result) in batch.results.enumerated() {
             let outcome = try result.get()
-            try store.write { db in
+            try store.change { db in
                 guard try AuditLog.treeSize(db) == batch.base + k else {
                     throw PipelineError.inconsistent("the audit log grew during the run; case '\(outcome.caseId)' would cite the wrong log position")
                 }
@@ -188,7 +185,7 @@ public final class AuditRunner {
     }
 
     /// Creates the run (logging `run.start`) or checks that an existing one has the same inputs.
-    private func startOrResume(_ db: Database, _ request: RunRequest, outDirectory: URL) throws -> Bool {
+    private func startOrResume(_ db: StoreChange, _ request: RunRequest, outDirectory: URL) throws -> Bool {
         let parameters = request.parameterDocument
         if let existing = try CaseStore.run(db, id: request.runId) {
             if existing.policySha256 != request.policySha256 { throw RunError.runIdReused(request.runId, "policy differs") }
@@ -202,7 +199,7 @@ public final class AuditRunner {
                             policySha256: request.policySha256, policyText: request.policyText,
                             operatorId: request.operatorId, parameters: parameters,
                             outDir: outDirectory.standardizedFileURL.path)
-        try run.insert(db)
+        try CaseStore.insertRun(db, run)
         try AuditLog.append(db, actor: request.operatorId, action: "run.start",
                             subject: AuditSubject(type: "run", id: request.runId),
                             payload: RunStartPayload(run_id: request.runId, study: request.study,
@@ -212,13 +209,13 @@ public final class AuditRunner {
         return false
     }
 
-    private func storeOutcome(_ db: Database, _ outcome: CaseOutcome, position: Int, request: RunRequest) throws {
+    private func storeOutcome(_ db: StoreChange, _ outcome: CaseOutcome, position: Int, request: RunRequest) throws {
         let assessmentHash = ContentHash.sha256Hex(outcome.assessmentJSON)
         let record = AssessmentRecord(runId: request.runId, caseId: outcome.caseId, position: position,
                                       disposition: outcome.disposition,
                                       assessment: String(decoding: outcome.assessmentJSON, as: UTF8.self),
                                       assessmentSha256: assessmentHash)
-        try record.insert(db)
+        try CaseStore.insertAssessment(db, record)
         let htmlHash = ContentHash.sha256Hex(outcome.html), xmlHash = ContentHash.sha256Hex(outcome.xml)
         try CaseStore.addReportVersion(db, runId: request.runId, caseId: outcome.caseId, format: .html,
                                        content: outcome.html, sha256: htmlHash)

@@ -1,7 +1,6 @@
 import Calibration
 import CaseStore
 import Foundation
-import GRDB
 import RepeatScan
 
 /// The verified cases of a calibrator's calibration split, counted per class, with the calibrated
@@ -27,7 +26,7 @@ public struct CalibrationScanEvidence {
     /// Collects the evidence. `probabilities` gives a case's calibrated per-scan probabilities; it is
     /// called only for cases with a known label and repeat scans, may throw (the caller stops) or
     /// return nil (the case counts for prevalences but not as a lesion).
-    public static func collect(_ db: Database, study: String, split: Split, classes: [String],
+    public static func collect(_ db: StoreReader, study: String, split: Split, classes: [String],
                                probabilities: (CaseRecord, [ScanRecord]) throws -> [[Double]]?) throws
         -> CalibrationScanEvidence {
         var evidence = CalibrationScanEvidence(counts: [Int](repeating: 0, count: classes.count),

@@ -1,6 +1,5 @@
 import CaseStore
 import Foundation
-import GRDB
 
 /// What assessing one case produced: the assessment document and the reports rendered from it.
 /// The runner stores all of it, with its audit event, in one transaction.
@@ -29,11 +28,11 @@ public struct CaseOutcome: Sendable {
 public protocol CaseAssessor {
     /// Restores state carried from case to case (e.g. the drift monitor) from the run's stored assessments.
     func resume(from stored: [AssessmentRecord]) throws
-    func assess(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String) throws -> CaseOutcome
+    func assess(_ db: StoreReader, caseRecord: CaseRecord, position: Int, runId: String) throws -> CaseOutcome
     /// The sequential part of assessing a case (everything that depends on the cases before it);
     /// `logSequence` is the log position its event will take. The returned `finish` (rendering,
     /// encoding) depends on nothing else and may run on another thread.
-    func prepare(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome
+    func prepare(_ db: StoreReader, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome
 }
 
 /// A case whose remaining work is pure.
@@ -53,7 +52,7 @@ public struct PreparedOutcome {
 
 extension CaseAssessor {
     /// Assessors without a split do all the work up front.
-    public func prepare(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome {
+    public func prepare(_ db: StoreReader, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome {
         let outcome = try assess(db, caseRecord: caseRecord, position: position, runId: runId)
         return PreparedOutcome { outcome }
     }

@@ -1,7 +1,6 @@
 import AuditLog
 import CaseStore
 import Foundation
-import GRDB
 import Policy
 import Reports
 import Review
@@ -18,7 +17,7 @@ struct CatchTrialPlanter {
     let policy: AuditPolicy
 
     /// Expected count rate × (cases awaiting review), rounded by a keyed draw so the rate holds on average.
-    func plant(_ db: Database, runId: String, study: String, regular: [AssessmentRecord]) throws -> [CaseOutcome] {
+    func plant(_ db: StoreChange, runId: String, study: String, regular: [AssessmentRecord]) throws -> [CaseOutcome] {
         let rate = policy.review.catchTrialRate
         guard rate > 0, let classes = assessor.context.model?.classifier.classes, classes.count > 1 else { return [] }
         let awaiting = regular.filter { ["review", "second-review", "escalate"].contains($0.disposition) }.count

@@ -4,7 +4,6 @@ import CaseStore
 import Crypto
 import Digests
 import Foundation
-import GRDB
 import Policy
 import Recurrent
 import RepeatScan
@@ -44,21 +43,21 @@ public final class EvidenceAssessor: CaseAssessor {
     public var driftPath: [Double] { drift?.path ?? [] }
     public var driftAlarm: Bool { drift?.alarmRaised ?? false }
 
-    public func assess(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String) throws -> CaseOutcome {
+    public func assess(_ db: StoreReader, caseRecord: CaseRecord, position: Int, runId: String) throws -> CaseOutcome {
         try assess(db, caseRecord: caseRecord, position: position, runId: runId, feedsDriftMonitor: true)
     }
 
-    public func prepare(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome {
+    public func prepare(_ db: StoreReader, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome {
         try prepare(db, caseRecord: caseRecord, position: position, runId: runId, feedsDriftMonitor: true, logSequence: logSequence)
     }
 
     /// `feedsDriftMonitor` is false for catch trials: they are not part of the deployment stream.
-    func assess(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, feedsDriftMonitor: Bool) throws -> CaseOutcome {
+    func assess(_ db: StoreReader, caseRecord: CaseRecord, position: Int, runId: String, feedsDriftMonitor: Bool) throws -> CaseOutcome {
         try prepare(db, caseRecord: caseRecord, position: position, runId: runId, feedsDriftMonitor: feedsDriftMonitor,
                     logSequence: try AuditLog.treeSize(db)).finish()
     }
 
-    func prepare(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, feedsDriftMonitor: Bool,
+    func prepare(_ db: StoreReader, caseRecord: CaseRecord, position: Int, runId: String, feedsDriftMonitor: Bool,
                  logSequence: Int) throws -> PreparedOutcome {
         let prepared = try prepareCase(db, caseRecord: caseRecord, position: position, runId: runId,
                                        feedsDriftMonitor: feedsDriftMonitor, logSequence: logSequence)
@@ -90,7 +89,7 @@ public final class EvidenceAssessor: CaseAssessor {
     }
 
     /// The sequential part of assessing a case: every stage and the policy; no rendering or encoding.
-    func prepareCase(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, feedsDriftMonitor: Bool,
+    func prepareCase(_ db: StoreReader, caseRecord: CaseRecord, position: Int, runId: String, feedsDriftMonitor: Bool,
                      logSequence: Int) throws -> PreparedCase {
         let scans = try CaseStore.scans(db, caseId: caseRecord.id)
         let policy = context.policy
@@ -270,7 +269,7 @@ public final class EvidenceAssessor: CaseAssessor {
         if !drift.isEmpty { details["drift"] = .object(drift) }
     }
 
-    func neighbours(_ db: Database, _ r: RunContext.RetrievalContext, found: [Retrieval.Neighbour], firstScan: ScanRecord,
+    func neighbours(_ db: StoreReader, _ r: RunContext.RetrievalContext, found: [Retrieval.Neighbour], firstScan: ScanRecord,
                     predicted: String?, evidence: inout CaseEvidence, report: inout CaseReportModel,
                     details: inout [String: JSONValue]) throws {
         let ev = r.calibration.evidence(neighbours: found)
@@ -310,7 +309,7 @@ public final class EvidenceAssessor: CaseAssessor {
 
     /// A reference scan's first channel for its sparkline; reference scans recur across cases, so they
     /// are read from the store once per run.
-    func referenceSequence(_ db: Database, caseId: String, scan: Int) throws -> [Double] {
+    func referenceSequence(_ db: StoreReader, caseId: String, scan: Int) throws -> [Double] {
         let key = "\(caseId)\u{0}\(scan)"
         if let cached = sequenceCache[key] { return cached }
         let sequence = try CaseStore.scans(db, caseId: caseId).first { $0.scanIndex == scan }.map(Self.firstChannel) ?? []
@@ -325,7 +324,7 @@ public final class EvidenceAssessor: CaseAssessor {
     }
 
     /// The log position the case's own event will take, and the newest checkpoint root.
-    func reportProvenance(_ db: Database, runId: String, logSequence: Int) -> Provenance {
+    func reportProvenance(_ db: StoreReader, runId: String, logSequence: Int) -> Provenance {
         let seq = Int64(logSequence)
         let root = ((try? AuditLog.latestCheckpoint(db)) ?? nil).map { ContentHash.hex($0.rootHash) }
         return Provenance(modelId: context.model?.id ?? "not evaluated", calibrator: context.calibration?.label,

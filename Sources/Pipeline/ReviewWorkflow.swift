@@ -1,9 +1,8 @@
 import AuditLog
 // Storage SPI: these writes are still to move into record + event operations (issue 23).
-@_spi(Storage) import CaseStore
+import CaseStore
 import Digests
 import Foundation
-import GRDB
 import Policy
 import Reports
 import Review
@@ -78,7 +77,7 @@ public struct ReviewWorkflow {
     }
 
     public func open(caseId: String, runId: String?, reviewer: String, now: Date = Date()) throws -> Opened {
-        try store.write { db in
+        try store.change { db in
             let (run, assessment, policy) = try Self.resolve(db, caseId: caseId, runId: runId)
             let who = try Self.activeReviewer(db, reviewer)
             guard who.id != run.operatorId else { throw ReviewError.operatorCannotReview(who.id) }
@@ -106,7 +105,7 @@ public struct ReviewWorkflow {
 
     /// Records the blind first read, then unblinds (returns the full report).
     public func blindRead(caseId: String, runId: String?, reviewer: String, className: String, now: Date = Date()) throws -> CaseReportModel {
-        try store.write { db in
+        try store.change { db in
             let (run, assessment, _) = try Self.resolve(db, caseId: caseId, runId: runId)
             let who = try Self.activeReviewer(db, reviewer)
             guard let session = try CaseStore.latestSession(db, runId: run.id, caseId: caseId, reviewerId: who.id) else {
@@ -163,7 +162,7 @@ public struct ReviewWorkflow {
     /// Checks the policy's rules, signs the canonical record with the reviewer's key, stores and logs it,
     /// reveals a catch trial, and issues the next report version carrying the manifestation.
     public func sign(_ r: SignRequest, storePath: String) throws -> Signed {
-        try store.write { db in
+        try store.change { db in
             let (run, assessment, policy) = try Self.resolve(db, caseId: r.caseId, runId: r.runId)
             guard let who = try CaseStore.reviewer(db, id: r.reviewer) else { throw ReviewError.reviewerUnknown(r.reviewer) }
             let session = try CaseStore.latestSession(db, runId: run.id, caseId: r.caseId, reviewerId: who.id)
@@ -279,7 +278,7 @@ public struct ReviewWorkflow {
     }
 
     /// Oversight figures of one run's reviews, in the run report's shape.
-    func statisticsInTransaction(_ db: Database, runId: String, rules: ReviewRules) throws -> [Reports.ReviewerOversight] {
+    func statisticsInTransaction(_ db: StoreReader, runId: String, rules: ReviewRules) throws -> [Reports.ReviewerOversight] {
         try OversightStatistics.figures(try Self.observations(db, runId: runId), rules: rules).map { f in
             Reports.ReviewerOversight(reviewerId: f.reviewerId, printedName: try CaseStore.reviewer(db, id: f.reviewerId)?.name ?? f.reviewerId,
                                       reviews: f.reviews, medianReviewSeconds: f.medianSeconds, agreementRate: f.agreementRate,
@@ -290,7 +289,7 @@ public struct ReviewWorkflow {
         }
     }
 
-    static func observations(_ db: Database, runId: String?) throws -> [ReviewObservation] {
+    static func observations(_ db: StoreReader, runId: String?) throws -> [ReviewObservation] {
         try CaseStore.signOffs(db, runId: runId).map { s in
             let signed = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8))
             let trial = try CaseStore.catchTrial(db, runId: s.runId, caseId: s.caseId)
@@ -306,7 +305,7 @@ public struct ReviewWorkflow {
 
     /// The run (given, or the newest completed run with an assessment of the case), the assessment
     /// and the run's policy as stored with the run.
-    static func resolve(_ db: Database, caseId: String, runId: String?) throws -> (RunRecord, Assessment, AuditPolicy) {
+    static func resolve(_ db: StoreReader, caseId: String, runId: String?) throws -> (RunRecord, Assessment, AuditPolicy) {
         let run: RunRecord
         if let runId {
             guard let r = try CaseStore.run(db, id: runId) else { throw CaseStoreError.notFound(kind: "run", id: runId) }
@@ -324,7 +323,7 @@ public struct ReviewWorkflow {
         return (run, try Assessment.decode(Data(record.assessment.utf8)), policy)
     }
 
-    static func activeReviewer(_ db: Database, _ id: String) throws -> ReviewerRecord {
+    static func activeReviewer(_ db: StoreReader, _ id: String) throws -> ReviewerRecord {
         guard let r = try CaseStore.reviewer(db, id: id) else { throw ReviewError.reviewerUnknown(id) }
         guard r.active else { throw ReviewError.reviewerInactive(id) }
         return r

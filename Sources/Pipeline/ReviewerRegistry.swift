@@ -1,9 +1,8 @@
 import AuditLog
 // Storage SPI: these writes are still to move into record + event operations (issue 23).
-@_spi(Storage) import CaseStore
+import CaseStore
 import Files
 import Foundation
-import GRDB
 import Review
 
 /// Reviewer identities and keys: each change is stored and logged in one transaction.
@@ -34,7 +33,7 @@ public struct ReviewerRegistry {
         let (file, publicKey) = try ReviewerKeyFile.create(reviewerId: id, keyVersion: 1, passphrase: passphrase, cost: cost)
         let now = Timestamp.now()
         let reviewer = ReviewerRecord(id: id, name: trimmedName, role: role, createdAt: now)
-        try store.write { db in
+        try store.change { db in
             if try CaseStore.reviewer(db, id: id) != nil { throw ReviewError.reviewerExists(id) }
             try CaseStore.insertReviewer(db, reviewer, key: ReviewerKeyRecord(reviewerId: id, version: 1, publicKey: publicKey, createdAt: now))
             try AuditLog.append(db, actor: actor, action: "reviewer.add", subject: AuditSubject(type: "reviewer", id: id),
@@ -46,7 +45,7 @@ public struct ReviewerRegistry {
     }
 
     public func deactivate(id: String, reason: String) throws {
-        try store.write { db in
+        try store.change { db in
             guard let r = try CaseStore.reviewer(db, id: id) else { throw ReviewError.reviewerUnknown(id) }
             guard r.active else { throw ReviewError.reviewerInactive(id) }
             try CaseStore.deactivateReviewer(db, id: id, at: Timestamp.now())
@@ -61,7 +60,7 @@ public struct ReviewerRegistry {
         guard !FileManager.default.fileExists(atPath: keyFile.path) else {
             throw CaseStoreError.invalid("key file \(keyFile.path) already exists; refusing to overwrite a key")
         }
-        return try store.write { db in
+        return try store.change { db in
             guard let r = try CaseStore.reviewer(db, id: id) else { throw ReviewError.reviewerUnknown(id) }
             guard r.active else { throw ReviewError.reviewerInactive(id) }
             let version = (try CaseStore.reviewerKeys(db, reviewerId: id).map(\.version).max() ?? 0) + 1

@@ -1,7 +1,6 @@
 import Calibration
 import CaseStore
 import Foundation
-import GRDB
 import Policy
 import Recurrent
 import RepeatScan
@@ -55,7 +54,7 @@ public struct RunContext {
     }
 
     /// Loads the context for `study` under `modelId` (nil: no model — every model stage "not evaluated").
-    public static func load(_ db: Database, study name: String, policy: AuditPolicy, modelId: String?,
+    public static func load(_ db: StoreReader, study name: String, policy: AuditPolicy, modelId: String?,
                             k: Int = 10, metric: DistanceMetric = .euclidean, referenceSplits: [Split] = [.reference, .train],
                             now: Date = Date()) throws -> RunContext {
         let study = try CaseStore.study(db, named: name)

@@ -1,13 +1,12 @@
 import CaseStore
 import Foundation
-import GRDB
 import Policy
 import Reports
 
 /// Builds the run-level report model from the stored run, its assessments and the calibrator's stored
 /// figures. Only times stored with the run appear, so a resumed run renders the same report.
 public enum RunReportBuilder {
-    public static func model(_ db: Database, run: RunRecord, assessments: [AssessmentRecord], context: RunContext,
+    public static func model(_ db: StoreReader, run: RunRecord, assessments: [AssessmentRecord], context: RunContext,
                              driftPath: [Double], driftAlarm: Bool, oversight: [Reports.ReviewerOversight]? = nil) throws -> RunReportModel {
         let decoded = try assessments.map { try AssessmentSummary.decode($0.assessment) }
         let counts = Dictionary(grouping: decoded, by: { $0.disposition.kind }).mapValues(\.count)

@@ -1,9 +1,8 @@
 import AuditLog
 // Storage SPI: these writes are still to move into record + event operations (issue 23).
-@_spi(Storage) import CaseStore
+import CaseStore
 import Digests
 import Foundation
-import GRDB
 import Policy
 import Reports
 import Review
@@ -13,7 +12,7 @@ import Review
 public enum RunReportReissue {
     public static func reissue(store: CaseStore, runId: String, actor: String, templatesDirectory: URL? = nil) throws -> ReportRecord {
         let renderer = try templatesDirectory.map { try ReportRenderer.preferringFolder($0) } ?? ReportRenderer()
-        return try store.write { db in
+        return try store.change { db in
             guard let run = try CaseStore.run(db, id: runId) else { throw CaseStoreError.notFound(kind: "run", id: runId) }
             guard run.status == .completed else { throw CaseStoreError.invalid("run '\(runId)' has not completed; resume it with `audit run --run-id \(runId)` first") }
             let policy = try AuditPolicy.parse(run.policyText, source: "policy of run \(run.id)")
@@ -38,7 +37,7 @@ public enum RunReportReissue {
     }
 
     /// The run's assessments without its catch trials (they belong to the review queue, not the run's figures).
-    static func regularAssessments(_ db: Database, run: RunRecord) throws -> [AssessmentRecord] {
+    static func regularAssessments(_ db: StoreReader, run: RunRecord) throws -> [AssessmentRecord] {
         let planted = Set(try CaseStore.catchTrials(db).filter { $0.runId == run.id }.map(\.caseId))
         return try CaseStore.assessments(db, runId: run.id).filter { !planted.contains($0.caseId) }
     }

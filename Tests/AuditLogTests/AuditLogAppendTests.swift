@@ -3,7 +3,7 @@ import Crypto
 import Foundation
 import GRDB
 import XCTest
-@testable import AuditLog
+@_spi(Storage) @testable import AuditLog
 
 final class AuditLogAppendTests: XCTestCase {
     struct Payload: Encodable {
@@ -53,7 +53,7 @@ final class AuditLogAppendTests: XCTestCase {
         let t = Date(timeIntervalSince1970: 1_796_000_000.25)
         var events: [AuditEvent] = []
         for i in 0..<37 {
-            let e = try store.write { db in
+            let e = try store.changeUnlogged { db in
                 try AuditLog.append(db, actor: "tester", action: "case.import",
                                     subject: AuditSubject(type: "case", id: "c\(i)"),
                                     payload: Payload(name: "n\"\(i)", count: i, score: Double(i) / 4, tags: ["a", "b"]),
@@ -80,9 +80,9 @@ final class AuditLogAppendTests: XCTestCase {
 
     func testAppendRollsBackWithTheCallersTransaction() throws {
         let store = try CaseStore.inMemory()
-        try store.write { db in _ = try AuditLog.append(db, actor: "a", action: "x", subject: .init(type: "t", id: "1"), payload: ["k": 1]) }
+        try store.changeUnlogged { db in _ = try AuditLog.append(db, actor: "a", action: "x", subject: .init(type: "t", id: "1"), payload: ["k": 1]) }
         struct Boom: Error {}
-        XCTAssertThrowsError(try store.write { db in
+        XCTAssertThrowsError(try store.changeUnlogged { db in
             _ = try AuditLog.append(db, actor: "a", action: "y", subject: .init(type: "t", id: "2"), payload: ["k": 2])
             throw Boom()
         })
@@ -100,11 +100,11 @@ final class AuditLogAppendTests: XCTestCase {
         let path = dir.appendingPathComponent("store.sqlite").path
         let a = try CaseStore(path: path), b = try CaseStore(path: path)
         func add(_ store: CaseStore, _ id: String) throws {
-            try store.write { db in _ = try AuditLog.append(db, actor: "t", action: "x", subject: .init(type: "t", id: id), payload: ["k": id]) }
+            try store.changeUnlogged { db in _ = try AuditLog.append(db, actor: "t", action: "x", subject: .init(type: "t", id: id), payload: ["k": id]) }
         }
         struct Boom: Error {}
         try add(a, "a0"); try add(a, "a1")
-        XCTAssertThrowsError(try a.write { db in
+        XCTAssertThrowsError(try a.changeUnlogged { db in
             _ = try AuditLog.append(db, actor: "t", action: "x", subject: .init(type: "t", id: "lost"), payload: ["k": 0])
             throw Boom()
         })
@@ -126,14 +126,14 @@ final class AuditLogAppendTests: XCTestCase {
 
     func testTriggersRefuseUpdateAndDelete() throws {
         let store = try CaseStore.inMemory()
-        try store.write { db in _ = try AuditLog.append(db, actor: "a", action: "x", subject: .init(type: "t", id: "1"), payload: ["k": 1]) }
-        XCTAssertThrowsError(try store.write { db in try db.execute(sql: "UPDATE audit_events SET actor = 'b'") })
-        XCTAssertThrowsError(try store.write { db in try db.execute(sql: "DELETE FROM audit_events") })
+        try store.changeUnlogged { db in _ = try AuditLog.append(db, actor: "a", action: "x", subject: .init(type: "t", id: "1"), payload: ["k": 1]) }
+        XCTAssertThrowsError(try store.changeUnlogged { db in try db.database.execute(sql: "UPDATE audit_events SET actor = 'b'") })
+        XCTAssertThrowsError(try store.changeUnlogged { db in try db.database.execute(sql: "DELETE FROM audit_events") })
         let signer = try LogSigner.generate()
-        try store.write { db in _ = try AuditLog.checkpoint(db, signer: signer) }
+        try store.changeUnlogged { db in _ = try AuditLog.checkpoint(db, signer: signer) }
         for sql in ["UPDATE audit_checkpoints SET time = 'x'", "DELETE FROM audit_checkpoints",
                     "UPDATE audit_log_keys SET name = 'x'", "DELETE FROM audit_log_keys"] {
-            XCTAssertThrowsError(try store.write { db in try db.execute(sql: sql) }, sql)
+            XCTAssertThrowsError(try store.changeUnlogged { db in try db.database.execute(sql: sql) }, sql)
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import AuditLog
+@_spi(Storage) @testable import AuditLog
 
 /// The direct canonical encoder must give exactly the bytes of `JSONEncoder` + canonicaliser.
 final class CanonicalEncoderTests: XCTestCase {

@@ -3,7 +3,7 @@ import Crypto
 import Foundation
 import GRDB
 import XCTest
-@testable import AuditLog
+@_spi(Storage) @testable import AuditLog
 
 final class CheckpointTests: XCTestCase {
     // The example key and note of Go's golang.org/x/mod/sumdb/note documentation (independently
@@ -67,7 +67,7 @@ final class CheckpointTests: XCTestCase {
         let signer = try LogSigner.generate()
         var checkpoints: [Checkpoint] = []
         for i in 0..<45 {
-            try store.write { db in
+            try store.changeUnlogged { db in
                 try AuditLog.append(db, actor: "t", action: "step", subject: .init(type: "n", id: "\(i)"), payload: ["i": i])
                 if i % 11 == 10 { checkpoints.append(try AuditLog.checkpoint(db, signer: signer)) }
             }
@@ -96,7 +96,7 @@ final class CheckpointTests: XCTestCase {
         let store = try CaseStore.inMemory()
         let signer = try LogSigner.generate()
         let t = Date(timeIntervalSince1970: 1_800_000_000)
-        let (a, b, c) = try store.write { db -> (Checkpoint, Checkpoint, Checkpoint) in
+        let (a, b, c) = try store.changeUnlogged { db -> (Checkpoint, Checkpoint, Checkpoint) in
             try AuditLog.append(db, actor: "t", action: "a", subject: .init(type: "x", id: "1"), payload: [1])
             let a = try AuditLog.checkpoint(db, signer: signer, time: t)
             try AuditLog.append(db, actor: "t", action: "b", subject: .init(type: "x", id: "2"), payload: [2])
@@ -109,7 +109,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(c, b)
         // Another key is refused for this store.
         let other = try LogSigner.generate()
-        XCTAssertThrowsError(try store.write { db in try AuditLog.checkpoint(db, signer: other) })
+        XCTAssertThrowsError(try store.changeUnlogged { db in try AuditLog.checkpoint(db, signer: other) })
     }
 
     func testKeyFileIsCreatedBesideTheStoreWithMode0600AndReused() throws {

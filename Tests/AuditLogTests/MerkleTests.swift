@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import AuditLog
+@_spi(Storage) @testable import AuditLog
 
 /// RFC 9162 tree: reference roots, proof building against a naive recursive definition, and the
 /// transparency-dev/merkle probe vectors in `../shared/vectors/merkle`.

@@ -3,7 +3,7 @@ import Crypto
 import Foundation
 import GRDB
 import XCTest
-@testable import AuditLog
+@_spi(Storage) @testable import AuditLog
 
 /// Byte-for-byte agreement with an independent Python implementation
 /// (`scripts/auditlog_reference.py` → `LogFixture.swift`): canonical JSON, canonical
@@ -29,11 +29,11 @@ final class PythonReferenceTests: XCTestCase {
     func testEntriesLeavesRootsProofsAndCheckpointMatchPython() throws {
         let fx = try loadFixture()
         let store = try CaseStore.inMemory()
-        let events = try store.write { db in
+        let events = try store.changeUnlogged { db in
             try fx.events.map { e -> AuditEvent in
                 let payload = try CanonicalJSON.canonicalize(Array(e.payload_json.utf8))
                 XCTAssertEqual(String(decoding: payload, as: UTF8.self), e.canonical_payload, "payload of \(e.seq)")
-                return try AuditLog.appendCanonical(db, actor: e.actor, action: e.action, subject: e.subject,
+                return try AuditLog.appendCanonical(db.database, actor: e.actor, action: e.action, subject: e.subject,
                                                     canonicalPayload: payload, time: e.time)
             }
         }
@@ -68,7 +68,7 @@ final class PythonReferenceTests: XCTestCase {
         XCTAssertEqual(verified.treeSize, 23)
 
         // The whole store verifies against the Python-signed checkpoint as an earlier checkpoint.
-        try store.write { db in try AuditLog.registerKey(db, signer.verifierKey, time: Date(timeIntervalSince1970: 1_800_000_000)) }
+        try store.changeUnlogged { db in try AuditLog.registerKey(db.database, signer.verifierKey, time: Date(timeIntervalSince1970: 1_800_000_000)) }
         let report = try store.read { db in
             try AuditLog.verify(db, trustedKey: signer.verifierKey, earlierCheckpoint: try Checkpoint.parse(fx.checkpoint.note))
         }

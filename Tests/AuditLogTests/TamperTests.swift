@@ -3,7 +3,7 @@ import Crypto
 import Foundation
 import GRDB
 import XCTest
-@testable import AuditLog
+@_spi(Storage) @testable import AuditLog
 
 /// Tampering with a real store file through plain SQL (triggers dropped, as anyone holding the
 /// file could): every edit is detected and the first bad sequence number named.
@@ -24,7 +24,7 @@ final class TamperTests: XCTestCase {
         signer = try LogSigner.openOrCreate(for: store)  // event 0: log.key.created
         let t0 = Date(timeIntervalSince1970: 1_800_000_000)
         for i in 1..<eventCount {
-            try store.write { db in
+            try store.changeUnlogged { db in
                 try AuditLog.append(db, actor: "operator-\(i % 3)", action: i % 2 == 0 ? "case.assessed" : "case.imported",
                                     subject: AuditSubject(type: "case", id: "c\(i)"), payload: Payload(index: i, note: "é \(i)"),
                                     time: t0.addingTimeInterval(Double(i)))

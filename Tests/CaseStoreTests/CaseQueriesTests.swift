@@ -19,7 +19,7 @@ final class CaseQueriesTests: XCTestCase {
     func testInsertCasesSummariesAndOverview() throws {
         let store = try CaseStore.inMemory()
         let study = Study(name: "demo", classes: ["benign", "malignant"], channels: ["a", "b"])
-        let written = try store.write { db in
+        let written = try store.changeUnlogged { db in
             try CaseStore.insertCases(db, study: study, cases: [
                 newCase("d-1", label: "benign", split: .train, scans: [(8, 2), (8, 2)]),
                 newCase("d-2", label: "malignant", split: .calibration, scans: [(5, 2)]),
@@ -60,26 +60,26 @@ final class CaseQueriesTests: XCTestCase {
     func testInsertCasesIsRefusedWholesale() throws {
         let store = try CaseStore.inMemory()
         let study = Study(name: "demo", classes: ["benign", "malignant"], channels: ["a", "b"])
-        try store.write { db in _ = try CaseStore.insertCases(db, study: study, cases: [newCase("d-1", label: "benign", split: .train, scans: [(2, 2)])]) }
+        try store.changeUnlogged { db in _ = try CaseStore.insertCases(db, study: study, cases: [newCase("d-1", label: "benign", split: .train, scans: [(2, 2)])]) }
         // A duplicate id late in the batch: nothing of the batch stays.
-        XCTAssertThrowsError(try store.write { db in
+        XCTAssertThrowsError(try store.changeUnlogged { db in
             try CaseStore.insertCases(db, study: study, cases: [
                 newCase("d-2", label: "benign", split: .train, scans: [(2, 2)]),
                 newCase("d-1", label: "benign", split: .train, scans: [(2, 2)]),
             ])
         })
-        XCTAssertEqual(try store.read { try CaseRecord.fetchCount($0) }, 1)
+        XCTAssertEqual(try store.readDatabase { try CaseRecord.fetchCount($0) }, 1)
         // Same name, different classes or channels.
         let other = Study(name: "demo", classes: ["benign", "atypical", "malignant"], channels: ["a", "b"])
-        XCTAssertThrowsError(try store.write { db in
+        XCTAssertThrowsError(try store.changeUnlogged { db in
             try CaseStore.insertCases(db, study: other, cases: [newCase("d-9", label: "atypical", split: .train, scans: [(2, 2)])])
         })
         // Wrong channel count.
-        XCTAssertThrowsError(try store.write { db in
+        XCTAssertThrowsError(try store.changeUnlogged { db in
             try CaseStore.insertCases(db, study: study, cases: [newCase("d-8", label: "benign", split: .train, scans: [(2, 3)])])
         })
-        XCTAssertEqual(try store.read { try CaseRecord.fetchCount($0) }, 1)
-        XCTAssertEqual(try store.read { try ScanRecord.fetchCount($0) }, 1)
+        XCTAssertEqual(try store.readDatabase { try CaseRecord.fetchCount($0) }, 1)
+        XCTAssertEqual(try store.readDatabase { try ScanRecord.fetchCount($0) }, 1)
     }
 
     func testScanBlobIsLittleEndianFloat32() {

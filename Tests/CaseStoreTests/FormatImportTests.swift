@@ -49,7 +49,7 @@ final class FormatImportTests: XCTestCase {
             XCTAssertEqual(s3.length, 1); XCTAssertEqual(s3.values, [7, 8])
             XCTAssertEqual(try CaseStore.caseRecord(db, id: "Gait_TRAIN-2").label, "run")
             // The flag is stored in the schema column too.
-            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT SUM(has_missing) FROM scans"), 1)
+            XCTAssertEqual(try Int.fetchOne(db.database, sql: "SELECT SUM(has_missing) FROM scans"), 1)
         }
     }
 
@@ -95,8 +95,8 @@ final class FormatImportTests: XCTestCase {
             L2,P2,0,0,1e-3,-2.5,
             """)
         let store = try CaseStore.inMemory()
-        try store.write { db in
-            try Study(name: "skin", classes: ["benign", "malignant"], channels: ["reflectance", "contrast"]).insert(db)
+        try store.changeUnlogged { db in
+            try Study(name: "skin", classes: ["benign", "malignant"], channels: ["reflectance", "contrast"]).insert(db.database)
         }
         let r = try store.importFile(path, study: "skin", split: .calibration)
         XCTAssertEqual(r.cases, 2); XCTAssertEqual(r.scans, 3)

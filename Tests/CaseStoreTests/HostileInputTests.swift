@@ -28,7 +28,7 @@ final class HostileInputTests: XCTestCase {
         let before = try store.fileBytes()
         let dumpBefore = try store.dump()
         assertImportError(kind, line: line, file: file, line: testLine) {
-            _ = try store.write { db in
+            _ = try store.changeUnlogged { db in
                 let r = try Importer.run(db, file: path, options: ImportOptions(study: study, split: .test, format: format,
                                                                                 idPrefix: idPrefix))
                 _ = try AuditLog.append(db, actor: "test", action: "cases.import",
@@ -159,8 +159,8 @@ final class HostileInputTests: XCTestCase {
         let r = try store.importFile(path, study: "ecg", split: .test)
         XCTAssertEqual(r.cases, 2)
         try store.read { db in
-            XCTAssertTrue(try db.tableExists("cases")); XCTAssertTrue(try db.tableExists("scans"))
-            XCTAssertEqual(try CaseRecord.fetchCount(db), 5)
+            XCTAssertTrue(try db.database.tableExists("cases")); XCTAssertTrue(try db.database.tableExists("scans"))
+            XCTAssertEqual(try CaseRecord.fetchCount(db.database), 5)
             XCTAssertEqual(try CaseStore.caseRecord(db, id: hostile).label, "1")
             XCTAssertEqual(try CaseStore.caseRecord(db, id: hostile + "\"2").label, "-1")
             XCTAssertEqual(try CaseStore.scans(db, caseId: hostile)[0].values, [1])
@@ -170,7 +170,7 @@ final class HostileInputTests: XCTestCase {
     func testCallerThatSwallowsTheErrorKeepsNoPartialImport() throws {
         let path = try scratch.write("late.tsv", "1\t1\t2\t3\n-1\t4\t5\t6\n1\t7\tx\t9\n")
         let dumpBefore = try store.dump()
-        try store.write { db in
+        try store.changeUnlogged { db in
             XCTAssertThrowsError(try Importer.run(db, file: path, options: ImportOptions(study: "ecg", split: .test)))
         }
         XCTAssertEqual(try store.dump(), dumpBefore)
@@ -178,12 +178,12 @@ final class HostileInputTests: XCTestCase {
 
     func testSuccessfulImportCommitsWithItsAuditEvent() throws {
         let path = try scratch.write("ok.tsv", "1\t1\t2\t3\n")
-        let event = try store.write { db in
+        let event = try store.changeUnlogged { db in
             let r = try Importer.run(db, file: path, options: ImportOptions(study: "ecg", split: .test))
             return try AuditLog.append(db, actor: "test", action: "cases.import",
                                        subject: AuditSubject(type: "study", id: "ecg"), payload: r)
         }
         XCTAssertEqual(event.action, "cases.import")
-        XCTAssertEqual(try store.read { try CaseRecord.fetchCount($0) }, 4)
+        XCTAssertEqual(try store.readDatabase { try CaseRecord.fetchCount($0) }, 4)
     }
 }

@@ -24,7 +24,7 @@ final class MutatedInputTests: XCTestCase {
         var rng = LCG(state: 20_261_128)
         let scratch = try Scratch()
         let store = try CaseStore.inMemory()
-        try store.write { db in try Study(name: "m", classes: ["-1", "1"], channels: ["a", "b"]).insert(db) }
+        try store.changeUnlogged { db in try Study(name: "m", classes: ["-1", "1"], channels: ["a", "b"]).insert(db.database) }
         var accepted = 0, refused = 0
         for i in 0..<600 {
             let (name, text) = seeds[i % seeds.count]

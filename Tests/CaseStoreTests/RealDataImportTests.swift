@@ -23,13 +23,13 @@ final class RealDataImportTests: XCTestCase {
         for r in rows { fromFile[r.label, default: 0] += 1 }
         XCTAssertEqual(fromFile, classCounts, "class counts computed from the file", file: file, line: line)
         try store.read { db in
-            let stored = try CaseRecord.filter(Column("id").like("\(stem)-%")).fetchAll(db)
+            let stored = try CaseRecord.filter(Column("id").like("\(stem)-%")).fetchAll(db.database)
             XCTAssertEqual(stored.count, cases, file: file, line: line)
             var storedCounts = [String: Int]()
             for c in stored { storedCounts[c.label ?? "nil", default: 0] += 1 }
             XCTAssertEqual(storedCounts, classCounts, file: file, line: line)
             let byId = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0) })
-            let scans = try ScanRecord.filter(Column("case_id").like("\(stem)-%")).fetchAll(db)
+            let scans = try ScanRecord.filter(Column("case_id").like("\(stem)-%")).fetchAll(db.database)
             XCTAssertEqual(scans.count, cases, file: file, line: line)
             let scanById = Dictionary(grouping: scans, by: \.caseId)
             for (i, row) in rows.enumerated() {

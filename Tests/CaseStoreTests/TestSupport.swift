@@ -62,7 +62,7 @@ extension CaseStore {
 
     /// Every row of every table, as text, in a fixed order: a logical dump for comparisons.
     func dump() throws -> String {
-        try read { db in
+        try readDatabase { db in
             var out = ""
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             for t in tables {
@@ -76,7 +76,7 @@ extension CaseStore {
 
     func importFile(_ path: String, study: String, split: Split = .train, format: ImportFormat? = nil,
                     idPrefix: String? = nil, verifiedBy: String? = nil, maxLineBytes: Int = 8 << 20) throws -> ImportResult {
-        try write { db in
+        try changeUnlogged { db in
             try Importer.run(db, file: path, options: ImportOptions(study: study, split: split, format: format,
                                                                     idPrefix: idPrefix, verifiedBy: verifiedBy,
                                                                     maxLineBytes: maxLineBytes))

@@ -1,4 +1,4 @@
-import CaseStore
+@_spi(Storage) import CaseStore
 import Crypto
 import Digests
 import Foundation
@@ -102,10 +102,10 @@ enum PipelineFixture {
     /// step changed nothing.
     static func dump(_ store: CaseStore) throws -> [String: [String]] {
         try store.read { db in
-            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            let tables = try String.fetchAll(db.database, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             var result: [String: [String]] = [:]
             for t in tables {
-                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \"\(t)\" ORDER BY 1")
+                let rows = try Row.fetchAll(db.database, sql: "SELECT * FROM \"\(t)\" ORDER BY 1")
                 result[t] = rows.map { row in
                     row.columnNames.map { name -> String in
                         let v: DatabaseValue = row[name]

@@ -126,11 +126,11 @@ final class ReviewWorkflowTests: XCTestCase {
         let second = try workflow.sign(self.request(s, caseId, "bob", key: bob, at: t0.addingTimeInterval(200)), storePath: "")
         XCTAssertEqual(second.newReportVersion, 3)
         let versions = try s.store.read { db in
-            try Int.fetchAll(db, sql: "SELECT version FROM reports WHERE run_id = ? AND case_id = ? AND format = 'html' ORDER BY version", arguments: [s.runId, caseId])
+            try Int.fetchAll(db.database, sql: "SELECT version FROM reports WHERE run_id = ? AND case_id = ? AND format = 'html' ORDER BY version", arguments: [s.runId, caseId])
         }
         XCTAssertEqual(versions, [1, 2, 3])
         XCTAssertEqual(try workflow.verify().map(\.ok), [true, true])
-        let events = try s.store.read { db in try String.fetchAll(db, sql: "SELECT action FROM audit_events WHERE subject_id = ? ORDER BY seq", arguments: [caseId]) }
+        let events = try s.store.read { db in try String.fetchAll(db.database, sql: "SELECT action FROM audit_events WHERE subject_id = ? ORDER BY seq", arguments: [caseId]) }
         XCTAssertEqual(events.filter { $0 == "review.sign" }.count, 2)
         XCTAssertEqual(try s.store.read { db in try AuditLog.verify(db).ok }, true)
 
@@ -190,7 +190,7 @@ final class ReviewWorkflowTests: XCTestCase {
         let workflow = ReviewWorkflow(store: s.store)
         let trials = try s.store.read { db in try CaseStore.catchTrials(db) }
         let awaiting = try s.store.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM assessments WHERE run_id = ? AND disposition IN ('review','second-review','escalate') AND case_id NOT IN (SELECT case_id FROM catch_trials)", arguments: [s.runId]) ?? 0
+            try Int.fetchOne(db.database, sql: "SELECT count(*) FROM assessments WHERE run_id = ? AND disposition IN ('review','second-review','escalate') AND case_id NOT IN (SELECT case_id FROM catch_trials)", arguments: [s.runId]) ?? 0
         }
         XCTAssertGreaterThan(awaiting, 10)
         XCTAssertEqual(Double(trials.count), 0.3 * Double(awaiting), accuracy: 1.0, "catch trials at the policy's rate")
@@ -215,7 +215,7 @@ final class ReviewWorkflowTests: XCTestCase {
         XCTAssertFalse(outcome.detected, "agreeing with a wrong answer is not a detection")
         XCTAssertEqual(outcome.trueLabel, trial.trueLabel)
         let revealed = try s.store.read { db in
-            try Row.fetchAll(db, sql: "SELECT payload FROM audit_events WHERE action = 'catch-trial.revealed' AND subject_id = ?", arguments: [trial.caseId])
+            try Row.fetchAll(db.database, sql: "SELECT payload FROM audit_events WHERE action = 'catch-trial.revealed' AND subject_id = ?", arguments: [trial.caseId])
         }
         XCTAssertEqual(revealed.count, 1)
 

@@ -1,5 +1,5 @@
 import AuditLog
-import CaseStore
+@_spi(Storage) import CaseStore
 import Digests
 import Foundation
 import GRDB
@@ -17,13 +17,13 @@ final class InterruptingAssessor: CaseAssessor {
     var assessed = 0
     init(inner: EvidenceAssessor, limit: Int) { self.inner = inner; self.limit = limit }
     func resume(from stored: [AssessmentRecord]) throws { try inner.resume(from: stored) }
-    func assess(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String) throws -> CaseOutcome {
+    func assess(_ db: StoreReader, caseRecord: CaseRecord, position: Int, runId: String) throws -> CaseOutcome {
         guard assessed < limit else { throw Interrupted() }
         let outcome = try inner.assess(db, caseRecord: caseRecord, position: position, runId: runId)
         assessed += 1
         return outcome
     }
-    func prepare(_ db: Database, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome {
+    func prepare(_ db: StoreReader, caseRecord: CaseRecord, position: Int, runId: String, logSequence: Int) throws -> PreparedOutcome {
         guard assessed < limit else { throw Interrupted() }
         let prepared = try inner.prepare(db, caseRecord: caseRecord, position: position, runId: runId, logSequence: logSequence)
         assessed += 1
@@ -77,9 +77,9 @@ final class RunResumeTests: XCTestCase {
     func snapshot(_ store: CaseStore) throws -> Snapshot {
         try store.read { db in
             Snapshot(
-                assessments: try Row.fetchAll(db, sql: "SELECT case_id, position, disposition, assessment, assessment_sha256 FROM assessments WHERE run_id = ? ORDER BY position, case_id", arguments: [runId])
+                assessments: try Row.fetchAll(db.database, sql: "SELECT case_id, position, disposition, assessment, assessment_sha256 FROM assessments WHERE run_id = ? ORDER BY position, case_id", arguments: [runId])
                     .map { "\($0["case_id"] as String)|\($0["position"] as Int)|\($0["disposition"] as String)|\($0["assessment_sha256"] as String)|\($0["assessment"] as String)" },
-                reports: try Row.fetchAll(db, sql: "SELECT case_id, version, format, sha256, content FROM reports WHERE run_id = ? ORDER BY case_id, version, format", arguments: [runId])
+                reports: try Row.fetchAll(db.database, sql: "SELECT case_id, version, format, sha256, content FROM reports WHERE run_id = ? ORDER BY case_id, version, format", arguments: [runId])
                     .map { row in
                         let content: Data = row["content"]
                         guard let caseId = row["case_id"] as String? else {
@@ -89,7 +89,7 @@ final class RunResumeTests: XCTestCase {
                         }
                         return "\(caseId)|\(row["version"] as Int)|\(row["format"] as String)|\(row["sha256"] as String)|\(ContentHash.sha256Hex(content))"
                     },
-                events: try Row.fetchAll(db, sql: "SELECT actor, action, subject_type, subject_id, payload FROM audit_events ORDER BY seq")
+                events: try Row.fetchAll(db.database, sql: "SELECT actor, action, subject_type, subject_id, payload FROM audit_events ORDER BY seq")
                     .map { row in
                         var payload: String = row["payload"]
                         if row["action"] as String == "run.end" {
@@ -99,9 +99,9 @@ final class RunResumeTests: XCTestCase {
                         }
                         return "\(row["actor"] as String)|\(row["action"] as String)|\(row["subject_type"] as String)|\(row["subject_id"] as String)|\(payload)"
                     },
-                catchTrials: try Row.fetchAll(db, sql: "SELECT case_id, true_label, presented_class FROM catch_trials WHERE run_id = ? ORDER BY case_id", arguments: [runId])
+                catchTrials: try Row.fetchAll(db.database, sql: "SELECT case_id, true_label, presented_class FROM catch_trials WHERE run_id = ? ORDER BY case_id", arguments: [runId])
                     .map { "\($0["case_id"] as String)|\($0["true_label"] as String)|\($0["presented_class"] as String)" },
-                runStatus: try String.fetchOne(db, sql: "SELECT status FROM runs WHERE id = ?", arguments: [runId]) ?? "missing")
+                runStatus: try String.fetchOne(db.database, sql: "SELECT status FROM runs WHERE id = ?", arguments: [runId]) ?? "missing")
         }
     }
 

@@ -16,16 +16,16 @@ final class ModelRegistryTests: XCTestCase {
 
     func testRegisterListResolveAndRoundTrip() throws {
         let store = try CaseStore.inMemory()
-        try store.write { db in try Study(name: "s", classes: ["a", "b"], channels: ["x"]).insert(db) }
+        try store.changeUnlogged { db in try Study(name: "s", classes: ["a", "b"], channels: ["x"]).insert(db.database) }
         let arch = RecurrentConfiguration(cell: .gru, inputSize: 1, hiddenSize: 3, classCount: 2)
         let m1 = try SequenceClassifier(network: try RecurrentNetwork(configuration: arch, seed: 1), classes: ["a", "b"],
                                         normalization: .identity(width: 1))
         let m2 = try SequenceClassifier(network: try RecurrentNetwork(configuration: arch, seed: 2), classes: ["a", "b"],
                                         normalization: .identity(width: 1))
         let r1 = try record(m1, study: "s"), r2 = try record(m2, study: "s")
-        XCTAssertTrue(try store.write { db in try CaseStore.registerModel(db, r1) })
-        XCTAssertFalse(try store.write { db in try CaseStore.registerModel(db, r1) }, "same bytes, same model")
-        XCTAssertTrue(try store.write { db in try CaseStore.registerModel(db, r2) })
+        XCTAssertTrue(try store.changeUnlogged { db in try CaseStore.registerModel(db, r1) })
+        XCTAssertFalse(try store.changeUnlogged { db in try CaseStore.registerModel(db, r1) }, "same bytes, same model")
+        XCTAssertTrue(try store.changeUnlogged { db in try CaseStore.registerModel(db, r2) })
         try store.read { db in
             XCTAssertEqual(try CaseStore.modelSummaries(db, study: "s").count, 2)
             XCTAssertEqual(try CaseStore.resolveModelId(db, String(r1.id.prefix(12))), r1.id)
@@ -39,6 +39,6 @@ final class ModelRegistryTests: XCTestCase {
         var forged = r1
         forged.id = r2.id
         forged.weights = r1.weights
-        XCTAssertThrowsError(try store.write { db in try CaseStore.registerModel(db, forged) })
+        XCTAssertThrowsError(try store.changeUnlogged { db in try CaseStore.registerModel(db, forged) })
     }
 }

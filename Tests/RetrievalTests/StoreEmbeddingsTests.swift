@@ -10,7 +10,7 @@ final class StoreEmbeddingsTests: XCTestCase {
     func importedECG200() throws -> CaseStore {
         let folder = try sharedDataFolder().appendingPathComponent("ECG200")
         let store = try CaseStore.inMemory()
-        try store.write { db in
+        try store.changeUnlogged { db in
             _ = try Importer.run(db, file: folder.appendingPathComponent("ECG200_TRAIN.tsv").path,
                                  options: ImportOptions(study: "ECG200", split: .train))
             _ = try Importer.run(db, file: folder.appendingPathComponent("ECG200_TEST.tsv").path,
@@ -50,7 +50,7 @@ final class StoreEmbeddingsTests: XCTestCase {
         // Two registered models (arbitrary weight bytes: only their hash matters here).
         let weights = [Data("model A".utf8), Data("model B".utf8)]
         let modelA = ContentHash.sha256Hex(weights[0]), modelB = ContentHash.sha256Hex(weights[1])
-        try store.write { db in
+        try store.changeUnlogged { db in
             for (id, w) in zip([modelA, modelB], weights) {
                 try CaseStore.registerModel(db, ModelRecord(id: id, study: "ECG200", arch: "lstm", classes: "[\"-1\",\"1\"]",
                                                             config: "{}", training: "{}", metrics: "{}", weights: w))
@@ -58,7 +58,7 @@ final class StoreEmbeddingsTests: XCTestCase {
         }
         let scans = try store.read { db in try CaseStore.caseScans(db, study: "ECG200", splits: [.train], verifiedOnly: true) }
         let values: [[Float]] = scans.map { cs in cs.scan.values.prefix(8).map { $0 * 3 } + [.leastNonzeroMagnitude, -0.0] }
-        try store.write { db in
+        try store.changeUnlogged { db in
             try CaseStore.saveEmbeddings(db, zip(scans, values).map {
                 EmbeddingRecord(modelId: modelA, caseId: $0.0.caseRecord.id, scanIndex: $0.0.scan.scanIndex, values: $0.1)
             })
@@ -70,13 +70,13 @@ final class StoreEmbeddingsTests: XCTestCase {
         XCTAssertEqual(try store.read { db in try CaseStore.embeddingCount(db, modelId: modelA) }, 100)
         XCTAssertEqual(try store.read { db in try CaseStore.embeddingCount(db, modelId: modelB) }, 0)
         // Saving again replaces, never duplicates.
-        try store.write { db in
+        try store.changeUnlogged { db in
             try CaseStore.saveEmbeddings(db, [EmbeddingRecord(modelId: modelA, caseId: scans[0].caseRecord.id, scanIndex: 0, values: [1, 2])])
         }
         XCTAssertEqual(try store.read { db in try CaseStore.embeddingCount(db, modelId: modelA) }, 100)
         XCTAssertEqual(try store.read { db in try CaseStore.embeddings(db, modelId: modelA) }[scans[0].caseRecord.id]?[0], [1, 2])
         // An embedding for an unknown model is refused by the schema.
-        XCTAssertThrowsError(try store.write { db in
+        XCTAssertThrowsError(try store.changeUnlogged { db in
             try CaseStore.saveEmbeddings(db, [EmbeddingRecord(modelId: String(repeating: "c", count: 64),
                                                               caseId: scans[0].caseRecord.id, scanIndex: 0, values: [1])])
         })

@@ -79,7 +79,8 @@ public struct ImportResult: Codable, Sendable, Equatable {
 /// classes taken from the file's declared list or, failing that, from the labels seen (which needs
 /// a first validating pass over the file).
 public enum Importer {
-    public static func run(_ db: Database, file path: String, options: ImportOptions) throws -> ImportResult {
+    public static func run(_ change: StoreChange, file path: String, options: ImportOptions) throws -> ImportResult {
+        let db = change.writing()
         // A savepoint inside the caller's transaction: even a caller that catches the error and goes
         // on is left without a partial import.
         var result: ImportResult?

@@ -1,7 +1,6 @@
 import AuditLog
 import CaseStore
 import Foundation
-import GRDB
 import Policy
 import Reports
 import Retrieval
