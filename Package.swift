@@ -88,17 +88,17 @@ let package = Package(
         .target(name: "Pipeline", dependencies: [
             "CaseStore", "Cohorts", "Randomness", "Recurrent", "Calibration", "Retrieval", "RepeatScan",
             "AuditLog", "Policy", "Review", "Reports", "Digests", "Files",
-            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The CLI parses, calls one Pipeline job and prints: it does not reach past Pipeline into the
+        // model, retrieval, log or storage engine.
         .executableTarget(name: "AuditCLI", dependencies: [
-            "Pipeline", "CaseStore", "Cohorts", "Recurrent", "Calibration", "Retrieval",
-            "RepeatScan", "AuditLog", "Policy", "Review", "Reports", "Digests", "Files",
+            "Pipeline", "CaseStore", "Cohorts", "Calibration",
+            "RepeatScan", "Policy", "Review", "Reports", "Digests", "Files",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "AuditBench", dependencies: [
             "LinearAlgebra", "Randomness", "Recurrent", "Retrieval", "RepeatScan", "AuditLog", "CaseStore", "Pipeline",
-            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/AuditBench"),
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AuditLog
 import CaseStore
 import Foundation
 

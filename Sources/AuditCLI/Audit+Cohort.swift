@@ -1,9 +1,8 @@
 import ArgumentParser
-import AuditLog
 import CaseStore
 import Cohorts
-import Digests
 import Foundation
+import Pipeline
 
 extension Audit {
     struct Cohort: ParsableCommand {
@@ -103,38 +102,15 @@ extension Audit.Cohort {
         func run() throws {
             let cohort: Cohorts.Cohort
             do { cohort = try makeCohort() } catch let e as CohortError { throw ValidationError(e.description) }
-            let now = Timestamp.now()
-            let study = Study(name: cohort.study.name, classes: cohort.study.classes, channels: cohort.study.channels,
-                              description: cohort.study.description, createdAt: now)
-            let generator = "cohort generate \(cohort.generator) --seed \(cohort.seed)"
-            let newCases = try cohort.cases.map { c -> NewCase in
-                guard let split = Split(rawValue: c.split.rawValue) else { throw CLIError.badInput("unknown split \(c.split)") }
-                let record = CaseRecord(id: c.id, study: study.name, subject: c.subject, label: c.label,
-                                        verifiedBy: c.label == nil ? nil : generator,
-                                        verifiedAt: c.label == nil ? nil : now, split: split, notes: c.notes, createdAt: now)
-                let scans = c.scans.map { s in
-                    ScanRecord(caseId: c.id, scanIndex: s.index, acquiredAt: s.acquiredAt, acquisition: s.acquisition,
-                               length: s.length, channels: s.channels, values: s.values)
-                }
-                return NewCase(record: record, scans: scans)
-            }
-            let canonical = try cohort.canonicalBytes()
-            let payload = GeneratePayload(generator: cohort.generator, seed: cohort.seed, parameters: cohort.parametersJSON,
-                                          cohortSHA256: ContentHash.sha256Hex(canonical), written: nil)
             let store = try storeOptions.open()
-            let (written, event) = try store.insertGeneratedCohort(study: study, cases: newCases, actor: actorOptions.actor) { w in
-                var p = payload
-                p.written = w
-                return p
-            }
-            var result = payload
-            result.written = written
+            let (result, study, seq) = try CohortJob(store: store, cohort: cohort, actor: actorOptions.actor).run()
+            let written = result.written!
             if output.json {
                 struct Out: Encodable {
-                    let cohort: GeneratePayload; let auditSeq: Int
+                    let cohort: CohortJob.Payload; let auditSeq: Int
                     enum CodingKeys: String, CodingKey { case cohort, auditSeq = "audit_seq" }
                 }
-                try Console.json(Out(cohort: result, auditSeq: event.seq))
+                try Console.json(Out(cohort: result, auditSeq: seq))
                 return
             }
             let splitText = Split.allCases.compactMap { s in written.splitCounts[s.rawValue].map { "\(s.rawValue) \($0)" } }
@@ -147,22 +123,8 @@ extension Audit.Cohort {
                   splits: \(splitText)
                   labels: \(classText), unlabelled (incoming) \(unlabelled)
                   cohort sha256 \(result.cohortSHA256)
-                  audit event #\(event.seq)
+                  audit event #\(seq)
                 """)
-        }
-    }
-
-    struct GeneratePayload: Encodable {
-        let generator: String
-        let seed: UInt64
-        /// The generator parameters (key-sorted JSON text).
-        let parameters: String
-        /// SHA-256 of the cohort's canonical bytes: regenerate with the same seed and parameters to check.
-        let cohortSHA256: String
-        var written: CasesWritten?
-        enum CodingKeys: String, CodingKey {
-            case generator, seed, parameters, written
-            case cohortSHA256 = "cohort_sha256"
         }
     }
 }

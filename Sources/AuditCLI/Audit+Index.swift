@@ -1,10 +1,7 @@
 import ArgumentParser
-import AuditLog
 import CaseStore
 import Foundation
 import Pipeline
-import Recurrent
-import Retrieval
 
 extension Audit {
     /// `audit index`: the retrieval index's embeddings in the case store.
@@ -32,24 +29,11 @@ extension Audit.Index {
 
         func validate() throws { _ = try RetrievalCLI.splits(splits, option: "--splits") }
 
-        struct Payload: Encodable {
-            var modelId: String
-            var study: String?
-            var splits: [String]
-            var scans: Int
-            var computed: Int
-            var reused: Int
-            var dim: Int?
-            enum CodingKeys: String, CodingKey {
-                case modelId = "model_id", study, splits, scans, computed, reused, dim
-            }
-        }
-
         struct Document: Encodable {
-            var payload: Payload
+            var result: IndexBuildJob.Result
             var auditSeq: Int?
             func encode(to encoder: Encoder) throws {
-                try payload.encode(to: encoder)
+                try result.encode(to: encoder)
                 var c = encoder.container(keyedBy: Key.self)
                 try c.encode(auditSeq, forKey: .auditSeq)
             }
@@ -59,40 +43,18 @@ extension Audit.Index {
         func run() async throws {
             let store = try storeOptions.openExisting()
             let splitList = try RetrievalCLI.splits(splits, option: "--splits")
-            let record = try store.read { db in try ArtefactLoader.model(db, id: model) }
-            let modelID = record.id
-            let classifier = record.classifier
-            let studyName = study ?? record.study
-            let (scans, stored) = try store.read { db in
-                (try CaseStore.caseScans(db, study: studyName, splits: splitList, verifiedOnly: true),
-                 try CaseStore.embeddings(db, modelId: modelID))
+            let bar = ProgressBar(total: 0, label: "embed", enabled: output.showsProgress && !output.json)
+            var drew = false
+            let (result, seq) = try IndexBuildJob(store: store, modelId: model, study: study, splits: splitList,
+                                                  actor: actorOptions.actor).run { done, total in
+                drew = true
+                bar.update(done, total: total)
             }
-            let missing = scans.filter { stored[$0.caseRecord.id]?[$0.scan.scanIndex] == nil }
-            for cs in missing where cs.scan.hasMissing {
-                throw CLIError.badInput("case '\(cs.caseRecord.id)' scan \(cs.scan.scanIndex) has missing values; it cannot be embedded")
-            }
-            var records: [EmbeddingRecord] = []
-            let bar = ProgressBar(total: missing.count, label: "embed", enabled: output.showsProgress && !output.json && !missing.isEmpty)
-            for start in stride(from: 0, to: missing.count, by: 256) {
-                let chunk = Array(missing[start..<min(start + 256, missing.count)])
-                let vectors: [[Float]]
-                do { vectors = try classifier.embeddings(chunk.map(\.scan.values)) } catch {
-                    throw CLIError.badInput("embedding cases \(chunk.first?.caseRecord.id ?? "")…: \(error)")
-                }
-                for (cs, v) in zip(chunk, vectors) {
-                    records.append(EmbeddingRecord(modelId: modelID, caseId: cs.caseRecord.id, scanIndex: cs.scan.scanIndex, values: v))
-                }
-                bar.update(records.count)
-            }
-            bar.finish()
-            let payload = Payload(modelId: modelID, study: studyName, splits: splitList.map(\.rawValue), scans: scans.count,
-                                  computed: records.count, reused: scans.count - missing.count,
-                                  dim: records.first?.dim ?? stored.values.first?.values.first?.count)
-            let event = try store.saveEmbeddings(records, modelId: modelID, actor: actorOptions.actor, payload: payload)
+            if drew { bar.finish() }
             if output.json {
-                try Console.json(Document(payload: payload, auditSeq: event.seq))
+                try Console.json(Document(result: result, auditSeq: seq))
             } else {
-                Console.out("model \(modelID): \(payload.computed) embeddings computed, \(payload.reused) already stored (\(payload.scans) verified scans in \(payload.splits.joined(separator: ","))); log event \(event.seq)")
+                Console.out("model \(result.modelId): \(result.computed) embeddings computed, \(result.reused) already stored (\(result.scans) verified scans in \(result.splits.joined(separator: ","))); log event \(seq)")
             }
         }
     }

@@ -1,8 +1,7 @@
 import ArgumentParser
-import AuditLog
 import CaseStore
-import Digests
 import Foundation
+import Pipeline
 
 extension Audit {
     struct Log: AsyncParsableCommand {
@@ -20,31 +19,6 @@ struct LogKeyOptions: ParsableArguments {
 }
 
 extension Audit.Log {
-    /// Reads a file or fails with exit 66 naming it.
-    static func readFile(_ path: String, what: String) throws -> String {
-        guard FileManager.default.fileExists(atPath: path) else { throw CLIError.missing("\(what) \(path) does not exist") }
-        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw CLIError.badInput("\(what) \(path): \(error.localizedDescription)")
-        }
-    }
-
-    /// The store's single log key as a verifier, or exit 66.
-    static func storeKey(_ store: CaseStore) throws -> LogVerifierKey {
-        let keys = try mapped { try store.read { db in try AuditLog.registeredKeys(db) } }
-        guard let key = keys.first else { throw CLIError.missing("the store has no log key yet (it is created with the first checkpoint: `audit log checkpoint`)") }
-        return key
-    }
-
-    /// Maps library errors onto CLI exit codes (bad data: 65).
-    static func mapped<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as AuditLogError {
-            switch e {
-            case .outOfRange: throw CLIError.missing(e.description)
-            default: throw CLIError.badInput(e.description)
-            }
-        }
-    }
-
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute every leaf, the root, every checkpoint's signature and consistency; exit 1 on any failure.",
@@ -61,25 +35,14 @@ extension Audit.Log {
 
         func run() async throws {
             let store = try storeOptions.openExisting()
-            let trusted = try publicKey.map { path in
-                try mapped { do { return try LogVerifierKey(string: try readFile(path, what: "public key file")) } catch let e as AuditLogError {
-                    throw AuditLogError.invalidKey("\(path) line 1: \(e)")
-                } }
-            }
-            let earlier = try checkpoint.map { path in
-                try mapped { do { return try Checkpoint.parse(try readFile(path, what: "checkpoint file")) } catch let e as AuditLogError {
-                    throw AuditLogError.invalidCheckpoint("\(path): \(e)")
-                } }
-            }
+            let job = LogJob(store: store)
             let showsProgress = output.showsProgress && !output.json
-            // The frontier's size is the expected count; counting rows would cost a full scan.
-            let total = showsProgress ? ((try? store.read { db in try AuditLog.treeSize(db) }) ?? 0) : 0
+            let total = showsProgress ? ((try? job.treeSize()) ?? 0) : 0
             let bar = ProgressBar(total: total, label: "verify", enabled: showsProgress)
             let started = Date()
-            let report = try store.read { db in
-                try AuditLog.verify(db, trustedKey: trusted, earlierCheckpoint: earlier) { bar.update($0) }
-            }
+            let report = try job.verify(publicKeyFile: publicKey, checkpointFile: checkpoint) { bar.update($0) }
             bar.finish()
+            let trusted = publicKey
             let seconds = Date().timeIntervalSince(started)
             if output.json {
                 try Console.json(report)
@@ -118,40 +81,16 @@ extension Audit.Log {
             if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1") }
         }
 
-        struct Entry: Encodable {
-            var seq: Int
-            var time: String
-            var actor: String
-            var action: String
-            var subject: AuditSubject
-            var payload: String
-            var payload_sha256: String
-            var leaf_hash: String
-            var canonical: String
-        }
-
-        struct Document: Encodable {
-            var tree_size: Int
-            var root_hash: String
-            var events: [Entry]
-        }
-
         func run() async throws {
             let store = try storeOptions.openExisting()
-            let (events, size, root) = try store.read { db in
-                (try AuditLog.events(db, since: since, limit: limit), try AuditLog.treeSize(db), try AuditLog.rootHash(db))
-            }
+            let log = try LogJob(store: store).events(since: since, limit: limit)
             if output.json {
-                try Console.json(Document(tree_size: size, root_hash: ContentHash.hex(root), events: events.map {
-                    Entry(seq: $0.seq, time: $0.time, actor: $0.actor, action: $0.action, subject: $0.subject,
-                          payload: $0.payload, payload_sha256: $0.payloadSHA256, leaf_hash: ContentHash.hex($0.leafHash),
-                          canonical: $0.canonicalEntry)
-                }))
+                try Console.json(log)
             } else {
-                for e in events {
-                    Console.out("\(e.seq)\t\(e.time)\t\(e.actor)\t\(e.action)\t\(e.subject.type):\(e.subject.id)\t\(ContentHash.hex(e.leafHash).prefix(16))\t\(e.payload)")
+                for e in log.events {
+                    Console.out("\(e.seq)\t\(e.time)\t\(e.actor)\t\(e.action)\t\(e.subjectType):\(e.subjectId)\t\(e.leafHash.prefix(16))\t\(e.payload)")
                 }
-                if !output.quiet { Console.err("\(events.count) event(s) shown; tree size \(size), root \(ContentHash.hex(root))") }
+                if !output.quiet { Console.err("\(log.events.count) event(s) shown; tree size \(log.treeSize), root \(log.rootHash)") }
             }
         }
     }
@@ -168,18 +107,9 @@ extension Audit.Log {
 
         func run() async throws {
             let store = try storeOptions.openExisting()
-            let cp: Checkpoint
-            if latest {
-                guard let stored = try mapped({ try store.read { db in try AuditLog.latestCheckpoint(db) } }) else {
-                    throw CLIError.missing("the store has no checkpoint yet")
-                }
-                cp = stored
-            } else {
-                let signer = try mapped { try LogSigner.openOrCreate(for: store, keyPath: keyOptions.logKey) }
-                cp = try mapped { try store.signCheckpoint(signer: signer) }
-            }
+            let cp = try LogJob(store: store).checkpoint(latest: latest, keyPath: keyOptions.logKey)
             if output.json {
-                try Console.json(["origin": cp.origin, "tree_size": String(cp.treeSize), "root_hash": ContentHash.hex(cp.rootHash),
+                try Console.json(["origin": cp.origin, "tree_size": String(cp.treeSize), "root_hash": cp.rootHash,
                                   "time": cp.time ?? "", "note": cp.note])
             } else {
                 Console.write(Data(cp.note.utf8))
@@ -195,12 +125,12 @@ extension Audit.Log {
 
         func run() async throws {
             let store = try storeOptions.openExisting()
-            let key = try storeKey(store)
+            let key = try LogJob(store: store).key()
             if output.json {
-                try Console.json(["name": key.name, "key_id": ContentHash.hex(key.keyID), "public_key": key.publicKey.base64EncodedString(),
-                                  "verifier_key": key.string])
+                try Console.json(["name": key.name, "key_id": key.keyId, "public_key": key.publicKeyBase64,
+                                  "verifier_key": key.verifierKey])
             } else {
-                Console.out(key.string)
+                Console.out(key.verifierKey)
             }
         }
     }
@@ -213,19 +143,9 @@ extension Audit.Log {
 }
 
 extension Audit.Log.Prove {
-    /// The stored checkpoint of `size` (or the latest if nil), verified with the store's key.
-    static func verifiedCheckpoint(_ store: CaseStore, size: Int?) throws -> VerifiedCheckpoint {
-        let key = try Audit.Log.storeKey(store)
-        let cp = try Audit.Log.mapped { try store.read { db in
-            try size.map { try AuditLog.checkpoint(db, treeSize: $0) } ?? AuditLog.latestCheckpoint(db)
-        } }
-        guard let cp else {
-            throw CLIError.missing(size.map { "no stored checkpoint of size \($0) (sign one with `audit log checkpoint`)" }
-                                   ?? "the store has no checkpoint yet (sign one with `audit log checkpoint`)")
-        }
-        do { return try cp.verify(with: key) } catch {
-            throw CLIError.checkFailed("stored checkpoint of size \(cp.treeSize) does not verify: \(error)")
-        }
+    /// A proof whose checkpoint does not verify is a failed check (exit 1).
+    static func checked<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as LogJob.UnverifiedCheckpoint { throw CLIError.checkFailed(e.description) }
     }
 
     struct Inclusion: AsyncParsableCommand {
@@ -240,31 +160,18 @@ extension Audit.Log.Prove {
 
         func run() async throws {
             let store = try storeOptions.openExisting()
-            let cp = try verifiedCheckpoint(store, size: size)
-            guard seq < cp.treeSize else { throw CLIError.missing("event \(seq) is not covered by the checkpoint of size \(cp.treeSize)") }
-            let (event, proof) = try Audit.Log.mapped { try store.read { db in
-                (try AuditLog.event(db, seq: seq), try AuditLog.inclusionProof(db, seq: seq, treeSize: cp.treeSize))
-            } }
-            guard let event else { throw CLIError.missing("event \(seq) is not in the log") }
-            let leaf = event.computedLeafHash()
-            var verified = true
-            do { try cp.verifyInclusion(index: seq, leafHash: leaf, proof: proof) } catch { verified = false }
+            let p = try checked { try LogJob(store: store).inclusion(seq: seq, size: size) }
             if output.json {
-                struct Out: Encodable {
-                    var seq: Int; var tree_size: Int; var leaf_hash: String; var canonical: String
-                    var proof: [String]; var checkpoint: String; var verified: Bool
-                }
-                try Console.json(Out(seq: seq, tree_size: cp.treeSize, leaf_hash: ContentHash.hex(leaf), canonical: event.canonicalEntry,
-                                     proof: proof.map { $0.base64EncodedString() }, checkpoint: cp.checkpoint.note, verified: verified))
+                try Console.json(p)
             } else {
-                Console.out("event       \(seq)")
-                Console.out("leaf hash   \(ContentHash.hex(leaf))")
-                Console.out("tree size   \(cp.treeSize)")
-                Console.out("root        \(ContentHash.hex(cp.rootHash))")
-                for (i, h) in proof.enumerated() { Console.out("proof[\(i)]    \(h.base64EncodedString())") }
-                Console.out(verified ? "verified against the signed checkpoint" : "NOT verified against the signed checkpoint")
+                Console.out("event       \(p.seq)")
+                Console.out("leaf hash   \(p.leafHash)")
+                Console.out("tree size   \(p.treeSize)")
+                Console.out("root        \(p.rootHash)")
+                for (i, h) in p.proof.enumerated() { Console.out("proof[\(i)]    \(h)") }
+                Console.out(p.verified ? "verified against the signed checkpoint" : "NOT verified against the signed checkpoint")
             }
-            if !verified { throw CLIError.checkFailed("inclusion proof of event \(seq) does not verify against checkpoint \(cp.treeSize)") }
+            if !p.verified { throw CLIError.checkFailed("inclusion proof of event \(seq) does not verify against checkpoint \(p.treeSize)") }
         }
     }
 
@@ -282,25 +189,16 @@ extension Audit.Log.Prove {
 
         func run() async throws {
             let store = try storeOptions.openExisting()
-            let old = try verifiedCheckpoint(store, size: m)
-            let new = try verifiedCheckpoint(store, size: n)
-            let proof = try Audit.Log.mapped { try store.read { db in try AuditLog.consistencyProof(db, oldSize: m, newSize: n) } }
-            var verified = true
-            do { try old.verifyConsistency(to: new, proof: proof) } catch { verified = false }
+            let p = try checked { try LogJob(store: store).consistency(from: m, to: n) }
             if output.json {
-                struct Out: Encodable {
-                    var size1: Int; var size2: Int; var root1: String; var root2: String
-                    var proof: [String]; var verified: Bool
-                }
-                try Console.json(Out(size1: m, size2: n, root1: ContentHash.hex(old.rootHash), root2: ContentHash.hex(new.rootHash),
-                                     proof: proof.map { $0.base64EncodedString() }, verified: verified))
+                try Console.json(p)
             } else {
-                Console.out("size \(m) root \(ContentHash.hex(old.rootHash))")
-                Console.out("size \(n) root \(ContentHash.hex(new.rootHash))")
-                for (i, h) in proof.enumerated() { Console.out("proof[\(i)]    \(h.base64EncodedString())") }
-                Console.out(verified ? "verified: size \(m) is a prefix of size \(n)" : "NOT verified")
+                Console.out("size \(m) root \(p.root1)")
+                Console.out("size \(n) root \(p.root2)")
+                for (i, h) in p.proof.enumerated() { Console.out("proof[\(i)]    \(h)") }
+                Console.out(p.verified ? "verified: size \(m) is a prefix of size \(n)" : "NOT verified")
             }
-            if !verified { throw CLIError.checkFailed("consistency proof \(m) → \(n) does not verify") }
+            if !p.verified { throw CLIError.checkFailed("consistency proof \(m) → \(n) does not verify") }
         }
     }
 }

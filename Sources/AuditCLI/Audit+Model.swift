@@ -1,10 +1,8 @@
 import ArgumentParser
-import AuditLog
 import CaseStore
 import Digests
-import Files
 import Foundation
-import Recurrent
+import Pipeline
 
 extension Audit {
     /// `audit model import|export|list|show`: the model registry. A model's id is the SHA-256 of
@@ -27,30 +25,14 @@ extension Audit.Model {
         @Option(help: "Study the model classifies (its classes must equal the study's, in order).") var study: String?
 
         func run() async throws {
-            guard FileManager.default.fileExists(atPath: file) else { throw CLIError.missing("\(file): no such file") }
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-                throw CLIError.missing("\(file): cannot read: \(error.localizedDescription)")
-            }
-            let bytes = [UInt8](data)
-            let classifier: SequenceClassifier
-            do { classifier = try SequenceClassifier(safetensors: bytes, file: file) } catch {
-                throw CLIError.badInput("\(error)")
-            }
-            let id = SequenceClassifier.modelID(of: bytes)
             let store = try storeOptions.open()
-            let training: [String: Any] = ["imported_from": URL(fileURLWithPath: file).lastPathComponent,
-                                           "provenance": classifier.provenance]
-            let record = try ModelJSON.record(id: id, study: study, classifier: classifier, bytes: bytes,
-                                              training: training, metrics: [:])
-            let event = try store.registerImportedModel(record, classes: classifier.classes, study: study, file: file,
-                                                        actor: actorOptions.actor)
-            let inserted = event != nil
+            let result = try ModelImportJob(store: store, file: file, study: study, actor: actorOptions.actor).run()
             if output.json {
-                try ModelJSON.printObject(["model_id": id, "registered": inserted, "log_seq": event.map { $0.seq as Any } ?? NSNull()])
+                try ModelJSON.printObject(["model_id": result.modelId, "registered": result.registered,
+                                           "log_seq": result.logSeq.map { $0 as Any } ?? NSNull()])
             } else {
-                if !inserted && !output.quiet { Console.err("model \(id) was already registered") }
-                Console.out(id)
+                if !result.registered && !output.quiet { Console.err("model \(result.modelId) was already registered") }
+                Console.out(result.modelId)
             }
         }
     }
@@ -66,15 +48,11 @@ extension Audit.Model {
 
         func run() async throws {
             let store = try storeOptions.openExisting()
-            // The export is logged: who took a copy of which model, and where to.
-            let record = try store.exportModel(id: id, file: file, actor: actorOptions.actor)
-            do { try AtomicFile.write(record.weights, to: URL(fileURLWithPath: file)) } catch {
-                throw CLIError.missing("\(file): cannot write: \(error.localizedDescription)")
-            }
+            let result = try ModelExportJob(store: store, id: id, file: file, actor: actorOptions.actor).run()
             if output.json {
-                try ModelJSON.printObject(["model_id": record.id, "file": file, "bytes": record.weights.count])
+                try ModelJSON.printObject(["model_id": result.modelId, "file": file, "bytes": result.bytes])
             } else if !output.quiet {
-                Console.err("wrote \(record.weights.count) bytes to \(file)")
+                Console.err("wrote \(result.bytes) bytes to \(file)")
             }
         }
     }
@@ -127,7 +105,7 @@ extension Audit.Model {
             } else {
                 for key in object.keys.sorted() {
                     let v = object[key]!
-                    let text = (v is String) ? v as! String : ((try? ModelJSON.text(v)) ?? "\(v)")
+                    let text = (v is String) ? v as! String : ((try? ModelRegistration.json(v)) ?? "\(v)")
                     Console.out("\(key): \(text)")
                 }
             }

@@ -1,11 +1,9 @@
 import ArgumentParser
-import AuditLog
 import CaseStore
 import Files
 import Foundation
 import Pipeline
 import Policy
-import Retrieval
 
 extension Audit {
     /// `audit run`: the main job.
@@ -40,7 +38,7 @@ extension Audit {
 
         func validate() throws {
             guard k >= 1 else { throw ValidationError("--k must be at least 1") }
-            guard DistanceMetric(rawValue: metric) != nil else { throw ValidationError("--metric must be euclidean or cosine") }
+            guard AuditRunJob.Metric(rawValue: metric) != nil else { throw ValidationError("--metric must be euclidean or cosine") }
             if demo {
                 // The demo's runs are fixed (ids demo-<study>, the default policy, the models it trains), so
                 // options that would change them are refused rather than silently ignored.
@@ -77,10 +75,10 @@ extension Audit {
             let selection: AuditRunJob.Selection = split.map { .split(Split(rawValue: $0)!) }
                 ?? .cases(cases!.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
             let (keyPath, actor) = (logKey, operatorId)
-            let signer = { try LogSigner.openOrCreate(for: store, keyPath: keyPath, actor: actor) }
+            let signer = AuditRunJob.logSigner(for: store, keyPath: keyPath, actor: actor)
             return AuditRunJob(store: store, policy: loadedPolicy, study: study!, selection: selection, modelId: model,
                                outDirectory: outURL, runId: runId, operatorId: operatorId, k: k,
-                               metric: DistanceMetric(rawValue: metric)!, templatesDirectory: Self.templatesFolder(templates),
+                               metric: AuditRunJob.Metric(rawValue: metric)!, templatesDirectory: Self.templatesFolder(templates),
                                logSigner: signer)
         }
 

@@ -40,106 +40,13 @@ extension Audit {
             if let maxScans { guard maxScans >= 1 else { throw ValidationError("--max-scans must be ≥ 1") } }
         }
 
-        struct PolicyInfo: Encodable {
-            var name: String
-            var sha256: String
-            var claimConstruction: String
-            var merge: String
-            var overridden: [String]
-            enum CodingKeys: String, CodingKey {
-                case name, sha256, claimConstruction = "claim_construction", merge, overridden
-            }
-        }
-
-        struct CalibratorInfo: Encodable {
-            var id: Int64?
-            var method: String
-            var study: String
-            var calibrationSplit: String
-            var calibrationN: Int
-            var calibrationSha256: String
-            enum CodingKeys: String, CodingKey {
-                case id, method, study, calibrationSplit = "calibration_split", calibrationN = "calibration_n"
-                case calibrationSha256 = "calibration_sha256"
-            }
-        }
-
-        struct Document: Encodable {
-            var caseID: String
-            var study: String
-            var modelID: String
-            var calibrator: CalibratorInfo
-            var policy: PolicyInfo
-            var classes: [String]
-            var prevalences: [Double]
-            var prevalenceSource: String
-            var calibrationCasesWithRepeatScans: Int
-            var notes: [String]
-            var assessment: RepeatScanAssessment
-            enum CodingKeys: String, CodingKey {
-                case caseID = "case_id", study, modelID = "model_id", calibrator, policy, classes, prevalences
-                case prevalenceSource = "prevalence_source"
-                case calibrationCasesWithRepeatScans = "calibration_cases_with_repeat_scans", notes, assessment
-            }
-        }
-
         func run() throws {
             let store = try storeOptions.openExisting()
-            let loadedPolicy = try Audit.Run.loadPolicy(policy)
-            let claimAlpha = alpha ?? loadedPolicy.repeatScans.claimAlpha
-            let scanLimit = maxScans ?? loadedPolicy.repeatScans.maxScans
-            var overridden: [String] = []
-            if alpha != nil { overridden.append("claim_alpha") }
-            if maxScans != nil { overridden.append("max_scans") }
-            let calibratorID = calibrator
-            // The same loader as `audit run`: model, calibrator, prevalences and repeat-scan fits.
-            var notes: [String] = []
-            let (caseRecord, caseScans, loaded, calibration, fits) = try store.read { db in
-                let loaded = try ArtefactLoader.model(db, id: model)
-                guard let calibration = try ArtefactLoader.calibration(db, model: loaded, calibratorId: calibratorID) else {
-                    throw CLIError.missing("model \(loaded.id) has no fitted calibrator; fit one first")
-                }
-                let fits = try ArtefactLoader.repeatScans(db, classifier: loaded.classifier, calibration: calibration, notes: &notes)
-                return (try CaseStore.caseRecord(db, id: caseID), try CaseStore.scans(db, caseId: caseID), loaded, calibration, fits)
-            }
-            guard !caseScans.isEmpty else { throw CLIError.missing("case '\(caseID)' has no scans") }
-            let modelID = loaded.id   // full id, also when --model was a unique prefix
-            let calRecord = calibration.record
-            guard let fits else {
-                throw CLIError.missing("no verified calibration cases of study \(calRecord.study) in split \(calRecord.calibrationSplit); class prevalences are unknown")
-            }
-            let prevalences = fits.prevalences
-            let (dependence, recalibrator) = (fits.dependence, fits.recalibrator)
-            let classes = loaded.classifier.classes
-
-            let perScan = try ArtefactLoader.calibratedProbabilities(caseScans, classifier: loaded.classifier,
-                                                                     calibrator: calibration.calibrator)
-            let observations = zip(caseScans, perScan).map { s, p in
-                ScanObservation(scanID: "\(caseID)#\(s.scanIndex)", acquiredAt: s.acquiredAt,
-                                acquisition: s.acquisition.isEmpty ? nil : s.acquisition, probabilities: p)
-            }
-            let rsPolicy: RepeatScanPolicy
-            let assessment: RepeatScanAssessment
-            do {
-                rsPolicy = try RepeatScanPolicy(alpha: claimAlpha, maxScans: scanLimit)
-                assessment = try RepeatScanAssessment(caseID: caseID, scans: observations, prevalences: prevalences,
-                                                      policy: rsPolicy, dependenceModel: dependence,
-                                                      recalibrator: recalibrator)
-            } catch {
-                throw CLIError.badInput("case '\(caseID)': \(error)")
-            }
-            let doc = Document(
-                caseID: caseID, study: caseRecord.study, modelID: modelID,
-                calibrator: CalibratorInfo(id: calRecord.id, method: calRecord.method, study: calRecord.study,
-                                           calibrationSplit: calRecord.calibrationSplit,
-                                           calibrationN: calRecord.calibrationN,
-                                           calibrationSha256: calRecord.calibrationSha256),
-                policy: PolicyInfo(name: loadedPolicy.name, sha256: loadedPolicy.sha256,
-                                   claimConstruction: loadedPolicy.repeatScans.claimConstruction.rawValue,
-                                   merge: loadedPolicy.repeatScans.merge.rawValue, overridden: overridden),
-                classes: classes, prevalences: prevalences,
-                prevalenceSource: "verified labels of \(fits.calibrationCases) \(calRecord.calibrationSplit) cases of study \(calRecord.study), add-one smoothed",
-                calibrationCasesWithRepeatScans: fits.calibrationLesions, notes: notes, assessment: assessment)
+            var job = ScansJob(store: store, caseID: caseID, modelId: model, policy: try Audit.Run.loadPolicy(policy))
+            job.calibratorId = calibrator
+            job.alpha = alpha
+            job.maxScans = maxScans
+            let doc = try job.run()
             if output.json {
                 try Console.json(doc)
                 return
@@ -147,7 +54,7 @@ extension Audit {
             printText(doc)
         }
 
-        private func printText(_ doc: Document) {
+        private func printText(_ doc: ScansJob.Document) {
             let a = doc.assessment
             func f(_ x: Double, _ d: Int = 3) -> String { String(format: "%.\(d)f", x) }
             func probs(_ p: [Double]) -> String {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaseStore
 import Foundation
+import Pipeline
 
 @main
 struct Audit: AsyncParsableCommand {
@@ -33,6 +34,9 @@ struct Audit: AsyncParsableCommand {
         case let e as CLIError:
             Console.err("error: \(e)")
             Foundation.exit(e.exitCode)
+        case let e as PipelineError:
+            Console.err("error: \(e)")
+            Foundation.exit(e.isMissing ? 66 : 65)
         case let e as ImportError:
             Console.err("error: \(e)")
             Foundation.exit(65)

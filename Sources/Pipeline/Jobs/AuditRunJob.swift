@@ -8,6 +8,14 @@ import Retrieval
 /// `audit run` as a library call: resolve the cases, the model and the policy, load the run context,
 /// drive the runner, and return the closing summary.
 public struct AuditRunJob {
+    public typealias Metric = DistanceMetric
+
+    /// Opens the store's log signing key (default `<store>.logkey`), creating and registering one
+    /// for a store that has none; what `logSigner` is given by the CLI.
+    public static func logSigner(for store: CaseStore, keyPath: String?, actor: String) -> () throws -> LogSigner {
+        { try LogSigner.openOrCreate(for: store, keyPath: keyPath, actor: actor) }
+    }
+
     public enum Selection: Sendable, Equatable {
         case split(Split)
         case cases([String])
