@@ -62,120 +62,87 @@ extension AuditPolicy {
 
     private func intendedUseCheck(_ e: CaseEvidence) -> Check? {
         guard !appliesTo.classes.isEmpty else { return nil }
-        let threshold = "one of " + classList(appliesTo.classes)
+        let check = CheckBuilder(id: .intendedUse, threshold: "one of " + classList(appliesTo.classes),
+                                 reference: RegulatoryReference.intendedPurpose, onFailure: .abstain)
         guard let answer = e.predictedClass else {
-            return Check(id: .intendedUse, status: .notEvaluated, measured: nil, threshold: threshold,
-                         reason: "The model gave no answer, so it is unknown whether the case is within this policy's intended use.",
-                         reference: RegulatoryReference.intendedPurpose, onFailure: .abstain)
+            return check.notEvaluated("The model gave no answer, so it is unknown whether the case is within this policy's intended use.")
         }
-        let inside = appliesTo.classes.contains(answer)
-        return Check(id: .intendedUse, status: inside ? .pass : .fail, measured: answer, threshold: threshold,
-                     reason: inside
-                        ? "The answer \(answer) is a class this policy was written for."
-                        : "The answer \(answer) is outside the classes this policy was written for, so the system does not answer.",
-                     reference: RegulatoryReference.intendedPurpose, onFailure: .abstain)
+        return check.outcome(appliesTo.classes.contains(answer), measured: answer,
+                             pass: "The answer \(answer) is a class this policy was written for.",
+                             fail: "The answer \(answer) is outside the classes this policy was written for, so the system does not answer.")
     }
 
     /// A yes/no condition: `good` is the healthy value; `enforced` says whether the policy acts on it.
     private func flagCheck(_ id: CheckID, value: Bool?, enforced: Bool, good: Bool, onFailure: Disposition.Kind,
                            reference: String, passReason: String, failReason: String, missingReason: String) -> Check? {
-        let threshold = enforced ? (good ? "must be yes" : "must be no") : "noted only"
-        guard let value else {
-            return enforced ? Check(id: id, status: .notEvaluated, measured: nil, threshold: threshold,
-                                    reason: missingReason, reference: reference, onFailure: onFailure) : nil
-        }
-        let healthy = value == good
-        let status: CheckStatus = healthy ? .pass : (enforced ? .fail : .warn)
-        return Check(id: id, status: status, measured: value ? "yes" : "no", threshold: threshold,
-                     reason: healthy ? passReason : failReason, reference: reference, onFailure: onFailure)
+        let check = CheckBuilder(id: id, threshold: enforced ? (good ? "must be yes" : "must be no") : "noted only",
+                                 reference: reference, onFailure: onFailure, enforced: enforced)
+        guard let value else { return check.notEvaluatedIfEnforced(missingReason) }
+        return check.outcome(value == good, measured: value ? "yes" : "no", pass: passReason, fail: failReason)
     }
 
     private func calibrationAgeCheck(_ e: CaseEvidence) -> Check? {
         guard let limit = abstain.maxCalibrationAgeDays else { return nil }
-        let threshold = "≤ \(formatNumber(limit)) days"
-        guard let age = e.calibrationAgeDays else {
-            return Check(id: .calibrationAge, status: .notEvaluated, measured: nil, threshold: threshold,
-                         reason: "The age of the calibration was not checked.",
-                         reference: RegulatoryReference.postMarketMonitoring, onFailure: .abstain)
-        }
-        let fresh = age <= limit
-        return Check(id: .calibrationAge, status: fresh ? .pass : .fail, measured: "\(formatNumber(age)) days",
-                     threshold: threshold,
-                     reason: fresh
-                        ? "The calibration is \(formatNumber(age)) days old, within the policy's limit."
-                        : "The calibration is \(formatNumber(age)) days old, older than the policy allows, so its probabilities may be out of date.",
-                     reference: RegulatoryReference.postMarketMonitoring, onFailure: .abstain)
+        let check = CheckBuilder(id: .calibrationAge, threshold: "≤ \(formatNumber(limit)) days",
+                                 reference: RegulatoryReference.postMarketMonitoring, onFailure: .abstain)
+        guard let age = e.calibrationAgeDays else { return check.notEvaluated("The age of the calibration was not checked.") }
+        return check.outcome(age <= limit, measured: "\(formatNumber(age)) days",
+                             pass: "The calibration is \(formatNumber(age)) days old, within the policy's limit.",
+                             fail: "The calibration is \(formatNumber(age)) days old, older than the policy allows, so its probabilities may be out of date.")
     }
 
     private func logVerificationCheck(_ e: CaseEvidence) -> Check? {
         let enforced = abstain.onLogVerificationFailure
-        let threshold = enforced ? "must verify" : "noted only"
+        let check = CheckBuilder(id: .logVerification, threshold: enforced ? "must verify" : "noted only",
+                                 reference: RegulatoryReference.auditTrail, onFailure: .abstain, enforced: enforced)
         guard let state = e.logVerification else {
-            return enforced ? Check(id: .logVerification, status: .notEvaluated, measured: nil, threshold: threshold,
-                                    reason: "The audit log was not verified before this run.",
-                                    reference: RegulatoryReference.auditTrail, onFailure: .abstain) : nil
+            return check.notEvaluatedIfEnforced("The audit log was not verified before this run.")
         }
-        let ok = state == .verified
-        return Check(id: .logVerification, status: ok ? .pass : (enforced ? .fail : .warn), measured: state.rawValue,
-                     threshold: threshold,
-                     reason: ok
-                        ? "The audit log verified intact, so what the system records can be trusted later."
-                        : "The audit log failed verification, so the system cannot vouch for its own records.",
-                     reference: RegulatoryReference.auditTrail, onFailure: .abstain)
+        return check.outcome(state == .verified, measured: state.rawValue,
+                             pass: "The audit log verified intact, so what the system records can be trusted later.",
+                             fail: "The audit log failed verification, so the system cannot vouch for its own records.")
     }
 
     private func farOutOfDistributionCheck(_ e: CaseEvidence) -> Check {
-        let threshold = "≤ \(formatNumber(abstain.oodPercentileAbove)) (percentile)"
+        let check = CheckBuilder(id: .farOutOfDistribution, threshold: "≤ \(formatNumber(abstain.oodPercentileAbove)) (percentile)",
+                                 reference: RegulatoryReference.outOfDistribution, onFailure: .abstain)
         guard let percentile = e.oodPercentile else {
-            return Check(id: .farOutOfDistribution, status: .notEvaluated, measured: nil, threshold: threshold,
-                         reason: "How unusual this case is compared with the reference cases was not measured.",
-                         reference: RegulatoryReference.outOfDistribution, onFailure: .abstain)
+            return check.notEvaluated("How unusual this case is compared with the reference cases was not measured.")
         }
-        let far = percentile > abstain.oodPercentileAbove
-        return Check(id: .farOutOfDistribution, status: far ? .fail : .pass, measured: formatNumber(percentile),
-                     threshold: threshold,
-                     reason: far
-                        ? "This case is unlike almost all cases the model has seen, so the model's answer is withheld."
-                        : "This case is not far outside the cases the model has seen.",
-                     reference: RegulatoryReference.outOfDistribution, onFailure: .abstain)
+        return check.outcome(percentile <= abstain.oodPercentileAbove, measured: formatNumber(percentile),
+                             pass: "This case is not far outside the cases the model has seen.",
+                             fail: "This case is unlike almost all cases the model has seen, so the model's answer is withheld.")
     }
 
     // MARK: Escalation
 
     private func scanLimitCheck(_ e: CaseEvidence) -> Check? {
-        let enforced = escalate.onScansOverLimit
-        let threshold = "≤ \(repeatScans.maxScans) scans"
+        let check = CheckBuilder(id: .scanLimit, threshold: "≤ \(repeatScans.maxScans) scans",
+                                 reference: RegulatoryReference.repeatScans, onFailure: .escalate,
+                                 enforced: escalate.onScansOverLimit)
         guard let count = e.scanCount else {
-            return enforced ? Check(id: .scanLimit, status: .notEvaluated, measured: nil, threshold: threshold,
-                                    reason: "The number of scans taken of this case was not counted.",
-                                    reference: RegulatoryReference.repeatScans, onFailure: .escalate) : nil
+            return check.notEvaluatedIfEnforced("The number of scans taken of this case was not counted.")
         }
-        let over = count > repeatScans.maxScans
-        return Check(id: .scanLimit, status: over ? (enforced ? .fail : .warn) : .pass, measured: "\(count) scans",
-                     threshold: threshold,
-                     reason: over
-                        ? "\(count) scans were taken, more than the \(repeatScans.maxScans) allowed; repeated scanning until a wanted answer appears must be looked at by a senior clinician."
-                        : "\(count) scan\(count == 1 ? " was" : "s were") taken; the stated confidence accounts for all of them.",
-                     reference: RegulatoryReference.repeatScans, onFailure: .escalate)
+        return check.outcome(count <= repeatScans.maxScans, measured: "\(count) scans",
+                             pass: "\(count) scan\(count == 1 ? " was" : "s were") taken; the stated confidence accounts for all of them.",
+                             fail: "\(count) scans were taken, more than the \(repeatScans.maxScans) allowed; repeated scanning until a wanted answer appears must be looked at by a senior clinician.")
     }
 
     private func dangerousClassExcludedCheck(_ e: CaseEvidence) -> Check? {
         let dangerous = relevant(dangerousClasses, e)
         guard !dangerous.isEmpty else { return nil }
-        let enforced = escalate.onDangerousClassNotExcluded
-        let threshold = "\"not " + dangerous.joined(separator: "\", \"not ") + "\" established at α = \(formatNumber(repeatScans.claimAlpha))"
+        let check = CheckBuilder(id: .dangerousClassExcluded,
+                                 threshold: "\"not " + dangerous.joined(separator: "\", \"not ") + "\" established at α = \(formatNumber(repeatScans.claimAlpha))",
+                                 reference: RegulatoryReference.anytimeValid, onFailure: .escalate,
+                                 enforced: escalate.onDangerousClassNotExcluded)
         guard let answer = e.predictedClass else {
-            return enforced ? Check(id: .dangerousClassExcluded, status: .notEvaluated, measured: nil, threshold: threshold,
-                                    reason: "The model gave no answer, so whether \(classList(dangerous)) was excluded is unknown.",
-                                    reference: RegulatoryReference.anytimeValid, onFailure: .escalate) : nil
+            return check.notEvaluatedIfEnforced("The model gave no answer, so whether \(classList(dangerous)) was excluded is unknown.")
         }
         // A dangerous answer is not a reassurance; `dangerous-answer` sends it to review instead.
         if dangerous.contains(answer) { return nil }
         let rivals = dangerous
         guard let claims = e.claims else {
-            return enforced ? Check(id: .dangerousClassExcluded, status: .notEvaluated, measured: nil, threshold: threshold,
-                                    reason: "No anytime-valid test was run, so \(classList(rivals)) has not been excluded.",
-                                    reference: RegulatoryReference.anytimeValid, onFailure: .escalate) : nil
+            return check.notEvaluatedIfEnforced("No anytime-valid test was run, so \(classList(rivals)) has not been excluded.")
         }
         var missing: [String] = []
         var open: [String] = []
@@ -190,18 +157,13 @@ extension AuditPolicy {
             return "not \(rival): \(claim.established ? "established" : "not established")\(value)"
         }.joined(separator: "; ")
         if !open.isEmpty {
-            return Check(id: .dangerousClassExcluded, status: enforced ? .fail : .warn, measured: measured, threshold: threshold,
-                         reason: "The answer \(answer) would reassure, but \(classList(open)) has not been excluded over all scans taken, so a senior clinician decides.",
-                         reference: RegulatoryReference.anytimeValid, onFailure: .escalate)
+            return check.fail(measured, "The answer \(answer) would reassure, but \(classList(open)) has not been excluded over all scans taken, so a senior clinician decides.")
         }
         if !missing.isEmpty {
-            return enforced ? Check(id: .dangerousClassExcluded, status: .notEvaluated, measured: measured, threshold: threshold,
-                                    reason: "No anytime-valid test against \(classList(missing)) was run, so it has not been excluded.",
-                                    reference: RegulatoryReference.anytimeValid, onFailure: .escalate) : nil
+            return check.notEvaluatedIfEnforced("No anytime-valid test against \(classList(missing)) was run, so it has not been excluded.",
+                                                measured: measured)
         }
-        return Check(id: .dangerousClassExcluded, status: .pass, measured: measured, threshold: threshold,
-                     reason: "\(capitalizingFirst(classList(rivals))) has been excluded at the stated level, counting every scan taken.",
-                     reference: RegulatoryReference.anytimeValid, onFailure: .escalate)
+        return check.pass(measured, "\(capitalizingFirst(classList(rivals))) has been excluded at the stated level, counting every scan taken.")
     }
 
     // MARK: Second reviewer
@@ -209,7 +171,8 @@ extension AuditPolicy {
     private func secondReviewerClassCheck(_ e: CaseEvidence) -> Check? {
         let special = relevant(review.secondReviewerForClasses, e)
         guard !special.isEmpty else { return nil }
-        let threshold = "answer and set exclude " + classList(special)
+        let check = CheckBuilder(id: .secondReviewerClass, threshold: "answer and set exclude " + classList(special),
+                                 reference: RegulatoryReference.humanOversight, onFailure: .secondReview)
         var hits: [String] = []
         if let answer = e.predictedClass, special.contains(answer) { hits.append(answer) }
         if let set = e.conformalSet {
@@ -219,183 +182,134 @@ extension AuditPolicy {
                         e.conformalSet.map { "set " + setDescription($0.classes) }]
             .compactMap { $0 }.joined(separator: ", ")
         if !hits.isEmpty {
-            return Check(id: .secondReviewerClass, status: .fail, measured: measured, threshold: threshold,
-                         reason: "The answer or its prediction set includes \(classList(hits)), which this policy requires two different clinicians to confirm.",
-                         reference: RegulatoryReference.humanOversight, onFailure: .secondReview)
+            return check.fail(measured, "The answer or its prediction set includes \(classList(hits)), which this policy requires two different clinicians to confirm.")
         }
         guard e.predictedClass != nil, e.conformalSet != nil else {
-            return Check(id: .secondReviewerClass, status: .notEvaluated, measured: measured.isEmpty ? nil : measured,
-                         threshold: threshold,
-                         reason: "Without both the answer and its prediction set, \(classList(special)) cannot be ruled out, so two clinicians confirm.",
-                         reference: RegulatoryReference.humanOversight, onFailure: .secondReview)
+            return check.notEvaluated("Without both the answer and its prediction set, \(classList(special)) cannot be ruled out, so two clinicians confirm.",
+                                      measured: measured.isEmpty ? nil : measured)
         }
-        return Check(id: .secondReviewerClass, status: .pass, measured: measured, threshold: threshold,
-                     reason: "Neither the answer nor its prediction set includes \(classList(special)).",
-                     reference: RegulatoryReference.humanOversight, onFailure: .secondReview)
+        return check.pass(measured, "Neither the answer nor its prediction set includes \(classList(special)).")
     }
 
     // MARK: Report without review
 
     private func humanOversightCheck() -> Check? {
         guard !reportWithoutReview.allowed else { return nil }
-        return Check(id: .humanOversight, status: .fail, measured: "advisory policy", threshold: "reporting without review allowed",
-                     reason: "This policy is advisory only: every answer is reviewed by a clinician before anyone acts on it.",
-                     reference: RegulatoryReference.humanOversight, onFailure: .review)
+        return CheckBuilder(id: .humanOversight, threshold: "reporting without review allowed",
+                            reference: RegulatoryReference.humanOversight, onFailure: .review)
+            .fail("advisory policy", "This policy is advisory only: every answer is reviewed by a clinician before anyone acts on it.")
     }
 
     private func dangerousAnswerCheck(_ e: CaseEvidence) -> Check? {
         let dangerous = relevant(dangerousClasses, e)
         guard !dangerous.isEmpty else { return nil }
-        let threshold = "answer not " + classList(dangerous)
-        guard let answer = e.predictedClass else {
-            return Check(id: .dangerousAnswer, status: .notEvaluated, measured: nil, threshold: threshold,
-                         reason: "The model gave no answer.", reference: RegulatoryReference.humanOversight, onFailure: .review)
-        }
-        let isDangerous = dangerous.contains(answer)
-        return Check(id: .dangerousAnswer, status: isDangerous ? .fail : .pass, measured: answer, threshold: threshold,
-                     reason: isDangerous
-                        ? "The answer is \(answer), a dangerous finding that a clinician confirms before anyone is told."
-                        : "The answer is not a dangerous class.",
-                     reference: RegulatoryReference.humanOversight, onFailure: .review)
+        let check = CheckBuilder(id: .dangerousAnswer, threshold: "answer not " + classList(dangerous),
+                                 reference: RegulatoryReference.humanOversight, onFailure: .review)
+        guard let answer = e.predictedClass else { return check.notEvaluated("The model gave no answer.") }
+        return check.outcome(!dangerous.contains(answer), measured: answer,
+                             pass: "The answer is not a dangerous class.",
+                             fail: "The answer is \(answer), a dangerous finding that a clinician confirms before anyone is told.")
     }
 
     private func confidenceCheck(_ e: CaseEvidence) -> Check {
-        let threshold = "≥ \(formatNumber(reportWithoutReview.minConfidence))"
+        let check = CheckBuilder(id: .confidence, threshold: "≥ \(formatNumber(reportWithoutReview.minConfidence))",
+                                 reference: RegulatoryReference.calibration, onFailure: .review)
         guard let confidence = e.calibratedConfidence else {
-            return Check(id: .confidence, status: .notEvaluated, measured: nil, threshold: threshold,
-                         reason: "No calibrated confidence was computed for this answer.",
-                         reference: RegulatoryReference.calibration, onFailure: .review)
+            return check.notEvaluated("No calibrated confidence was computed for this answer.")
         }
-        let high = confidence >= reportWithoutReview.minConfidence
-        return Check(id: .confidence, status: high ? .pass : .fail, measured: formatNumber(confidence), threshold: threshold,
-                     reason: high
-                        ? "The calibrated confidence \(percent(confidence)) meets the policy's minimum."
-                        : "The calibrated confidence \(percent(confidence)) is below the policy's minimum \(percent(reportWithoutReview.minConfidence)).",
-                     reference: RegulatoryReference.calibration, onFailure: .review)
+        return check.outcome(confidence >= reportWithoutReview.minConfidence, measured: formatNumber(confidence),
+                             pass: "The calibrated confidence \(percent(confidence)) meets the policy's minimum.",
+                             fail: "The calibrated confidence \(percent(confidence)) is below the policy's minimum \(percent(reportWithoutReview.minConfidence)).")
     }
 
     private func conformalSettingsCheck(_ e: CaseEvidence) -> Check {
         let wanted = "α = \(formatNumber(conformal.alpha)), \(conformal.classConditional ? "per class" : "marginal")"
-        guard let set = e.conformalSet else {
-            return Check(id: .conformalSettings, status: .notEvaluated, measured: nil, threshold: wanted,
-                         reason: "No conformal prediction set was computed.",
-                         reference: RegulatoryReference.conformal, onFailure: .review)
-        }
+        let check = CheckBuilder(id: .conformalSettings, threshold: wanted, reference: RegulatoryReference.conformal, onFailure: .review)
+        guard let set = e.conformalSet else { return check.notEvaluated("No conformal prediction set was computed.") }
         let measured = "α = \(formatNumber(set.alpha)), \(set.classConditional ? "per class" : "marginal"), n = \(set.calibrationCount)"
         // With n < 1/α − 1 calibration cases the conformal quantile is infinite: every set is the full label set.
         let minimumN = Int((1 / conformal.alpha - 1).rounded(.up))
         if abs(set.alpha - conformal.alpha) > 1e-9 || set.classConditional != conformal.classConditional {
-            return Check(id: .conformalSettings, status: .fail, measured: measured, threshold: wanted,
-                         reason: "The prediction set was computed with other settings than the policy requires, so its guarantee is not the one promised.",
-                         reference: RegulatoryReference.conformal, onFailure: .review)
+            return check.fail(measured, "The prediction set was computed with other settings than the policy requires, so its guarantee is not the one promised.")
         }
         if set.calibrationCount < minimumN {
-            return Check(id: .conformalSettings, status: .fail, measured: measured, threshold: wanted + ", n ≥ \(minimumN)",
-                         reason: "Too few calibration cases (\(set.calibrationCount)) to give a meaningful guarantee at this level.",
-                         reference: RegulatoryReference.conformal, onFailure: .review)
+            return CheckBuilder(id: .conformalSettings, threshold: wanted + ", n ≥ \(minimumN)",
+                                reference: RegulatoryReference.conformal, onFailure: .review)
+                .fail(measured, "Too few calibration cases (\(set.calibrationCount)) to give a meaningful guarantee at this level.")
         }
-        return Check(id: .conformalSettings, status: .pass, measured: measured, threshold: wanted,
-                     reason: "The prediction set carries the guarantee the policy requires: it contains the true class at least \(percent(1 - conformal.alpha)) of the time\(conformal.classConditional ? ", for each class" : "").",
-                     reference: RegulatoryReference.conformal, onFailure: .review)
+        return check.pass(measured, "The prediction set carries the guarantee the policy requires: it contains the true class at least \(percent(1 - conformal.alpha)) of the time\(conformal.classConditional ? ", for each class" : "").")
     }
 
     private func singletonSetCheck(_ e: CaseEvidence) -> Check? {
         let required = reportWithoutReview.singletonSet
-        let threshold = required ? "exactly the answer" : "noted only"
-        guard let set = e.conformalSet else {
-            return required ? Check(id: .singletonSet, status: .notEvaluated, measured: nil, threshold: threshold,
-                                    reason: "No conformal prediction set was computed.",
-                                    reference: RegulatoryReference.conformal, onFailure: .review) : nil
-        }
+        let check = CheckBuilder(id: .singletonSet, threshold: required ? "exactly the answer" : "noted only",
+                                 reference: RegulatoryReference.conformal, onFailure: .review, enforced: required)
+        guard let set = e.conformalSet else { return check.notEvaluatedIfEnforced("No conformal prediction set was computed.") }
         let measured = setDescription(set.classes)
         let single = set.classes.count == 1 && (e.predictedClass == nil || set.classes.first == e.predictedClass)
-        let reason: String
-        if single {
-            reason = "Only one class is plausible at the guaranteed level."
-        } else if set.classes.isEmpty {
-            reason = "No class is plausible at the guaranteed level, which signals an unusual case."
-        } else if set.classes.count == 1 {
-            reason = "The only plausible class is not the model's answer."
-        } else {
-            reason = "\(set.classes.count) classes remain plausible at the guaranteed level (\(classList(set.classes))), so the answer is not certain."
-        }
         guard e.predictedClass != nil || !single else {
-            return Check(id: .singletonSet, status: .notEvaluated, measured: measured, threshold: threshold,
-                         reason: "The model gave no answer to compare the prediction set with.",
-                         reference: RegulatoryReference.conformal, onFailure: .review)
+            return check.notEvaluated("The model gave no answer to compare the prediction set with.", measured: measured)
         }
-        return Check(id: .singletonSet, status: single ? .pass : (required ? .fail : .warn), measured: measured,
-                     threshold: threshold, reason: reason, reference: RegulatoryReference.conformal, onFailure: .review)
+        let failReason: String
+        if set.classes.isEmpty {
+            failReason = "No class is plausible at the guaranteed level, which signals an unusual case."
+        } else if set.classes.count == 1 {
+            failReason = "The only plausible class is not the model's answer."
+        } else {
+            failReason = "\(set.classes.count) classes remain plausible at the guaranteed level (\(classList(set.classes))), so the answer is not certain."
+        }
+        return check.outcome(single, measured: measured, pass: "Only one class is plausible at the guaranteed level.", fail: failReason)
     }
 
     private func credibilityCheck(_ e: CaseEvidence) -> Check {
-        let threshold = "≥ \(formatNumber(reportWithoutReview.minCredibility))"
+        let check = CheckBuilder(id: .credibility, threshold: "≥ \(formatNumber(reportWithoutReview.minCredibility))",
+                                 reference: RegulatoryReference.credibility, onFailure: .review)
         guard let credibility = e.credibility else {
-            return Check(id: .credibility, status: .notEvaluated, measured: nil, threshold: threshold,
-                         reason: "How well verified similar cases support this answer was not measured.",
-                         reference: RegulatoryReference.credibility, onFailure: .review)
+            return check.notEvaluated("How well verified similar cases support this answer was not measured.")
         }
-        let ok = credibility >= reportWithoutReview.minCredibility
-        return Check(id: .credibility, status: ok ? .pass : .fail, measured: formatNumber(credibility), threshold: threshold,
-                     reason: ok
-                        ? "Verified cases similar to this one support the answer."
-                        : "Few verified cases similar to this one support the answer, so it rests on weak evidence.",
-                     reference: RegulatoryReference.credibility, onFailure: .review)
+        return check.outcome(credibility >= reportWithoutReview.minCredibility, measured: formatNumber(credibility),
+                             pass: "Verified cases similar to this one support the answer.",
+                             fail: "Few verified cases similar to this one support the answer, so it rests on weak evidence.")
     }
 
     private func outOfDistributionCheck(_ e: CaseEvidence) -> Check {
-        let threshold = "≤ \(formatNumber(reportWithoutReview.maxOODPercentile)) (percentile)"
+        let check = CheckBuilder(id: .outOfDistribution, threshold: "≤ \(formatNumber(reportWithoutReview.maxOODPercentile)) (percentile)",
+                                 reference: RegulatoryReference.outOfDistribution, onFailure: .review)
         guard let percentile = e.oodPercentile else {
-            return Check(id: .outOfDistribution, status: .notEvaluated, measured: nil, threshold: threshold,
-                         reason: "How unusual this case is compared with the reference cases was not measured.",
-                         reference: RegulatoryReference.outOfDistribution, onFailure: .review)
+            return check.notEvaluated("How unusual this case is compared with the reference cases was not measured.")
         }
-        let ok = percentile <= reportWithoutReview.maxOODPercentile
-        return Check(id: .outOfDistribution, status: ok ? .pass : .fail, measured: formatNumber(percentile), threshold: threshold,
-                     reason: ok
-                        ? "This case resembles the cases the model was checked on."
-                        : "This case is more unusual than \(formatNumber(reportWithoutReview.maxOODPercentile))% of reference cases, so the model may be guessing.",
-                     reference: RegulatoryReference.outOfDistribution, onFailure: .review)
+        return check.outcome(percentile <= reportWithoutReview.maxOODPercentile, measured: formatNumber(percentile),
+                             pass: "This case resembles the cases the model was checked on.",
+                             fail: "This case is more unusual than \(formatNumber(reportWithoutReview.maxOODPercentile))% of reference cases, so the model may be guessing.")
     }
 
     private func scanAgreementCheck(_ e: CaseEvidence) -> Check {
         let allowed = reportWithoutReview.allowScanDisagreement
-        let threshold = allowed ? "disagreement noted only" : "scans agree"
+        let check = CheckBuilder(id: .scanAgreement, threshold: allowed ? "disagreement noted only" : "scans agree",
+                                 reference: RegulatoryReference.repeatScans, onFailure: .review, enforced: !allowed)
         guard let disagreement = e.scanDisagreement else {
-            return Check(id: .scanAgreement, status: .notEvaluated, measured: nil, threshold: threshold,
-                         reason: "Whether the scans of this case agree was not checked.",
-                         reference: RegulatoryReference.repeatScans, onFailure: .review)
+            return check.notEvaluated("Whether the scans of this case agree was not checked.")
         }
-        guard disagreement.disagree else {
-            return Check(id: .scanAgreement, status: .pass, measured: disagreement.detail.isEmpty ? "agree" : disagreement.detail,
-                         threshold: threshold, reason: "The scans of this case agree with one another.",
-                         reference: RegulatoryReference.repeatScans, onFailure: .review)
-        }
-        return Check(id: .scanAgreement, status: allowed ? .warn : .fail,
-                     measured: disagreement.detail.isEmpty ? "disagree" : disagreement.detail, threshold: threshold,
-                     reason: "The scans of this case disagree with one another, so a clinician looks at them.",
-                     reference: RegulatoryReference.repeatScans, onFailure: .review)
+        let measured = disagreement.detail.isEmpty ? (disagreement.disagree ? "disagree" : "agree") : disagreement.detail
+        return check.outcome(!disagreement.disagree, measured: measured,
+                             pass: "The scans of this case agree with one another.",
+                             fail: "The scans of this case disagree with one another, so a clinician looks at them.")
     }
 
     private func establishedClaimCheck(_ e: CaseEvidence) -> Check? {
         let required = reportWithoutReview.requireEstablishedClaim
-        let threshold = required ? "every rival excluded at α = \(formatNumber(repeatScans.claimAlpha))" : "noted only"
+        let check = CheckBuilder(id: .establishedClaim,
+                                 threshold: required ? "every rival excluded at α = \(formatNumber(repeatScans.claimAlpha))" : "noted only",
+                                 reference: RegulatoryReference.anytimeValid, onFailure: .review, enforced: required)
         guard let claims = e.claims, !claims.isEmpty else {
-            return required ? Check(id: .establishedClaim, status: .notEvaluated, measured: nil, threshold: threshold,
-                                    reason: "No anytime-valid test of the answer against its rivals was run.",
-                                    reference: RegulatoryReference.anytimeValid, onFailure: .review) : nil
+            return check.notEvaluatedIfEnforced("No anytime-valid test of the answer against its rivals was run.")
         }
         let open = claims.filter { !$0.established }.map(\.againstClass)
         let measured = claims.map { "not \($0.againstClass): \($0.established ? "established" : "not established")" }
             .joined(separator: "; ")
-        if open.isEmpty {
-            return Check(id: .establishedClaim, status: .pass, measured: measured, threshold: threshold,
-                         reason: "Every rival class tested has been excluded at the stated level, however many scans were taken.",
-                         reference: RegulatoryReference.anytimeValid, onFailure: .review)
-        }
-        return Check(id: .establishedClaim, status: required ? .fail : .warn, measured: measured, threshold: threshold,
-                     reason: "It has not been established that the case is not \(classList(open)), so the answer is not yet proven.",
-                     reference: RegulatoryReference.anytimeValid, onFailure: .review)
+        return check.outcome(open.isEmpty, measured: measured,
+                             pass: "Every rival class tested has been excluded at the stated level, however many scans were taken.",
+                             fail: "It has not been established that the case is not \(classList(open)), so the answer is not yet proven.")
     }
 }
 
