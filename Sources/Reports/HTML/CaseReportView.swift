@@ -146,18 +146,17 @@ let notEvaluatedText = "not evaluated"
 
 extension ProvenanceView {
     init(_ p: Provenance) {
-        func opt(_ s: String?) -> String { s.map(ReportText.displayable) ?? notEvaluatedText }
         rows = [
             .init(label: "Model id (SHA-256 of weights)", value: ReportText.displayable(p.modelId)),
-            .init(label: "Calibrator", value: opt(p.calibrator)),
-            .init(label: "Calibration-set size n", value: opt(p.calibrationSize.map(String.init))),
-            .init(label: "Conformal α", value: opt(p.alpha.map { ReportNumber.fixed($0, 3) })),
-            .init(label: "ECE bins", value: opt(p.eceBins.map(String.init))),
+            .init(label: "Calibrator", value: ReportCell.text(p.calibrator)),
+            .init(label: "Calibration-set size n", value: ReportCell.text(p.calibrationSize.map(String.init))),
+            .init(label: "Conformal α", value: ReportCell.text(p.alpha.map { ReportNumber.fixed($0, 3) })),
+            .init(label: "ECE bins", value: ReportCell.text(p.eceBins.map(String.init))),
             .init(label: "Policy", value: ReportText.displayable(p.policyName)),
             .init(label: "Policy SHA-256", value: ReportText.displayable(p.policySHA256)),
             .init(label: "Run id", value: ReportText.displayable(p.runId)),
-            .init(label: "Audit-log sequence number", value: opt(p.logSequence.map(String.init))),
-            .init(label: "Log checkpoint root", value: opt(p.checkpointRoot)),
+            .init(label: "Audit-log sequence number", value: ReportCell.text(p.logSequence.map(String.init))),
+            .init(label: "Log checkpoint root", value: ReportCell.text(p.checkpointRoot)),
         ]
     }
 }
@@ -226,7 +225,7 @@ extension CaseReportView {
                 pooled: s.classLabels.indices.map { c in
                     c < s.pooledProbabilities.count ? ReportNumber.percent(s.pooledProbabilities[c]) : notEvaluatedText
                 },
-                finalEValue: s.eValuePath.last.map(ReportNumber.general) ?? notEvaluatedText,
+                finalEValue: ReportCell.general(s.eValuePath.last),
                 threshold: ReportNumber.general(s.eValueThreshold), claim: d(s.claim),
                 claimEstablished: s.claimEstablished, merge: d(s.merge ?? ""), hasMerge: s.merge != nil)
         }
@@ -242,8 +241,8 @@ extension CaseReportView {
                 },
                 hasNeighbours: !n.neighbours.isEmpty, oodSentence: d(n.outOfDistributionSentence),
                 metric: d(n.distanceMetric ?? notEvaluatedText),
-                credibility: n.credibility.map { ReportNumber.fixed($0, 3) } ?? notEvaluatedText,
-                oodPercentile: n.outOfDistributionPercentile.map { ReportNumber.fixed($0, 1) } ?? notEvaluatedText)
+                credibility: ReportCell.fixed(n.credibility, 3),
+                oodPercentile: ReportCell.fixed(n.outOfDistributionPercentile, 1))
         }
         checksSection = m.checks.map { rows in
             ChecksView(rows: rows.map { c in

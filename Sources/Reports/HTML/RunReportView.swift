@@ -44,10 +44,7 @@ struct RunReportView {
         let belowTarget: Bool
     }
 
-    struct CoverageView {
-        let rows: [CoverageRow]
-        let hasRows: Bool
-    }
+    typealias CoverageView = ReportTable<CoverageRow>
 
     struct DispositionRow {
         let disposition: String
@@ -55,10 +52,7 @@ struct RunReportView {
         let count: String
     }
 
-    struct DispositionsView {
-        let rows: [DispositionRow]
-        let hasRows: Bool
-    }
+    typealias DispositionsView = ReportTable<DispositionRow>
 
     struct FlaggedView {
         let flaggedCaseId: String
@@ -93,17 +87,12 @@ struct RunReportView {
         let flagReason: String
     }
 
-    struct OversightView {
-        let rows: [OversightRow]
-        let hasRows: Bool
-    }
+    typealias OversightView = ReportTable<OversightRow>
 }
 
 extension RunReportView {
     init(_ m: RunReportModel) {
         let d = ReportText.displayable
-        func orNot(_ s: String?) -> String { s.map(d) ?? notEvaluatedText }
-        func pct(_ x: Double?) -> String { x.map(ReportNumber.percent) ?? notEvaluatedText }
         runId = d(m.runId)
         func orNotRecorded(_ s: String?) -> String { s.map(d) ?? "not recorded" }
         studyText = orNotRecorded(m.studyId)
@@ -124,7 +113,7 @@ extension RunReportView {
                 }
                 return ECEView(stage: stage, value: ReportNumber.fixed(e.value, 4), bins: String(e.bins),
                                binning: d(e.binning), interval: interval,
-                               noiseFloor: e.noiseFloor.map { ReportNumber.fixed($0, 4) } ?? notEvaluatedText,
+                               noiseFloor: ReportCell.fixed(e.noiseFloor, 4),
                                sampleSize: String(e.sampleSize))
             }
             return CalibrationView(
@@ -134,18 +123,18 @@ extension RunReportView {
                 eceRows: [ece("before calibration", c.eceBefore), ece("after calibration", c.eceAfter)])
         }
         coverageSection = m.coverage.map { rows in
-            CoverageView(rows: rows.map { r in
+            CoverageView(rows.map { r in
                 CoverageRow(label: d(r.label), target: ReportNumber.percent(r.target),
                             empirical: ReportNumber.percent(r.empirical), count: String(r.count),
-                            meanSetSize: r.meanSetSize.map { ReportNumber.fixed($0, 2) } ?? notEvaluatedText,
+                            meanSetSize: ReportCell.fixed(r.meanSetSize, 2),
                             belowTarget: r.empirical < r.target)
-            }, hasRows: !rows.isEmpty)
+            })
         }
         dispositionsSection = m.dispositions.map { rows in
-            DispositionsView(rows: rows.map {
+            DispositionsView(rows.map {
                 DispositionRow(disposition: d($0.disposition), dispositionClass: dispositionClass($0.disposition),
                                count: String($0.count))
-            }, hasRows: !rows.isEmpty)
+            })
         }
         flagged = m.flaggedCases.map { f in
             let href = f.reportFile.flatMap(ReportText.relativeHref)
@@ -157,20 +146,20 @@ extension RunReportView {
             DriftView(
                 martingaleSvg: SVGChart.martingalePath(dr.martingalePath, threshold: dr.threshold),
                 threshold: ReportNumber.general(dr.threshold),
-                finalValue: dr.martingalePath.last.map(ReportNumber.general) ?? notEvaluatedText,
-                maximum: dr.martingalePath.max().map(ReportNumber.general) ?? notEvaluatedText,
-                alarm: dr.alarm, sentence: d(dr.sentence), method: orNot(dr.method))
+                finalValue: ReportCell.general(dr.martingalePath.last),
+                maximum: ReportCell.general(dr.martingalePath.max()),
+                alarm: dr.alarm, sentence: d(dr.sentence), method: ReportCell.text(dr.method))
         }
         oversightSection = m.oversight.map { rows in
-            OversightView(rows: rows.map { o in
+            OversightView(rows.map { o in
                 OversightRow(
                     reviewerName: d(o.printedName), reviewerId: d(o.reviewerId), reviews: String(o.reviews),
-                    medianSeconds: o.medianReviewSeconds.map { ReportNumber.fixed($0, 1) + " s" } ?? notEvaluatedText,
-                    agreement: pct(o.agreementRate), lowConfidenceAgreement: pct(o.lowConfidenceAgreementRate),
-                    overrideRate: pct(o.overrideRate), blindReadAgreement: pct(o.blindReadAgreementRate),
-                    catchTrials: String(o.catchTrials), catchDetection: pct(o.catchTrialDetectionRate),
+                    medianSeconds: ReportCell.fixed(o.medianReviewSeconds, 1, unit: " s"),
+                    agreement: ReportCell.percent(o.agreementRate), lowConfidenceAgreement: ReportCell.percent(o.lowConfidenceAgreementRate),
+                    overrideRate: ReportCell.percent(o.overrideRate), blindReadAgreement: ReportCell.percent(o.blindReadAgreementRate),
+                    catchTrials: String(o.catchTrials), catchDetection: ReportCell.percent(o.catchTrialDetectionRate),
                     reviewerFlagged: o.flagged, flagReason: d(o.flagReason ?? ""))
-            }, hasRows: !rows.isEmpty)
+            })
         }
         provenance = ProvenanceView(m.provenance)
     }
