@@ -63,7 +63,7 @@ extension CaseStore {
     /// identical bytes are the identical model.
     @discardableResult
     public static func registerModel(_ change: StoreChange, _ record: ModelRecord) throws -> Bool {
-        let db = change.writing()
+        let db = change.database
         guard record.id.count == 64, record.id.allSatisfy({ "0123456789abcdef".contains($0) }) else {
             throw CaseStoreError.invalid("model id must be 64 lowercase hex digits (SHA-256), got '\(record.id)'")
         }
@@ -74,7 +74,7 @@ extension CaseStore {
         if let study = record.study, try Study.fetchOne(db, key: study) == nil {
             throw CaseStoreError.notFound(kind: "study", id: study)
         }
-        try record.insert(db)
+        try record.insert(change.writing())   // only a model actually added is a write needing its event
         return true
     }
 
