@@ -24,6 +24,7 @@ struct RunBench: ParsableCommand {
     @Option(help: "Training epochs.") var epochs = 3
     @Option(help: "Working folder (default: a new temporary folder, removed afterwards).") var dir: String?
     @Option(help: "The audit executable (default: beside audit-bench).") var audit: String?
+    @Option(help: "Also time `audit store verify` over the finished store (off: skip).") var storeVerify = true
     @Flag(help: "Print one JSON document.") var json = false
 
     func validate() throws {
@@ -69,14 +70,25 @@ struct RunBench: ParsableCommand {
         let summary = try job.execute()
         let seconds = Date().timeIntervalSince(start), cpuSeconds = ProcessFigures.cpuSeconds() - cpuStart
         let reportFiles = (fm.enumerator(atPath: work.appendingPathComponent("out").path)?.allObjects.count) ?? 0
+        // `audit store verify` over the finished store: the log, then every record against its attestation.
+        var verify: [String: Any] = [:]
+        if storeVerify {
+            let verifyStart = Date(), verifyCPU = ProcessFigures.cpuSeconds()
+            let report = try StoreVerifyJob(store: store).run()
+            verify = ["store_verify_seconds": Date().timeIntervalSince(verifyStart),
+                      "store_verify_cpu_seconds": ProcessFigures.cpuSeconds() - verifyCPU,
+                      "store_verify_ok": report.ok, "store_verify_records": report.records.recordsChecked.values.reduce(0, +),
+                      "store_verify_events": report.log.eventCount]
+        }
 
-        let result: [String: Any] = [
+        var result: [String: Any] = [
             "cases": summary.cases, "seconds": seconds, "cpu_seconds": cpuSeconds, "cases_per_s": Double(summary.cases) / seconds,
             "max_rss_mb": ProcessFigures.peakResidentMegabytes() as Any, "scans_per_case": scans, "setup_seconds": setupSeconds,
             "dispositions": summary.dispositions, "report_files": reportFiles, "model_id": model,
             "policy_sha256": summary.policySha256, "checkpoint_size": summary.checkpointSize as Any,
             "note": "max_rss_mb is VmHWM of the audit-bench process (the setup runs in child processes); cpu_seconds is its user + system CPU time during the timed run (all threads), steadier than wall time on a shared machine",
         ]
+        result.merge(verify) { a, _ in a }
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -84,6 +96,10 @@ struct RunBench: ParsableCommand {
             print(String(format: "audit run: %d cases × %d scans in %.1f s (%.0f cases/s, %.1f CPU s), peak RSS %@ MB; setup %.1f s",
                          summary.cases, scans, seconds, Double(summary.cases) / seconds, cpuSeconds,
                          ProcessFigures.peakResidentMegabytes().map { String(format: "%.0f", $0) } ?? "?", setupSeconds))
+            if let s = verify["store_verify_seconds"] as? Double {
+                print(String(format: "audit store verify: %d records, %d events in %.1f s (%@)", verify["store_verify_records"] as? Int ?? 0,
+                             verify["store_verify_events"] as? Int ?? 0, s, (verify["store_verify_ok"] as? Bool ?? false) ? "OK" : "FAILED"))
+            }
         }
     }
 

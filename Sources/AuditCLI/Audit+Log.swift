@@ -104,10 +104,11 @@ extension Audit.Log {
         @OptionGroup var keyOptions: LogKeyOptions
         @OptionGroup var output: OutputOptions
         @Flag(help: "Print the latest stored checkpoint without signing a new one.") var latest = false
+        @Option(help: "Also append the checkpoint to this witness folder (keep it on another machine or medium).") var witness: String?
 
         func run() async throws {
             let store = try storeOptions.openExisting()
-            let cp = try LogJob(store: store).checkpoint(latest: latest, keyPath: keyOptions.logKey)
+            let cp = try LogJob(store: store).checkpoint(latest: latest, keyPath: keyOptions.logKey, witness: witness)
             if output.json {
                 try Console.json(["origin": cp.origin, "tree_size": String(cp.treeSize), "root_hash": cp.rootHash,
                                   "time": cp.time ?? "", "note": cp.note])

@@ -30,8 +30,11 @@ extension Audit.Report {
             let store = try storeOptions.openExisting()
             let f: ReportRecord.Format = format == .html ? .html : .xml
             let record = try store.read { db -> ReportRecord? in
-                if let version { return try CaseStore.report(db, runId: run, caseId: caseId, version: version, format: f) }
-                return try CaseStore.latestReport(db, runId: run, caseId: caseId, format: f)
+                let record = try version.map { try CaseStore.report(db, runId: run, caseId: caseId, version: $0, format: f) }
+                    ?? CaseStore.latestReport(db, runId: run, caseId: caseId, format: f)
+                // A report is printed only as the log attests it.
+                if let record { try CaseStore.requireAttested(db, [.report(runId: run, caseId: caseId, version: record.version, format: f.rawValue)]) }
+                return record
             }
             guard let record else {
                 throw CLIError.missing("no \(format.rawValue) report of case '\(caseId)' in run '\(run)'\(version.map { " (version \($0))" } ?? "")")

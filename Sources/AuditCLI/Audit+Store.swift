@@ -1,11 +1,12 @@
 import ArgumentParser
 import CaseStore
 import Foundation
+import Pipeline
 
 extension Audit {
     struct Store: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "store", abstract: "The case store itself.", subcommands: [Info.self])
+            commandName: "store", abstract: "The case store itself.", subcommands: [Info.self, Verify.self])
     }
 }
 
@@ -54,6 +55,56 @@ extension Audit.Store {
                       classes: \(classes)\(s.unlabelled > 0 ? ", unlabelled \(s.unlabelled)" : "")
                       \(s.description)
                     """)
+            }
+        }
+    }
+}
+
+extension Audit.Store {
+    /// `audit store verify`: the log proves itself, and vouches for every record.
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every record against the log event that attests it, and the log itself; exit 1 on any problem.",
+            discussion: """
+                Recomputes the SHA-256 of every case, scan, study, model, calibrator, embedding, run, \
+                assessment, report version, reviewer and key, review session, sign-off and catch trial, and \
+                compares it with the newest event that attests it; a record no event attests (written around \
+                the log) or an attested record that is gone (deleted) is a problem too. Each problem names the \
+                table, the record's key and the event. The log is verified first (`audit log verify`): give \
+                --public-key with the key you trust, and --checkpoint FILE or --witness DIR so that a store \
+                copied back over today's (a rollback) is caught.
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+        @Option(name: .customLong("public-key"), help: "File with the trusted verifier key (<name>+<key id>+<key>).") var publicKey: String?
+        @Option(help: "An earlier exported signed checkpoint; the log must extend it.") var checkpoint: String?
+        @Option(help: "A witness folder (`audit log checkpoint --witness`); the log must extend its newest checkpoint.") var witness: String?
+
+        func validate() throws {
+            if checkpoint != nil && witness != nil { throw ValidationError("give --checkpoint or --witness, not both") }
+        }
+
+        func run() throws {
+            let store = try storeOptions.openExisting()
+            let bar = ProgressBar(total: 0, label: "verify", enabled: output.showsProgress && !output.json)
+            let report = try StoreVerifyJob(store: store, publicKeyFile: publicKey, checkpointFile: checkpoint, witness: witness)
+                .run { _, done in bar.update(done, total: max(done, 1)) }
+            bar.finish()
+            if output.json {
+                try Console.json(report)
+            } else {
+                let checked = report.records.recordsChecked.values.reduce(0, +)
+                Console.out("log             \(report.log.eventCount) events, \(report.log.ok ? "verified" : "FAILED")\(report.witnessedSize.map { "; extends the witnessed checkpoint of size \($0)" } ?? "")")
+                Console.out("records         \(checked) checked in \(report.records.recordsChecked.filter { $0.value > 0 }.count) tables; \(report.records.attestingEvents) attesting events")
+                for f in report.log.failures.prefix(20) { Console.out("FAIL            log: \(f)") }
+                for p in report.records.problems.prefix(50) { Console.out("FAIL            \(p)") }
+                let more = report.records.problems.count - min(report.records.problems.count, 50) + report.records.problemsNotListed
+                if more > 0 { Console.out("FAIL            … \(more) more record problems (--json lists them)") }
+                Console.out(report.ok ? "OK              every record is what the log attests" : "FAILED          first problem: \(report.firstProblem ?? "?")")
+                if !output.quiet { for n in report.notes { Console.err("note: \(n)") } }
+            }
+            if !report.ok {
+                throw CLIError.checkFailed("store verification failed: \(report.log.failures.count + report.records.problems.count + report.records.problemsNotListed) problem(s); first: \(report.firstProblem ?? "?")")
             }
         }
     }

@@ -6,11 +6,22 @@ import Foundation
 /// in the transaction of the records it vouches for). Each forwards to the connection-level
 /// operation of the same name.
 extension AuditLog {
-    /// Appends one event in the change's transaction (see the connection-level `append`).
+    /// Appends one event in the change's transaction (see the connection-level `append`). The event
+    /// attests every record the change wrote since its previous event: its payload gains
+    /// `"attested": {"records": n, "sha256": …}` (the digest over the records' attestations), and the
+    /// attestations themselves go to `record_attestations` under the event's seq.
     @discardableResult
     public static func append<P: Encodable>(_ change: StoreChange, actor: String, action: String, subject: AuditSubject,
                                             payload: P, time: Date = Date()) throws -> AuditEvent {
-        try append(change.appendingEvent(), actor: actor, action: action, subject: subject, payload: payload, time: time)
+        let attestations = try change.takeAttestations()
+        guard !attestations.isEmpty else {
+            return try append(change.database, actor: actor, action: action, subject: subject, payload: payload, time: time)
+        }
+        let summary = AttestationSummary(records: attestations.count, sha256: RecordAttestation.setDigest(attestations))
+        let event = try append(change.database, actor: actor, action: action, subject: subject,
+                               payload: AttestedPayload(payload: payload, attested: summary), time: time)
+        try CaseStore.insertAttestations(change, seq: event.seq, attestations)
+        return event
     }
 
     /// Signs and stores a checkpoint of the log as it stands in the change's transaction.
@@ -42,4 +53,24 @@ extension AuditLog {
     public static func latestCheckpoint(_ reader: StoreReader) throws -> Checkpoint? { try latestCheckpoint(reader.database) }
     public static func checkpoints(_ reader: StoreReader) throws -> [Checkpoint] { try checkpoints(reader.database) }
     public static func registeredKeys(_ reader: StoreReader) throws -> [LogVerifierKey] { try registeredKeys(reader.database) }
+}
+
+/// What an event says about the records it attests: how many, and the digest over their
+/// attestations (`RecordAttestation.setDigest`).
+public struct AttestationSummary: Codable, Sendable, Equatable {
+    public var records: Int
+    public var sha256: String
+}
+
+/// A payload with the event's attestation summary beside its own keys.
+struct AttestedPayload<P: Encodable>: Encodable {
+    let payload: P
+    let attested: AttestationSummary
+
+    func encode(to encoder: Encoder) throws {
+        try payload.encode(to: encoder)
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(attested, forKey: .attested)
+    }
+    enum Key: String, CodingKey { case attested }
 }

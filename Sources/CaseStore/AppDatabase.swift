@@ -10,6 +10,8 @@ public final class CaseStore: @unchecked Sendable {
     let writer: any DatabaseWriter
     /// File path, or nil for an in-memory store.
     public let path: String?
+    /// The records the current write transaction has touched (what its next event attests).
+    let touched = TouchedRecords()
 
     /// Opens (creating and migrating if needed) the store at `path`.
     public init(path: String) throws {
@@ -38,6 +40,7 @@ public final class CaseStore: @unchecked Sendable {
         }
         self.path = path
         try Self.migrator.migrate(writer)
+        writer.add(transactionObserver: touched, extent: .observerLifetime)
     }
 
     /// A private in-memory store (tests).
@@ -47,6 +50,7 @@ public final class CaseStore: @unchecked Sendable {
         self.writer = queue
         self.path = nil
         try Self.migrator.migrate(writer)
+        writer.add(transactionObserver: touched, extent: .observerLifetime)
     }
 
     /// Runs `body` in one write transaction: everything or nothing. Only the modules that own the
@@ -78,6 +82,7 @@ public final class CaseStore: @unchecked Sendable {
         m.registerMigration("v1-retrieval", migrate: Schema.createRetrieval)
         m.registerMigration("v1-runs", migrate: Schema.createRuns)
         m.registerMigration("v1-review", migrate: Schema.createReview)
+        m.registerMigration("v2-attestations", migrate: Schema.createAttestations)
         return m
     }
 }

@@ -69,7 +69,10 @@ extension CaseStore {
     /// Saves embeddings (a recomputed one replaces the stored one of the same model, case and scan).
     public static func saveEmbeddings(_ change: StoreChange, _ records: [EmbeddingRecord]) throws {
         let db = change.writing()
-        for r in records { try r.save(db) }
+        for r in records {
+            try r.save(db)
+            change.touch(.embeddings, key: [r.modelId, r.caseId, r.scanIndex])
+        }
     }
 
     /// The safetensors bytes and study of a registered model (id or unique prefix), for recomputing

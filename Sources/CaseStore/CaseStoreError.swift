@@ -7,6 +7,9 @@ public enum CaseStoreError: Error, CustomStringConvertible, LocalizedError {
     case invalid(String)
     /// A change wrote records without appending the log event that vouches for them (a programming error).
     case unlogged
+    /// A record differs from what the log attests (`seq`: the newest attesting event), or no event
+    /// attests it: it was rewritten or written around the log, and is not used.
+    case notAttested(table: String, key: String, seq: Int?)
 
     public var description: String {
         switch self {
@@ -14,6 +17,9 @@ public enum CaseStoreError: Error, CustomStringConvertible, LocalizedError {
         case let .notFound(kind, id): return "no \(kind) with id '\(id)' in the case store"
         case let .invalid(message): return message
         case .unlogged: return "a change wrote records without a log event; it was rolled back"
+        case let .notAttested(table, key, seq):
+            return seq.map { "\(table) \(key) differs from what audit event \($0) attests: it was rewritten outside Countersign and is not used (run `audit store verify`)" }
+                ?? "\(table) \(key) is attested by no audit event: it was written around the log and is not used (run `audit store verify`)"
         }
     }
     public var errorDescription: String? { description }

@@ -13,12 +13,15 @@ public enum ArtefactLoader {
     /// A registered model by id or unique prefix, parsed from its stored safetensors bytes.
     public static func model(_ db: StoreReader, id: String) throws -> RunContext.LoadedModel {
         let record = try CaseStore.model(db, id: id)
+        try CaseStore.requireAttested(db, [.model(record.id)])
         return try model(record)
     }
 
     /// The study's newest model, or nil when none is registered.
     public static func newestModel(_ db: StoreReader, study: String) throws -> RunContext.LoadedModel? {
-        try CaseStore.newestModel(db, study: study).map(model)
+        guard let record = try CaseStore.newestModel(db, study: study) else { return nil }
+        try CaseStore.requireAttested(db, [.model(record.id)])
+        return try model(record)
     }
 
     static func model(_ record: ModelRecord) throws -> RunContext.LoadedModel {
@@ -44,6 +47,7 @@ public enum ArtefactLoader {
             guard let latest = try CaseStore.latestCalibrator(db, modelId: model.id) else { return nil }
             record = latest
         }
+        if let id = record.id { try CaseStore.requireAttested(db, [.calibrator(id)]) }
         let calibrator = try CalibrationJSON.decode(AnyCalibrator.self, from: record.parameters, field: "calibrators.parameters")
         let predictor = try CalibrationJSON.decode(SplitConformalPredictor.self, from: record.conformal, field: "calibrators.conformal")
         guard calibrator.classCount == model.classifier.classes.count else {
@@ -110,6 +114,11 @@ public enum ArtefactLoader {
             return nil
         }
         let reference = try CaseStore.caseScans(db, study: study.name, splits: referenceSplits, verifiedOnly: true)
+        // The verified cases retrieval shows as evidence, and their embeddings, must be what the log attests.
+        try CaseStore.requireAttested(db, Array(Set(reference.map(\.caseRecord.id))).sorted().map(RecordRef.case)
+                                          + reference.map { .scan(caseId: $0.caseRecord.id, index: $0.scan.scanIndex) }
+                                          + reference.filter { stored[$0.caseRecord.id]?[$0.scan.scanIndex] != nil }
+                                              .map { .embedding(modelId: modelId, caseId: $0.caseRecord.id, scan: $0.scan.scanIndex) })
         let (index, unembedded) = try referenceIndex(reference, stored: stored, dimension: classifier.configuration.embeddingSize)
         if unembedded > 0 {
             notes.append("\(unembedded) verified reference scans have no stored embedding for model \(modelId.prefix(12))… and are not searched (run `audit index build`)")
@@ -123,7 +132,10 @@ public enum ArtefactLoader {
         var calCases: [CalibrationCase] = []
         var firstScans: [(CaseRecord, ScanRecord)] = []
         for c in try CaseStore.cases(db, study: study.name, split: calSplit) where c.isVerified {
-            if let s = try CaseStore.scans(db, caseId: c.id).first, !s.hasMissing { firstScans.append((c, s)) }
+            if let s = try CaseStore.scans(db, caseId: c.id).first, !s.hasMissing {
+                try CaseStore.requireAttested(db, [.case(c.id), .scan(caseId: c.id, index: s.scanIndex)])
+                firstScans.append((c, s))
+            }
         }
         let embeddings = try classifier.embeddings(firstScans.map { $0.1.values })
         for ((c, _), e) in zip(firstScans, embeddings) {

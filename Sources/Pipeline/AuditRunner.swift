@@ -77,7 +77,12 @@ public final class AuditRunner {
         guard !request.caseIds.isEmpty else { throw RunError.noCases("the selection is empty") }
         let resumed = try store.change { db -> Bool in try self.startOrResume(db, request, outDirectory: outDirectory) }
 
-        let stored = try store.read { db in try CaseStore.assessments(db, runId: request.runId) }
+        // A resumed run continues from what the log attests: a rewritten stored case stops it.
+        let stored = try store.read { db -> [AssessmentRecord] in
+            let stored = try CaseStore.assessments(db, runId: request.runId)
+            try CaseStore.requireAttested(db, [.run(request.runId)] + stored.map { .assessment(runId: request.runId, caseId: $0.caseId) })
+            return stored
+        }
         try assessor.resume(from: stored)
         let done = Set(stored.map(\.caseId))
         var assessedNow = 0

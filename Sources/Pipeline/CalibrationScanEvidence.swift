@@ -32,12 +32,15 @@ public struct CalibrationScanEvidence {
         var evidence = CalibrationScanEvidence(counts: [Int](repeating: 0, count: classes.count),
                                                unknownLabels: 0, lesions: [])
         for c in try CaseStore.cases(db, study: study, split: split) where c.isVerified {
+            // Prevalences and the repeat-scan fits rest on these labels: they must be what the log attests.
+            try CaseStore.requireAttested(db, [.case(c.id)])
             guard let label = c.label, let y = classes.firstIndex(of: label) else {
                 evidence.unknownLabels += 1
                 continue
             }
             evidence.counts[y] += 1
             let scans = try CaseStore.scans(db, caseId: c.id)
+            if scans.count >= 2 { try CaseStore.requireAttested(db, scans.map { .scan(caseId: c.id, index: $0.scanIndex) }) }
             if scans.count >= 2, let p = try probabilities(c, scans) {
                 evidence.lesions.append(CalibrationLesion(label: y, scanProbabilities: p))
             }

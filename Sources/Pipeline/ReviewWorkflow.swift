@@ -38,7 +38,12 @@ public struct ReviewWorkflow {
                 if let reviewer, reviewer == run.operatorId { continue }
                 let signed = Dictionary(grouping: try CaseStore.signOffs(db, runId: run.id), by: \.caseId)
                 var runItems: [QueueItem] = []
-                for a in try CaseStore.assessments(db, runId: run.id) where Self.awaiting.contains(a.disposition) {
+                let all = try CaseStore.assessments(db, runId: run.id)
+                // Built from attested dispositions only — every one, so that a case rewritten out of the
+                // queue is caught too: a rewritten assessment or sign-off stops the queue.
+                try CaseStore.requireAttested(db, [.run(run.id)] + all.map { .assessment(runId: run.id, caseId: $0.caseId) }
+                                                  + (signed.values.joined().compactMap { $0.id.map(RecordRef.signoff) }))
+                for a in all where Self.awaiting.contains(a.disposition) {
                     let required = try AssessmentSummary.decode(a.assessment).disposition.reviewersRequired
                     let signers = signed[a.caseId]?.map(\.reviewerId) ?? []
                     guard signers.count < max(required, 1) else { continue }
@@ -170,6 +175,8 @@ public struct ReviewWorkflow {
             let presented = model.prediction?.predictedClass ?? ""
             let classes = model.scans?.classLabels ?? model.prediction?.classProbabilities.map(\.label) ?? []
             let earlier = try CaseStore.signOffs(db, runId: run.id, caseId: r.caseId)
+            try CaseStore.requireAttested(db, [.reviewer(who.id)] + earlier.compactMap { $0.id.map(RecordRef.signoff) }
+                                              + (session?.id.map { [RecordRef.reviewSession($0)] } ?? []))
             let rules = Self.rules(policy)
             let seconds = try SignOffGate.check(SignOffRequest(
                 caseId: r.caseId, runId: run.id, disposition: assessment.disposition.kind.rawValue,
@@ -195,6 +202,8 @@ public struct ReviewWorkflow {
                 ?? CaseStore.latestReport(db, runId: run.id, caseId: r.caseId, format: .html) else {
                 throw CaseStoreError.notFound(kind: "report of case", id: r.caseId)
             }
+            try CaseStore.requireAttested(db, [.report(runId: run.id, caseId: r.caseId, version: seen.version, format: "html"),
+                                               .reviewerKey(reviewerId: who.id, version: keyRecord.version)])
             let record = Review.SignOff(caseId: r.caseId, runId: run.id, reportSha256: seen.sha256, reportVersion: seen.version,
                                  decision: r.decision, decidedClass: r.decision == .agree ? presented : (r.className ?? presented),
                                  modelClass: presented, meaning: r.meaning, reasonCode: r.reasonCode ?? "", note: r.note,
@@ -204,23 +213,6 @@ public struct ReviewWorkflow {
             try CaseStore.insertSignOff(db, SignOffRecord(runId: run.id, caseId: r.caseId, reviewerId: who.id, keyVersion: keyRecord.version,
                                                           record: String(decoding: bytes, as: UTF8.self), signature: signature,
                                                           reportSha256: seen.sha256, createdAt: Timestamp.string(from: r.now)))
-            try AuditLog.append(db, actor: who.id, action: "review.sign", subject: AuditSubject(type: "case", id: r.caseId),
-                                payload: ["run_id": run.id, "case_id": r.caseId, "reviewer_id": who.id,
-                                          "record_sha256": ContentHash.sha256Hex(bytes), "signature": signature.base64EncodedString(),
-                                          "report_sha256": seen.sha256, "report_version": String(seen.version),
-                                          "decision": r.decision.rawValue, "meaning": r.meaning.rawValue], time: r.now)
-
-            var outcome: CatchTrialOutcome?
-            if let trial = try CaseStore.catchTrial(db, runId: run.id, caseId: r.caseId), trial.revealedAt == nil {
-                let detected = r.decision == .override
-                outcome = CatchTrialOutcome(presentedClass: trial.presentedClass, trueLabel: trial.trueLabel, detected: detected)
-                try CaseStore.revealCatchTrial(db, runId: run.id, caseId: r.caseId, at: Timestamp.string(from: r.now))
-                try AuditLog.append(db, actor: "system", action: "catch-trial.revealed", subject: AuditSubject(type: "case", id: r.caseId),
-                                    payload: ["run_id": run.id, "case_id": r.caseId, "reviewer_id": who.id,
-                                              "presented_class": trial.presentedClass, "true_label": trial.trueLabel,
-                                              "detected": String(detected)], time: r.now)
-            }
-
             // The next report version carries every manifestation so far (21 CFR 11.50); earlier versions stay.
             let all = try CaseStore.signOffs(db, runId: run.id, caseId: r.caseId)
             model.signOffs = try all.map { s in
@@ -235,8 +227,28 @@ public struct ReviewWorkflow {
             model.supersedesReportSHA256 = latest?.sha256
             let renderer = try ReportRenderer()
             let (html, xml) = try CaseReportRendering.render(model, with: renderer)
-            try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .html, content: html, sha256: ContentHash.sha256Hex(html))
-            try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .xml, content: xml, sha256: ContentHash.sha256Hex(xml))
+            let newHTML = try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .html, content: html, sha256: ContentHash.sha256Hex(html))
+            let newXML = try CaseStore.addReportVersion(db, runId: run.id, caseId: r.caseId, format: .xml, content: xml, sha256: ContentHash.sha256Hex(xml))
+
+            try AuditLog.append(db, actor: who.id, action: "review.sign", subject: AuditSubject(type: "case", id: r.caseId),
+                                payload: ["run_id": run.id, "case_id": r.caseId, "reviewer_id": who.id,
+                                          "record_sha256": ContentHash.sha256Hex(bytes), "signature": signature.base64EncodedString(),
+                                          "report_sha256": seen.sha256, "report_version": String(seen.version),
+                                          "decision": r.decision.rawValue, "meaning": r.meaning.rawValue,
+                                          "new_report_version": String(newHTML.version), "new_report_html_sha256": newHTML.sha256,
+                                          "new_report_xml_sha256": newXML.sha256], time: r.now)
+
+            var outcome: CatchTrialOutcome?
+            if let trial = try CaseStore.catchTrial(db, runId: run.id, caseId: r.caseId), trial.revealedAt == nil {
+                let detected = r.decision == .override
+                outcome = CatchTrialOutcome(presentedClass: trial.presentedClass, trueLabel: trial.trueLabel, detected: detected)
+                try CaseStore.revealCatchTrial(db, runId: run.id, caseId: r.caseId, at: Timestamp.string(from: r.now))
+                try AuditLog.append(db, actor: "system", action: "catch-trial.revealed", subject: AuditSubject(type: "case", id: r.caseId),
+                                    payload: ["run_id": run.id, "case_id": r.caseId, "reviewer_id": who.id,
+                                              "presented_class": trial.presentedClass, "true_label": trial.trueLabel,
+                                              "detected": String(detected)], time: r.now)
+            }
+
             return Signed(signOff: record, newReportVersion: model.reportVersion, catchTrial: outcome)
         }
     }
@@ -319,6 +331,7 @@ public struct ReviewWorkflow {
         guard let record = try CaseStore.assessment(db, runId: run.id, caseId: caseId) else {
             throw ReviewError.notInRun(caseId: caseId, runId: run.id)
         }
+        try CaseStore.requireAttested(db, [.run(run.id), .assessment(runId: run.id, caseId: caseId)])
         let policy = try AuditPolicy.parse(run.policyText, source: "policy of run \(run.id)")
         return (run, try Assessment.decode(Data(record.assessment.utf8)), policy)
     }

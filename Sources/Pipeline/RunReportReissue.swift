@@ -18,6 +18,7 @@ public enum RunReportReissue {
             let policy = try AuditPolicy.parse(run.policyText, source: "policy of run \(run.id)")
             let context = try RunContext.load(db, study: run.study, policy: policy, modelId: run.modelId)
             let regular = try regularAssessments(db, run: run)
+            try CaseStore.requireAttested(db, [.run(run.id)] + regular.map { .assessment(runId: run.id, caseId: $0.caseId) })
             let replay = try EvidenceAssessor(context: context, renderer: renderer)
             try replay.resume(from: regular)
             let oversight = try ReviewWorkflow(store: store).statisticsInTransaction(db, runId: runId, rules: ReviewWorkflow.rules(policy))

@@ -16,6 +16,7 @@ final class RequiredOptionsTests: XCTestCase {
         "cases assign": ["--study": "s", "--from": "test", "--to": "calibration", "--fraction": "0.5"],
         "cohort generate": ["kind": "lesion", "--cases": "4", "--seed": "1"],
         "store info": [:],
+        "store verify": [:],
         "train": ["--study": "s"],
         "model import": ["file": "m.safetensors"],
         "model export": ["id": "0123456789abcdef", "file": "out.safetensors"],

@@ -92,6 +92,9 @@ final class RunResumeTests: XCTestCase {
                 events: try Row.fetchAll(db.database, sql: "SELECT actor, action, subject_type, subject_id, payload FROM audit_events ORDER BY seq")
                     .map { row in
                         var payload: String = row["payload"]
+                        // The attestation digest covers the records' stored times; the records are compared above.
+                        payload = payload.replacingOccurrences(of: #""sha256":"[0-9a-f]{64}"\}"#, with: "<attested records>}",
+                                                               options: .regularExpression)
                         if row["action"] as String == "run.end" {
                             // Its report hashes cover the run report's start time; the reports are compared above.
                             payload = payload.replacingOccurrences(of: #""report_(html|xml)_sha256":"[0-9a-f]{64}""#, with: "<run report hash>",

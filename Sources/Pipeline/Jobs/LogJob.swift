@@ -89,8 +89,9 @@ public struct LogJob {
     }
 
     /// Signs a checkpoint of the current tree (if it grew; else returns the latest), or with
-    /// `latest` only returns the latest stored one.
-    public func checkpoint(latest: Bool, keyPath: String?) throws -> CheckpointNote {
+    /// `latest` only returns the latest stored one; with `witness`, also appends it to that folder's
+    /// witness file.
+    public func checkpoint(latest: Bool, keyPath: String?, witness: String? = nil) throws -> CheckpointNote {
         let cp: Checkpoint
         if latest {
             guard let stored = try Self.mapped({ try store.read { db in try AuditLog.latestCheckpoint(db) } }) else {
@@ -101,6 +102,7 @@ public struct LogJob {
             let signer = try Self.mapped { try LogSigner.openOrCreate(for: store, keyPath: keyPath) }
             cp = try Self.mapped { try store.signCheckpoint(signer: signer) }
         }
+        if let witness { try Self.mapped { try WitnessFolder(witness).append(cp) } }
         return CheckpointNote(origin: cp.origin, treeSize: cp.treeSize, rootHash: ContentHash.hex(cp.rootHash), time: cp.time, note: cp.note)
     }
 
