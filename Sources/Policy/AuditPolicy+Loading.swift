@@ -5,7 +5,7 @@ import Yams
 extension AuditPolicy {
     /// Top-level keys of schema version 1, in the order the README documents them.
     static let topLevelKeys = ["policy", "version", "intended_use", "applies_to", "dangerous_classes", "conformal",
-                               "report_without_review", "abstain", "escalate", "review", "repeat_scans"]
+                               "report_without_review", "abstain", "escalate", "review", "repeat_scans", "audit_log"]
 
     /// Keys allowed inside each section of schema version 1.
     static let sectionKeys: [String: [String]] = [
@@ -18,6 +18,7 @@ extension AuditPolicy {
         "escalate": ["on_scans_over_limit", "on_dangerous_class_not_excluded"],
         "review": ["reviewers", "second_reviewer_for_classes", "min_seconds", "blind_first_read", "catch_trial_rate"],
         "repeat_scans": ["max_scans", "merge", "claim_construction", "claim_alpha"],
+        "audit_log": ["witness_folder"],
     ]
 
     /// Reader for one section, with its allowed keys from `sectionKeys`.
@@ -158,6 +159,9 @@ extension AuditPolicy {
             claimConstruction: try scans.choice("claim_construction", default: ClaimConstruction.modelFree),
             claimAlpha: try scans.requiredDouble("claim_alpha", default: 0.05,
                                                  range: NumberRange(lower: 0, upper: 0.5, lowerOpen: true)))
+
+        let logSection = try Self.section("audit_log", of: top)
+        auditLog = AuditLogRules(witnessFolder: logSection.has("witness_folder") ? try logSection.string("witness_folder") : nil)
 
         source = file
         sha256 = ""

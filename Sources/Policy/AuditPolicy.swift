@@ -32,6 +32,8 @@ public struct AuditPolicy: Sendable, Equatable {
     public var review: ReviewRules
     /// `repeat_scans:`
     public var repeatScans: RepeatScanRules
+    /// `audit_log:`
+    public var auditLog: AuditLogRules
 
     /// Where the policy came from (a path, or `embedded:default.yaml`).
     public var source: String
@@ -142,6 +144,12 @@ public struct AuditPolicy: Sendable, Equatable {
     public enum ClaimConstruction: String, Sendable, Equatable, CaseIterable, Codable {
         case modelBased = "model-based"
         case modelFree = "model-free"
+    }
+
+    public struct AuditLogRules: Sendable, Equatable {
+        /// A folder outside the store that receives each run's closing checkpoint (`checkpoints.witness`).
+        public var witnessFolder: String?
+        public init(witnessFolder: String?) { self.witnessFolder = witnessFolder }
     }
 
     public struct RepeatScanRules: Sendable, Equatable {

@@ -195,4 +195,23 @@ final class JobTests: XCTestCase {
             XCTAssertTrue(($0 as? PipelineError)?.isMissing == true)
         }
     }
+
+    func testARunAppendsItsClosingCheckpointToThePolicysWitnessFolder() throws {
+        let f = try fixture()
+        let witness = f.dir.appendingPathComponent("witness").path
+        let text = try AuditPolicy.shipped("default").text + "\naudit_log:\n  witness_folder: \(witness)\n"
+        let policy = try AuditPolicy.parse(text, source: "witness policy")
+        XCTAssertEqual(policy.auditLog.witnessFolder, witness)
+        let summary = try AuditRunJob(store: f.store, policy: policy, study: "lesion", selection: .split(.test), modelId: nil,
+                                      outDirectory: f.dir.appendingPathComponent("out"), runId: "witnessed-run", operatorId: "op",
+                                      logSigner: AuditRunJob.logSigner(for: f.store, keyPath: f.dir.appendingPathComponent("log.key").path,
+                                                                       actor: "t")).execute()
+        let newest = try XCTUnwrap(try WitnessFolder(witness).newest())
+        XCTAssertEqual(newest.treeSize, summary.checkpointSize)
+        XCTAssertTrue(summary.notes.contains { $0.contains("appended to the witness folder") })
+        XCTAssertTrue(try StoreVerifyJob(store: f.store, witness: witness).run().ok)
+        // The store grows past the witness and verifies; a witness the store does not extend fails it.
+        try f.store.logAction(actor: "t", action: "test.note", subject: AuditSubject(type: "test", id: "1"), payload: ["n": 1])
+        XCTAssertTrue(try StoreVerifyJob(store: f.store, witness: witness).run().ok)
+    }
 }

@@ -126,7 +126,7 @@ final class TamperMatrixTests: XCTestCase {
             ("edit a model's weights", "UPDATE models SET weights = zeroblob(length(weights))", "models", .model),
             ("edit a calibrator's parameters", "UPDATE calibrators SET parameters = replace(parameters, '1', '2')", "calibrators", .calibrator),
             ("edit a calibrator's conformal thresholds", "UPDATE calibrators SET conformal = replace(conformal, '0.', '0.0')", "calibrators", .calibrator),
-            ("edit an embedding", "UPDATE embeddings SET vector = zeroblob(length(vector)) WHERE (model_id, case_id, scan_index) IN (SELECT model_id, case_id, scan_index FROM embeddings LIMIT 1)", "embeddings", .newRun),
+            ("edit an embedding", "UPDATE embeddings SET vector = zeroblob(length(vector)) WHERE (model_id, case_id, scan_index) IN (SELECT model_id, case_id, scan_index FROM embeddings LIMIT 1)", "embeddings", nil),
             ("edit a run's policy text", "UPDATE runs SET policy_text = policy_text || ' ' WHERE id = \(run)", "runs", .queue),
             ("set a run back to running", "UPDATE runs SET status = 'running', finished_at = NULL WHERE id = \(run)", "runs", .resume),
             ("downgrade a disposition to report", "UPDATE assessments SET disposition = 'report' WHERE run_id = \(run) AND disposition IN ('escalate', 'second-review', 'review') AND case_id = (SELECT case_id FROM assessments WHERE run_id = \(run) AND disposition IN ('escalate', 'second-review', 'review') LIMIT 1)", "assessments", .queue),

@@ -121,6 +121,18 @@ public struct AuditRunJob {
                 .plant(db, runId: runId, study: study, regular: regular)
         }, progress: progress)
 
+        // The closing checkpoint goes to the policy's witness folder once the run is committed (a
+        // witness must never hold a checkpoint the store does not).
+        var notes = context.notes
+        if let folder = policy.auditLog.witnessFolder {
+            if let size = outcome.checkpointSize,
+               let checkpoint = try store.read({ db in try AuditLog.checkpoint(db, treeSize: size) }) {
+                try WitnessFolder(folder).append(checkpoint)
+                notes.append("closing checkpoint (size \(size)) appended to the witness folder \(folder)")
+            } else {
+                notes.append("the policy names the witness folder \(folder), but this run signed no checkpoint, so nothing was witnessed")
+            }
+        }
         var failures: [String] = []
         if assessor.driftAlarm { failures.append("drift alarm: exchangeability martingale crossed \(Int(1 / EvidenceAssessor.driftDelta))") }
         if context.logVerified == false { failures.append("audit log verification failed before the run") }
@@ -130,6 +142,6 @@ public struct AuditRunJob {
                        runReport: outcome.runReportHTML.path, policyName: policy.name, policySha256: policy.sha256,
                        modelId: model, calibrator: context.calibration?.label, driftAlarm: assessor.driftAlarm,
                        driftValue: assessor.driftPath.last, logVerified: context.logVerified,
-                       checkpointSize: outcome.checkpointSize, notes: context.notes, runLevelFailures: failures)
+                       checkpointSize: outcome.checkpointSize, notes: notes, runLevelFailures: failures)
     }
 }
