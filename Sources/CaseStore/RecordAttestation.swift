@@ -1,6 +1,7 @@
 import Digests
 import Foundation
 import GRDB
+import JSONText
 
 /// The tables whose every record a log event vouches for, each with the columns that name a record.
 public enum AttestedTable: String, CaseIterable, Sendable {
@@ -78,8 +79,9 @@ public enum RecordDigest {
     }
 
     static func jsonString(_ s: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+        var out: [UInt8] = []
+        JSONString.append(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -125,7 +127,8 @@ final class TouchedRecords: TransactionObserver, @unchecked Sendable {
         }
         var cases: [String] = []
         for (table, rowID) in rows {
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(table.rawValue) WHERE rowid = ?", arguments: [rowID]) else { continue }
+            let statement = try db.cachedStatement(sql: "SELECT * FROM \(table.rawValue) WHERE rowid = ?")
+            guard let row = try Row.fetchOne(statement, arguments: [rowID]) else { continue }
             attest(row, table)
             if table == .cases { cases.append(row["id"]) }
         }
@@ -135,7 +138,7 @@ final class TouchedRecords: TransactionObserver, @unchecked Sendable {
         }
         for (table, key) in keyed {
             let condition = table.keyColumns.map { "\"\($0)\" = ?" }.joined(separator: " AND ")
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(table.rawValue) WHERE \(condition)",
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(table.rawValue) WHERE \(condition)"),
                                              arguments: StatementArguments(key)) else { continue }
             attest(row, table)
         }
