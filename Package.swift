@@ -43,6 +43,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libxml2-dev).
@@ -90,12 +94,23 @@ let package = Package(
             "AuditLog", "Policy", "Review", "Reports", "Digests", "Files",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The reviewers' web app: routes, sessions, CSRF and pages over Pipeline's ReviewWorkflow.
+        .target(name: "ReviewServer", dependencies: [
+            "Pipeline", "CaseStore", "Policy", "Reports", "Review",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         // The CLI parses, calls one Pipeline job and prints: it does not reach past Pipeline into the
         // model, retrieval, log or storage engine.
         .executableTarget(name: "AuditCLI", dependencies: [
             "Pipeline", "CaseStore", "Cohorts", "Calibration",
-            "RepeatScan", "Policy", "Review", "Reports", "Digests", "Files",
+            "RepeatScan", "Policy", "Review", "Reports", "Digests", "Files", "ReviewServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "AuditBench", dependencies: [
             "LinearAlgebra", "Randomness", "Recurrent", "Retrieval", "RepeatScan", "AuditLog", "CaseStore", "Pipeline",
@@ -124,8 +139,15 @@ let package = Package(
         .testTarget(name: "ReviewTests", dependencies: ["Review", "Randomness",
             .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Files"]),
+        // Test support shared by the Pipeline and ReviewServer tests: a small lesion store built once per process.
+        .target(name: "PipelineFixtures", dependencies: ["CaseStore", "Digests",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto")], path: "Tests/PipelineFixtures"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CaseStore", "AuditLog", "Policy", "Reports", "Digests",
-            .product(name: "GRDB", package: "GRDB.swift")]),
+            "PipelineFixtures", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ReviewServerTests", dependencies: ["ReviewServer", "Pipeline", "CaseStore", "Policy", "Review", "PipelineFixtures",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AuditCLITests", dependencies: []),
     ],
     swiftLanguageModes: [.v5]

@@ -48,7 +48,7 @@ extension Audit.ReviewCommand {
                 Console.out("BLIND FIRST READ of case \(caseId) (run \(opened.runId)): the model's answer is hidden.")
                 for s in evidence.scans { Console.out("  \(s)") }
                 Console.out("  nearest verified cases:")
-                for n in evidence.neighbours { Console.out(String(format: "    %@  distance %.3f  label %@ (verified by %@)", n.caseId, n.distance, n.label, n.verifiedBy)) }
+                for n in evidence.neighbours { Console.out(String(format: "    %@  distance %.3f  (verified by %@; label shown after your read)", n.caseId, n.distance, n.verifiedBy)) }
                 Console.out("Record your read with: audit review read \(caseId) --reviewer \(reviewer) --run \(opened.runId) --class CLASS")
             } else {
                 try AuditRunner.materialiseReports(store, runId: opened.runId, into: folder)

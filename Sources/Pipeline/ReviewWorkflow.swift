@@ -22,8 +22,11 @@ public struct ReviewWorkflow {
         public var disposition: String
         public var reviewersRequired: Int
         public var signatures: Int
+        /// When the case started waiting: its run's finish time.
+        public var waitingSince: String?
         enum CodingKeys: String, CodingKey {
             case caseId = "case_id", runId = "run_id", disposition, reviewersRequired = "reviewers_required", signatures
+            case waitingSince = "waiting_since"
         }
     }
 
@@ -49,7 +52,8 @@ public struct ReviewWorkflow {
                     guard signers.count < max(required, 1) else { continue }
                     if let reviewer, signers.contains(reviewer) { continue }
                     runItems.append(QueueItem(caseId: a.caseId, runId: run.id, disposition: a.disposition,
-                                              reviewersRequired: max(required, 1), signatures: signers.count))
+                                              reviewersRequired: max(required, 1), signatures: signers.count,
+                                              waitingSince: run.finishedAt))
                 }
                 // A keyed order rather than assessment order: planted catch trials are assessed last,
                 // and their place in the queue must not give them away.
@@ -73,12 +77,20 @@ public struct ReviewWorkflow {
         public var blindedEvidence: BlindedEvidence?
     }
 
-    /// The evidence a blinded reviewer sees: the scans and the nearest verified cases, no model output.
+    /// The evidence a blinded reviewer sees: the scans and the nearest verified cases without their
+    /// labels — no model output, and nothing that gives the answer away.
     public struct BlindedEvidence: Codable, Sendable {
         public var caseId: String
         public var classes: [String]
         public var scans: [String]
-        public var neighbours: [Reports.Neighbour]
+        public var neighbours: [BlindedNeighbour]
+    }
+
+    /// A nearest verified case before the blind read: which case and how near, not its label.
+    public struct BlindedNeighbour: Codable, Sendable {
+        public var caseId: String
+        public var distance: Double
+        public var verifiedBy: String
     }
 
     public func open(caseId: String, runId: String?, reviewer: String, now: Date = Date()) throws -> Opened {
@@ -100,9 +112,7 @@ public struct ReviewWorkflow {
                                 payload: ["run_id": run.id, "case_id": caseId, "reviewer_id": who.id, "blinded": String(blinded),
                                           "report_version": String(report.version), "report_sha256": report.sha256,
                                           "session": String(session.id ?? -1)], time: now)
-            let evidence = BlindedEvidence(caseId: caseId, classes: model.scans?.classLabels ?? [],
-                                           scans: model.scans?.scans.map { "scan \($0.index): \($0.takenAt) — \($0.acquisition)" } ?? [],
-                                           neighbours: model.neighbours?.neighbours ?? [])
+            let evidence = Self.blindedEvidence(caseId: caseId, model)
             return Opened(runId: run.id, caseId: caseId, blinded: blinded, reportVersion: report.version, reportSHA256: report.sha256,
                           report: blinded ? nil : model, blindedEvidence: blinded ? evidence : nil)
         }
@@ -355,6 +365,7 @@ public struct ReviewWorkflow {
 
     public static func rules(_ p: AuditPolicy) -> ReviewRules {
         ReviewRules(reviewers: p.review.reviewers, secondReviewerForClasses: p.review.secondReviewerForClasses,
-                    minSeconds: p.review.minSeconds, blindFirstRead: p.review.blindFirstRead, catchTrialRate: p.review.catchTrialRate)
+                    minSeconds: p.review.minSeconds, blindFirstRead: p.review.blindFirstRead, catchTrialRate: p.review.catchTrialRate,
+                    overrideReasons: p.review.overrideReasons)
     }
 }

@@ -5,7 +5,7 @@ import Yams
 extension AuditPolicy {
     /// Top-level keys of schema version 1, in the order the README documents them.
     static let topLevelKeys = ["policy", "version", "intended_use", "applies_to", "dangerous_classes", "conformal",
-                               "report_without_review", "abstain", "escalate", "review", "repeat_scans", "audit_log"]
+                               "report_without_review", "abstain", "escalate", "review", "repeat_scans", "audit_log", "web"]
 
     /// Keys allowed inside each section of schema version 1.
     static let sectionKeys: [String: [String]] = [
@@ -16,9 +16,11 @@ extension AuditPolicy {
         "abstain": ["ood_percentile_above", "on_drift_alarm", "on_calibrator_missing", "on_calibrator_mismatch",
                     "max_calibration_age_days", "on_log_verification_failure"],
         "escalate": ["on_scans_over_limit", "on_dangerous_class_not_excluded"],
-        "review": ["reviewers", "second_reviewer_for_classes", "min_seconds", "blind_first_read", "catch_trial_rate"],
+        "review": ["reviewers", "second_reviewer_for_classes", "min_seconds", "blind_first_read", "catch_trial_rate",
+                   "override_reasons"],
         "repeat_scans": ["max_scans", "merge", "claim_construction", "claim_alpha"],
         "audit_log": ["witness_folder"],
+        "web": ["idle_timeout_minutes", "absolute_timeout_hours", "max_failed_sign_ins", "lockout_minutes"],
     ]
 
     /// Reader for one section, with its allowed keys from `sectionKeys`.
@@ -148,7 +150,8 @@ extension AuditPolicy {
                                                          range: NumberRange(lower: 0, upper: 3600)),
             blindFirstRead: try reviewSection.bool("blind_first_read", default: false),
             catchTrialRate: try reviewSection.requiredDouble("catch_trial_rate", default: 0.02,
-                                                             range: NumberRange(lower: 0, upper: 0.5)))
+                                                             range: NumberRange(lower: 0, upper: 0.5)),
+            overrideReasons: try reviewSection.stringList("override_reasons", default: []))
         try Self.requireKnownClasses(review.secondReviewerForClasses, key: "second_reviewer_for_classes",
                                      reader: reviewSection, known: appliesTo.classes)
 
@@ -162,6 +165,13 @@ extension AuditPolicy {
 
         let logSection = try Self.section("audit_log", of: top)
         auditLog = AuditLogRules(witnessFolder: logSection.has("witness_folder") ? try logSection.string("witness_folder") : nil)
+
+        let webSection = try Self.section("web", of: top)
+        web = WebRules(
+            idleTimeoutMinutes: try webSection.requiredDouble("idle_timeout_minutes", default: 15, range: NumberRange(lower: 1, upper: 480)),
+            absoluteTimeoutHours: try webSection.requiredDouble("absolute_timeout_hours", default: 8, range: NumberRange(lower: 1, upper: 24)),
+            maxFailedSignIns: try webSection.int("max_failed_sign_ins", default: 5, range: 1...20),
+            lockoutMinutes: try webSection.requiredDouble("lockout_minutes", default: 15, range: NumberRange(lower: 1, upper: 1440)))
 
         source = file
         sha256 = ""

@@ -34,6 +34,8 @@ public struct AuditPolicy: Sendable, Equatable {
     public var repeatScans: RepeatScanRules
     /// `audit_log:`
     public var auditLog: AuditLogRules
+    /// `web:` — sign-in and sessions of `audit serve`.
+    public var web: WebRules
 
     /// Where the policy came from (a path, or `embedded:default.yaml`).
     public var source: String
@@ -126,10 +128,30 @@ public struct AuditPolicy: Sendable, Equatable {
         public var blindFirstRead: Bool
         /// `catch_trial_rate` — fraction of the queue that is catch trials.
         public var catchTrialRate: Double
+        /// `override_reasons` — the reason codes an override may give (empty: any non-empty code).
+        public var overrideReasons: [String]
         public init(reviewers: Int, secondReviewerForClasses: [String], minSeconds: Double,
-                    blindFirstRead: Bool, catchTrialRate: Double) {
+                    blindFirstRead: Bool, catchTrialRate: Double, overrideReasons: [String] = []) {
             self.reviewers = reviewers; self.secondReviewerForClasses = secondReviewerForClasses
             self.minSeconds = minSeconds; self.blindFirstRead = blindFirstRead; self.catchTrialRate = catchTrialRate
+            self.overrideReasons = overrideReasons
+        }
+    }
+
+    /// The `web` section: how `audit serve` treats sign-in and sessions.
+    public struct WebRules: Sendable, Equatable {
+        /// `idle_timeout_minutes` — a session unused this long is ended.
+        public var idleTimeoutMinutes: Double
+        /// `absolute_timeout_hours` — a session ends this long after sign-in, however busy.
+        public var absoluteTimeoutHours: Double
+        /// `max_failed_sign_ins` — failed sign-ins in a row that lock a reviewer id out.
+        public var maxFailedSignIns: Int
+        /// `lockout_minutes` — how long a lock-out lasts.
+        public var lockoutMinutes: Double
+        public init(idleTimeoutMinutes: Double = 15, absoluteTimeoutHours: Double = 8, maxFailedSignIns: Int = 5,
+                    lockoutMinutes: Double = 15) {
+            self.idleTimeoutMinutes = idleTimeoutMinutes; self.absoluteTimeoutHours = absoluteTimeoutHours
+            self.maxFailedSignIns = maxFailedSignIns; self.lockoutMinutes = lockoutMinutes
         }
     }
 

@@ -14,6 +14,7 @@ public enum ReviewError: Error, Equatable, CustomStringConvertible, LocalizedErr
     case tooFast(seconds: Double, minimum: Double)
     case overrideNeedsReason
     case overrideNeedsClass
+    case reasonUnknown(String, allowed: [String])
     case classUnknown(String)
     case operatorCannotReview(String)
     case secondReviewerMustDiffer(String)
@@ -35,6 +36,7 @@ public enum ReviewError: Error, Equatable, CustomStringConvertible, LocalizedErr
         case let .blindReadMissing(c): return "the policy requires a blind first read of case '\(c)' before signing (run `audit review read`)"
         case let .tooFast(s, m): return String(format: "review took %.0f s; the policy requires at least %.0f s with the evidence open", s, m)
         case .overrideNeedsReason: return "an override needs a reason code"
+        case let .reasonUnknown(code, allowed): return "reason code '\(code)' is not in the policy's list (\(allowed.joined(separator: ", ")))"
         case .overrideNeedsClass: return "an override needs the class the reviewer decided on (--class)"
         case let .classUnknown(c): return "class '\(c)' is not one of the study's classes"
         case let .operatorCannotReview(id): return "reviewer '\(id)' operated this run and cannot review it (separation of duties)"

@@ -8,11 +8,14 @@ public struct ReviewRules: Sendable, Equatable, Codable {
     public var minSeconds: Double
     public var blindFirstRead: Bool
     public var catchTrialRate: Double
+    /// The reason codes an override may give; empty: any non-empty code.
+    public var overrideReasons: [String]
 
     public init(reviewers: Int = 1, secondReviewerForClasses: [String] = [], minSeconds: Double = 30,
-                blindFirstRead: Bool = false, catchTrialRate: Double = 0) {
+                blindFirstRead: Bool = false, catchTrialRate: Double = 0, overrideReasons: [String] = []) {
         self.reviewers = reviewers; self.secondReviewerForClasses = secondReviewerForClasses
         self.minSeconds = minSeconds; self.blindFirstRead = blindFirstRead; self.catchTrialRate = catchTrialRate
+        self.overrideReasons = overrideReasons
     }
 }
 
@@ -69,6 +72,9 @@ public enum SignOffGate {
         if r.decision == .override {
             guard let reason = r.reasonCode, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw ReviewError.overrideNeedsReason
+            }
+            if !rules.overrideReasons.isEmpty, !rules.overrideReasons.contains(reason) {
+                throw ReviewError.reasonUnknown(reason, allowed: rules.overrideReasons)
             }
             guard r.decidedClass != nil else { throw ReviewError.overrideNeedsClass }
         }

@@ -43,6 +43,7 @@ final class RequiredOptionsTests: XCTestCase {
         "review read": ["case-id": "c1", "--reviewer": "alice", "--class": "benign"],
         "review sign": ["case-id": "c1", "--reviewer": "alice", "--decision": "agree", "--meaning": "review"],
         "review verify": [:],
+        "serve": [:],
         "review stats": [:],
         "report case": ["case-id": "c1", "--run": "r1"],
         "report run": ["run-id": "r1"],

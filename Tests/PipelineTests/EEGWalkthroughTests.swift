@@ -1,4 +1,5 @@
 import Foundation
+import PipelineFixtures
 import Reports
 import XCTest
 

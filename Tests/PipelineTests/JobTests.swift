@@ -2,6 +2,7 @@ import AuditLog
 import CaseStore
 import Digests
 import Foundation
+import PipelineFixtures
 @testable import Pipeline
 import Policy
 import XCTest

@@ -1,6 +1,7 @@
 import AuditLog
 @_spi(Storage) @testable import CaseStore
 import Foundation
+import PipelineFixtures
 import GRDB
 import Pipeline
 import Policy

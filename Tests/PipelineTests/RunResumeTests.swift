@@ -2,6 +2,7 @@ import AuditLog
 @_spi(Storage) import CaseStore
 import Digests
 import Foundation
+import PipelineFixtures
 import GRDB
 @testable import Pipeline
 import Policy

@@ -1,6 +1,7 @@
 import AuditLog
 @_spi(Storage) @testable import CaseStore
 import Foundation
+import PipelineFixtures
 import GRDB
 @testable import Pipeline
 import Policy

@@ -8,8 +8,8 @@ import XCTest
 /// A small lesion store (cohort, GRU model with hidden 8, temperature calibrator, retrieval index)
 /// built once per process with the `audit` executable, copied per test so each test starts from
 /// identical bytes.
-enum PipelineFixture {
-    static let packageRoot: URL = {
+public enum PipelineFixture {
+    public static let packageRoot: URL = {
         var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while url.path != "/" {
             if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
@@ -18,10 +18,10 @@ enum PipelineFixture {
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }()
 
-    static var auditBinary: URL { packageRoot.appendingPathComponent(".build/debug/audit") }
+    public static var auditBinary: URL { packageRoot.appendingPathComponent(".build/debug/audit") }
 
     /// Skips visibly when the executable is not built; fails under CI=true.
-    static func requireBinary() throws {
+    public static func requireBinary() throws {
         guard FileManager.default.isExecutableFile(atPath: auditBinary.path) else {
             let message = "\(auditBinary.path) is not built (run `swift build` first)"
             if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(message) }
@@ -29,12 +29,12 @@ enum PipelineFixture {
         }
     }
 
-    struct CommandFailed: Error, CustomStringConvertible {
-        var description: String
+    public struct CommandFailed: Error, CustomStringConvertible {
+        public var description: String
     }
 
     @discardableResult
-    static func audit(_ args: [String], in dir: URL) throws -> String {
+    public static func audit(_ args: [String], in dir: URL) throws -> String {
         let p = Process()
         p.executableURL = auditBinary
         p.arguments = args
@@ -56,7 +56,7 @@ enum PipelineFixture {
     private static var built: Result<URL, Error>?
 
     /// The template store (built on first use). `cases` lesion cases, 30% incoming.
-    static func template() throws -> URL {
+    public static func template() throws -> URL {
         try requireBinary()
         lock.lock(); defer { lock.unlock() }
         if let built { return try built.get() }
@@ -86,7 +86,7 @@ enum PipelineFixture {
     }
 
     /// A fresh copy of the template store in a new folder; returns (folder, store path).
-    static func copy(_ name: String = "store.sqlite") throws -> (dir: URL, path: String) {
+    public static func copy(_ name: String = "store.sqlite") throws -> (dir: URL, path: String) {
         let source = try template()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -100,7 +100,7 @@ enum PipelineFixture {
 
     /// Every row of every table (blobs as SHA-256), ordered by the first column — to show a refused
     /// step changed nothing.
-    static func dump(_ store: CaseStore) throws -> [String: [String]] {
+    public static func dump(_ store: CaseStore) throws -> [String: [String]] {
         try store.read { db in
             let tables = try String.fetchAll(db.database, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             var result: [String: [String]] = [:]
@@ -119,7 +119,7 @@ enum PipelineFixture {
     }
 
     /// A fixed log-signing key, so two stores sign checkpoints with the same key.
-    static func logSignerKey() throws -> Curve25519.Signing.PrivateKey {
+    public static func logSignerKey() throws -> Curve25519.Signing.PrivateKey {
         try Curve25519.Signing.PrivateKey(rawRepresentation: Data(repeating: 7, count: 32))
     }
 }

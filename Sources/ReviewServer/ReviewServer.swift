@@ -1,0 +1,159 @@
+import CaseStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Pipeline
+import Policy
+import Reports
+import Review
+
+/// The request context: Hummingbird's core storage, the peer's address (logged with every access
+/// event) and a small body limit (forms only).
+public struct ServeContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    public var maxUploadSize: Int { 64 * 1024 }
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    var address: String {
+        switch remoteAddress {
+        case .some(.v4(let a)): return a.host
+        case .some(.v6(let a)): return a.host
+        case .some(let other): return other.description
+        case .none: return "unknown"
+        }
+    }
+}
+
+/// `audit serve`: the reviewers' web application over a case store. It renders and routes; every
+/// rule (blinding, who may sign, minimum time, signatures) is `Pipeline.ReviewWorkflow`'s, the same
+/// code the `audit review` commands call.
+public struct ReviewServer: Sendable {
+    public struct Configuration: Sendable {
+        public var storePath: String
+        public var host: String
+        public var port: Int
+        /// Sessions and sign-in rules (the serving policy's `web` section).
+        public var web: AuditPolicy.WebRules
+        /// Marks the session cookie Secure (set when TLS terminates in front of the server).
+        public var secureCookies: Bool
+        public init(storePath: String, host: String = "127.0.0.1", port: Int = 8080, web: AuditPolicy.WebRules = .init(),
+                    secureCookies: Bool = false) {
+            self.storePath = storePath; self.host = host; self.port = port; self.web = web; self.secureCookies = secureCookies
+        }
+    }
+
+    public let configuration: Configuration
+    let store: CaseStore
+    let sessions: WebSessionStore
+    let pages: WebPages
+    let now: @Sendable () -> Date
+
+    public init(store: CaseStore, configuration: Configuration, now: @escaping @Sendable () -> Date = { Date() }) throws {
+        self.store = store
+        self.configuration = configuration
+        self.sessions = WebSessionStore(rules: configuration.web)
+        self.pages = try WebPages()
+        self.now = now
+    }
+
+    static let sessionCookie = "countersign_session"
+    static let signInCookie = "countersign_signin"
+
+    var workflow: ReviewWorkflow { ReviewWorkflow(store: store) }
+
+    /// The application: routes, security headers, the access log (stderr through `logger`).
+    public func application(logger: Logger) -> some ApplicationProtocol {
+        Application(router: router(logger: logger),
+                    configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "countersign"),
+                    logger: logger)
+    }
+
+    public func router(logger: Logger) -> Router<ServeContext> {
+        let router = Router(context: ServeContext.self)
+        router.add(middleware: AccessLogMiddleware(logger: logger))
+        router.add(middleware: SecurityHeadersMiddleware())
+
+        router.get("/health") { _, _ -> Response in
+            Self.response(.ok, type: "application/json", body: #"{"status":"ok"}"#)
+        }
+        router.get("/static/app.css") { _, _ in Self.response(.ok, type: "text/css; charset=utf-8", body: WebPages.css, cache: true) }
+        router.get("/static/app.js") { _, _ in Self.response(.ok, type: "text/javascript; charset=utf-8", body: WebPages.js, cache: true) }
+
+        router.get("/sign-in") { request, _ in self.signInPage(message: nil, reviewer: "") }
+        router.post("/sign-in") { request, context in try await self.signIn(request, context) }
+        router.post("/sign-out") { request, context in
+            try await self.withSession(request, context, form: true) { session, _ in
+                await self.sessions.end(session.id)
+                try self.workflow.logAccess(action: "web.sign-out", reviewer: session.reviewerId, address: context.address, now: self.now())
+                var r = Self.redirect("/sign-in")
+                r.setCookie(self.cookie(Self.sessionCookie, "", maxAge: 0))
+                return r
+            }
+        }
+        router.get("/") { request, context in
+            try await self.withSession(request, context, form: false) { session, _ in
+                guard session.role == .reviewer else { return Self.redirect("/oversight") }
+                return try self.worklist(request, session)
+            }
+        }
+        router.get("/cases/:run/:case") { request, context in
+            try await self.withCase(request, context, form: false) { session, run, caseId, _ in
+                try self.casePage(request, context, session, run: run, caseId: caseId)
+            }
+        }
+        router.get("/cases/:run/:case/report") { request, context in
+            try await self.withCase(request, context, form: false, roles: [.reviewer, .auditor, .governance]) { session, run, caseId, _ in
+                let version = request.uri.queryParameters.get("version").map { Int($0) }
+                if version == .some(nil) { throw WebError.badRequest("version must be a whole number") }
+                let doc = try self.workflow.reportDocument(caseId: caseId, runId: run, reviewer: session.reviewerId,
+                                                           version: version ?? nil, address: context.address, now: self.now())
+                var r = Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                                 body: .init(byteBuffer: ByteBuffer(bytes: doc.html)))
+                // The stored report is self-contained: its own inline styles, no script at all.
+                r.headers[SecurityHeadersMiddleware.csp] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
+                r.headers[SecurityHeadersMiddleware.frameOptions] = "SAMEORIGIN"
+                return r
+            }
+        }
+        router.post("/cases/:run/:case/read") { request, context in
+            try await self.withCase(request, context, form: true) { session, run, caseId, form in
+                let className = try form.required("class", max: 200)
+                _ = try self.workflow.blindRead(caseId: caseId, runId: run, reviewer: session.reviewerId, className: className, now: self.now())
+                return Self.redirect(Self.caseHref(run: run, caseId: caseId))
+            }
+        }
+        router.post("/cases/:run/:case/sign") { request, context in
+            try await self.withCase(request, context, form: true) { session, run, caseId, form in
+                try self.sign(request, context, session, run: run, caseId: caseId, form: form)
+            }
+        }
+        router.get("/oversight") { request, context in
+            try await self.withSession(request, context, form: false) { session, _ in
+                guard session.role != .reviewer else { throw WebError.forbidden("the oversight page is for governance and auditors") }
+                return try self.oversight(session)
+            }
+        }
+        return router
+    }
+}
+
+/// A refusal the web app answers with a status and a sentence.
+enum WebError: Error, CustomStringConvertible {
+    case badRequest(String)
+    case forbidden(String)
+    case notFound(String)
+    case tooLarge(String)
+
+    var description: String {
+        switch self {
+        case .badRequest(let m), .forbidden(let m), .notFound(let m), .tooLarge(let m): return m
+        }
+    }
+}
