@@ -153,6 +153,9 @@ extension Audit.ReviewCommand {
 
     struct VerifyJSON: Encodable { var ok: Bool, signatures: Int, results: [ReviewWorkflow.Verification] }
 
+    /// `review stats --json`: the oversight figures and, per reviewer, the evidence they opened.
+    struct StatsJSON: Encodable { var reviewers: [Review.ReviewerOversight], evidence: [ReviewWorkflow.EvidenceUse] }
+
     struct Stats: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Oversight figures per reviewer (review time, agreement, overrides, catch trials).")
         @OptionGroup var storeOptions: StoreOptions
@@ -160,18 +163,23 @@ extension Audit.ReviewCommand {
         @Option(help: "Minimum review time for the flag (default 30 s, the default policy's).") var minSeconds: Double = 30
 
         func run() async throws {
-            let figures = try ReviewWorkflow(store: try storeOptions.openExisting()).statistics(rules: ReviewRules(minSeconds: minSeconds))
+            let workflow = ReviewWorkflow(store: try storeOptions.openExisting())
+            let figures = try workflow.statistics(rules: ReviewRules(minSeconds: minSeconds))
+            let evidence = try workflow.evidenceUse()
             if output.json {
                 let e = JSONEncoder()
                 e.keyEncodingStrategy = .convertToSnakeCase
                 e.outputFormatting = [.prettyPrinted, .sortedKeys]
-                Console.write(try e.encode(["reviewers": figures]) + Data("\n".utf8))
+                Console.write(try e.encode(StatsJSON(reviewers: figures, evidence: evidence)) + Data("\n".utf8))
                 return
             }
             for f in figures {
                 Console.out(String(format: "%@: %d reviews, median %.0f s, agreement %.0f%%, overrides %.0f%%, catch trials %d (detected %d)%@",
                                    f.reviewerId, f.reviews, f.medianSeconds, f.agreementRate * 100, f.overrideRate * 100,
                                    f.catchTrials, f.catchTrialsDetected, f.flagged ? " — FLAGGED: " + f.reasons.joined(separator: "; ") : ""))
+            }
+            for u in evidence {
+                Console.out("\(u.reviewerId): evidence opened — \(u.casesOpened) case(s) opened, \(u.caseViews) later view(s), \(u.reportViews) report view(s), \(u.evidenceExpanded) expansion(s) of scans or neighbours, \(u.signatures) signature(s)")
             }
         }
     }

@@ -204,3 +204,36 @@ extension ReviewWorkflow {
         return (report, cp.map { ($0.treeSize, $0.rootHash.map { String(format: "%02x", $0) }.joined()) })
     }
 }
+
+extension ReviewWorkflow {
+    /// How much of the evidence each reviewer looked at, counted from the log's events: cases opened
+    /// (`review.open`), later looks at a case (`review.view`), report views, expansions of the scans or
+    /// neighbours (`review.evidence-opened`) and signatures — beside the review times, what tells a
+    /// governance team whether signatures follow reading.
+    public struct EvidenceUse: Codable, Sendable, Equatable {
+        public var reviewerId: String
+        public var casesOpened: Int
+        public var caseViews: Int
+        public var reportViews: Int
+        public var evidenceExpanded: Int
+        public var signatures: Int
+        enum CodingKeys: String, CodingKey {
+            case reviewerId = "reviewer_id", casesOpened = "cases_opened", caseViews = "case_views", reportViews = "report_views"
+            case evidenceExpanded = "evidence_expanded", signatures
+        }
+    }
+
+    public func evidenceUse() throws -> [EvidenceUse] {
+        let counted: [String: WritableKeyPath<EvidenceUse, Int>] = [
+            "review.open": \.casesOpened, "review.view": \.caseViews, "review.view-report": \.reportViews,
+            "review.evidence-opened": \.evidenceExpanded, "review.sign": \.signatures,
+        ]
+        var byReviewer: [String: EvidenceUse] = [:]
+        for event in try store.read({ db in try AuditLog.events(db) }) {
+            guard let path = counted[event.action] else { continue }
+            byReviewer[event.actor, default: EvidenceUse(reviewerId: event.actor, casesOpened: 0, caseViews: 0, reportViews: 0,
+                                                          evidenceExpanded: 0, signatures: 0)][keyPath: path] += 1
+        }
+        return byReviewer.values.sorted { $0.reviewerId < $1.reviewerId }
+    }
+}

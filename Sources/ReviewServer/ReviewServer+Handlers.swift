@@ -347,6 +347,7 @@ extension ReviewServer {
     func oversight(_ session: WebSession) throws -> Response {
         let figures = try workflow.statistics()
         let times = try workflow.reviewTimes()
+        let evidence = Dictionary(uniqueKeysWithValues: try workflow.evidenceUse().map { ($0.reviewerId, $0) })
         let (log, checkpoint) = try workflow.logStatus()
         func pct(_ x: Double?) -> String { x.map { String(format: "%.0f%%", $0 * 100) } ?? "not evaluated" }
         let body = pages.page("oversight", title: "Oversight", session: session, present([
@@ -360,7 +361,8 @@ extension ReviewServer {
                  "agreement": pct(f.agreementRate), "lowAgreement": pct(f.lowConfidenceAgreementRate), "overrides": pct(f.overrideRate),
                  "blindAgreement": pct(f.blindReadAgreementRate), "catchTrials": f.catchTrials, "detected": f.catchTrialsDetected,
                  "flagged": f.flagged, "flags": f.reasons.isEmpty ? "—" : f.reasons.joined(separator: "; "),
-                 "histogram": ReviewTimeHistogram.svg(times[f.reviewerId] ?? [], reviewer: f.reviewerId)]
+                 "histogram": ReviewTimeHistogram.svg(times[f.reviewerId] ?? [], reviewer: f.reviewerId),
+                 "evidence": evidence[f.reviewerId].map { "\($0.casesOpened) opened, \($0.reportViews) report views, \($0.evidenceExpanded) expansions" } ?? "—"]
             },
             "runs": try workflow.runsOverview().map { r -> [String: Any] in
                 ["id": r.id, "study": r.study, "status": r.status, "finished": r.finishedAt ?? "—", "cases": r.cases,

@@ -152,8 +152,8 @@ struct WebPages: Sendable {
         </section>
         <section class="card"><h2>Reviewers</h2>
         {{#hasReviewers}}
-        <table class="list"><thead><tr><th>Reviewer</th><th>Reviews</th><th>Review time</th><th>Median</th><th>Agreement</th><th>Agreement, low confidence</th><th>Overrides</th><th>Blind-read agreement</th><th>Catch trials (detected)</th><th>Flags</th></tr></thead><tbody>
-        {{#reviewers}}<tr class="{{#flagged}}flagged{{/flagged}}"><td>{{id}}</td><td>{{reviews}}</td><td>{{{histogram}}}</td><td>{{median}} s</td><td>{{agreement}}</td><td>{{lowAgreement}}</td><td>{{overrides}}</td><td>{{blindAgreement}}</td><td>{{catchTrials}} ({{detected}})</td><td>{{flags}}</td></tr>
+        <table class="list"><thead><tr><th>Reviewer</th><th>Reviews</th><th>Review time</th><th>Median</th><th>Agreement</th><th>Agreement, low confidence</th><th>Overrides</th><th>Blind-read agreement</th><th>Catch trials (detected)</th><th>Evidence opened</th><th>Flags</th></tr></thead><tbody>
+        {{#reviewers}}<tr class="{{#flagged}}flagged{{/flagged}}"><td>{{id}}</td><td>{{reviews}}</td><td>{{{histogram}}}</td><td>{{median}} s</td><td>{{agreement}}</td><td>{{lowAgreement}}</td><td>{{overrides}}</td><td>{{blindAgreement}}</td><td>{{catchTrials}} ({{detected}})</td><td>{{evidence}}</td><td>{{flags}}</td></tr>
         {{/reviewers}}</tbody></table>
         {{/hasReviewers}}
         {{^hasReviewers}}<p>No signatures yet.</p>{{/hasReviewers}}

@@ -233,6 +233,13 @@ final class ReviewServerRouteTests: XCTestCase {
             let manifested = try await get(client, &alice, href + "/report")
             XCTAssertTrue(Self.text(manifested).contains("Dr Alice"), "the new report version shows the signature")
             XCTAssertFalse(try workflow.queue(reviewer: "alice").contains { $0.caseId == item.caseId && $0.runId == s.runId })
+            // What alice opened is counted from the log (review stats and the oversight page show it).
+            let use = try XCTUnwrap(try workflow.evidenceUse().first { $0.reviewerId == "alice" })
+            XCTAssertEqual(use.casesOpened, 1, "the first look opens the case once")
+            XCTAssertEqual(use.evidenceExpanded, 1)
+            XCTAssertEqual(use.signatures, 1)
+            XCTAssertEqual(use.reportViews, 2, "the report after the read and the signed version")
+            XCTAssertGreaterThanOrEqual(use.caseViews, 3)
 
             // Sign-out ends the session.
             let page2 = Self.text(try await get(client, &alice, "/"))
