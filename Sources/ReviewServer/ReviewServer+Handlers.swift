@@ -157,7 +157,8 @@ extension ReviewServer {
         return String(path[..<slash])
     }
 
-    static func caseHref(run: String, caseId: String) -> String {
+    /// The case page's address (ids percent-encoded).
+    public static func caseHref(run: String, caseId: String) -> String {
         "/cases/\(pathSegment(run))/\(pathSegment(caseId))"
     }
 
@@ -240,6 +241,9 @@ extension ReviewServer {
 
     // MARK: pages
 
+    /// Rows the worklist renders; the counts cover every case, the filters reach the rest.
+    static let worklistRows = 100
+
     func worklist(_ request: Request, _ session: WebSession) throws -> Response {
         let all = try workflow.queue(reviewer: session.reviewerId)
         let runFilter = request.uri.queryParameters.get("run").flatMap { $0.isEmpty ? nil : $0 }
@@ -262,8 +266,8 @@ extension ReviewServer {
             "escalate": counts["escalate"] ?? 0, "secondReview": counts["second-review"] ?? 0, "review": counts["review"] ?? 0,
             "runs": runs.map { ["id": $0, "selected": $0 == runFilter] },
             "dispositions": ["escalate", "second-review", "review"].map { ["name": $0, "selected": $0 == dispositionFilter] },
-            "hasItems": !shown.isEmpty,
-            "items": shown.map { i -> [String: Any] in
+            "hasItems": !shown.isEmpty, "truncated": shown.count > Self.worklistRows, "rows": Self.worklistRows,
+            "items": shown.prefix(Self.worklistRows).map { i -> [String: Any] in
                 ["caseId": i.caseId, "runId": i.runId, "disposition": i.disposition, "signatures": i.signatures,
                  "required": i.reviewersRequired, "waitingSince": i.waitingSince ?? "—", "href": Self.caseHref(run: i.runId, caseId: i.caseId)]
             },

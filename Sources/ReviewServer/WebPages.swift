@@ -73,6 +73,7 @@ struct WebPages: Sendable {
         {{/items}}
         </tbody>
         </table>
+        {{#truncated}}<p class="muted">The {{rows}} most urgent are shown; filter by run or disposition to reach the others.</p>{{/truncated}}
         {{/hasItems}}
         {{^hasItems}}<p>No case is waiting for you.</p>{{/hasItems}}
         """,

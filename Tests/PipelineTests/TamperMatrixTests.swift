@@ -112,7 +112,7 @@ final class TamperMatrixTests: XCTestCase {
     }
 
     /// The read path that must refuse the tampered record (nil: only `store verify` is asked).
-    enum ReadPath { case queue, model, calibrator, newRun, resume, sign }
+    enum ReadPath { case queue, model, calibrator, newRun, resume, sign, signIn }
 
     /// (name, SQL, what the first problem must name, the read path that refuses it)
     var matrix: [(String, String, String, ReadPath?)] {
@@ -139,7 +139,7 @@ final class TamperMatrixTests: XCTestCase {
             ("copy a sign-off onto another case", "INSERT INTO signoffs (run_id, case_id, reviewer_id, key_version, record, signature, report_sha256, created_at) SELECT run_id, (SELECT case_id FROM assessments WHERE run_id = \(run) AND case_id NOT IN (SELECT case_id FROM signoffs) LIMIT 1), reviewer_id, key_version, record, signature, report_sha256, created_at FROM signoffs LIMIT 1", "signoffs", .queue),
             ("edit a sign-off's decision", "UPDATE signoffs SET record = replace(record, 'override', 'agree') WHERE id = (SELECT min(id) FROM signoffs)", "signoffs", .queue),
             ("rename a reviewer", "UPDATE reviewers SET name = 'Dr Mallory' WHERE id = 'alice'", "reviewers", .sign),
-            ("replace a reviewer's key", "UPDATE reviewer_keys SET public_key = zeroblob(length(public_key)) WHERE reviewer_id = 'bob'", "reviewer_keys", nil),
+            ("replace a reviewer's key", "UPDATE reviewer_keys SET public_key = zeroblob(length(public_key)) WHERE reviewer_id = 'bob'", "reviewer_keys", .signIn),
             ("flip a catch-trial flag", "UPDATE catch_trials SET revealed_at = NULL WHERE revealed_at IS NOT NULL", "catch_trials", nil),
             ("change a catch trial's truth", "UPDATE catch_trials SET presented_class = true_label WHERE rowid = (SELECT min(rowid) FROM catch_trials)", "catch_trials", nil),
             ("insert a case without an event", "INSERT INTO cases (id, study, subject, label, verified_by, verified_at, split, notes, created_at) VALUES ('forged-1', 'lesion', 'p-forged', 'benign', 'mallory', '2026-01-01T00:00:00.000Z', 'reference', '', '2026-01-01T00:00:00.000Z')", "cases", nil),
@@ -183,6 +183,8 @@ final class TamperMatrixTests: XCTestCase {
         let r = try Self.rich()
         switch path {
         case .queue: _ = try ReviewWorkflow(store: store).queue(reviewer: "bob")
+        case .signIn:   // the web app's sign-in checks the reviewer and their key before unsealing it
+            _ = try ReviewerRegistry(store: store, actor: "bob").authenticate(id: "bob", passphrase: "pass phrase", storePath: store.path ?? "")
         case .model: _ = try store.read { try ArtefactLoader.newestModel($0, study: "lesion") }
         case .calibrator:
             _ = try store.read { db in
