@@ -121,8 +121,7 @@ extension Audit.ReviewCommand {
             Console.out("signed case \(caseId) (\(signed.signOff.decision.rawValue), meaning \(signed.signOff.meaning.rawValue)) as \(signed.signOff.printedName) at \(signed.signOff.signedAt)")
             Console.out("report version \(signed.newReportVersion): \(path)")
             if let t = signed.catchTrial {
-                Console.out(t.detected ? "This was a catch trial: the answer shown (\(t.presentedClass)) was deliberately wrong, and you caught it."
-                                       : "This was a catch trial: the answer shown (\(t.presentedClass)) was deliberately wrong (truth: \(t.trueLabel)). It is recorded.")
+                Console.out(t.sentence)
             }
         }
     }

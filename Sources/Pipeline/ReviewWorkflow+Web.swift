@@ -88,7 +88,7 @@ extension ReviewWorkflow {
                 blinded: blinded, blindedEvidence: blinded ? Self.blindedEvidence(caseId: caseId, model) : nil,
                 report: blinded ? nil : model, reportVersion: latest.version, openedAt: opened,
                 blindReadClass: session.blindReadClass,
-                classes: model.scans?.classLabels ?? model.prediction?.classProbabilities.map(\.label) ?? [],
+                classes: Self.classes(of: model),
                 minSeconds: policy.review.minSeconds, overrideReasons: policy.review.overrideReasons,
                 signatures: signatures, cannotSign: cannotSign)
         }
@@ -140,7 +140,7 @@ extension ReviewWorkflow {
 
     /// The evidence without the model's answer or the neighbours' labels.
     static func blindedEvidence(caseId: String, _ model: CaseReportModel) -> BlindedEvidence {
-        BlindedEvidence(caseId: caseId, classes: model.scans?.classLabels ?? model.prediction?.classProbabilities.map(\.label) ?? [],
+        BlindedEvidence(caseId: caseId, classes: Self.classes(of: model),
                         scans: model.scans?.scans.map { "scan \($0.index): \($0.takenAt) — \($0.acquisition)" } ?? [],
                         neighbours: (model.neighbours?.neighbours ?? []).map {
                             BlindedNeighbour(caseId: $0.caseId, distance: $0.distance, verifiedBy: $0.verifiedBy)

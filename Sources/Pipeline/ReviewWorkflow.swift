@@ -127,7 +127,7 @@ public struct ReviewWorkflow {
                 throw ReviewError.notOpened(caseId: caseId, reviewer: who.id)
             }
             let model = try Self.reportModel(assessment)
-            let classes = model.scans?.classLabels ?? model.prediction?.classProbabilities.map(\.label) ?? []
+            let classes = Self.classes(of: model)
             guard classes.contains(className) else { throw ReviewError.classUnknown(className) }
             guard session.blindReadClass == nil else {
                 throw CaseStoreError.invalid("the blind read of case '\(caseId)' by '\(who.id)' is already recorded (\(session.blindReadClass!))")
@@ -172,6 +172,12 @@ public struct ReviewWorkflow {
         public var presentedClass: String
         public var trueLabel: String
         public var detected: Bool
+
+        /// What the reviewer is told once the trial is revealed.
+        public var sentence: String {
+            detected ? "This was a catch trial: the answer shown (\(presentedClass)) was deliberately wrong, and you caught it."
+                     : "This was a catch trial: the answer shown (\(presentedClass)) was deliberately wrong (truth: \(trueLabel)). It is recorded."
+        }
     }
 
     /// Checks the policy's rules, signs the canonical record with the reviewer's key, stores and logs it,
@@ -183,7 +189,7 @@ public struct ReviewWorkflow {
             let session = try CaseStore.latestSession(db, runId: run.id, caseId: r.caseId, reviewerId: who.id)
             var model = try Self.reportModel(assessment)
             let presented = model.prediction?.predictedClass ?? ""
-            let classes = model.scans?.classLabels ?? model.prediction?.classProbabilities.map(\.label) ?? []
+            let classes = Self.classes(of: model)
             let earlier = try CaseStore.signOffs(db, runId: run.id, caseId: r.caseId)
             try CaseStore.requireAttested(db, [.reviewer(who.id)] + earlier.compactMap { $0.id.map(RecordRef.signoff) }
                                               + (session?.id.map { [RecordRef.reviewSession($0)] } ?? []))
@@ -356,6 +362,11 @@ public struct ReviewWorkflow {
     static func reportModel(_ a: Assessment) throws -> CaseReportModel {
         guard let v = a.details["report_model"] else { throw CaseStoreError.invalid("assessment of case '\(a.caseId)' holds no report model") }
         return try JSONDecoder().decode(CaseReportModel.self, from: try JSONEncoder().encode(v))
+    }
+
+    /// The classes a reviewer may read or decide on: the study's, as the case report lists them.
+    static func classes(of model: CaseReportModel) -> [String] {
+        model.scans?.classLabels ?? model.prediction?.classProbabilities.map(\.label) ?? []
     }
 
     static func shownVersion(_ s: ReviewSessionRecord) -> Int? {

@@ -335,14 +335,9 @@ extension ReviewServer {
         // A refusal (time still to wait, wrong passphrase, separation of duties) stores nothing and is
         // answered by the error page, with the way back to the case.
         let signed = try workflow.sign(signRequest, storePath: configuration.storePath)
-        var trial: String?
-        if let t = signed.catchTrial {
-            trial = t.detected ? "This was a catch trial: the answer shown (\(t.presentedClass)) was deliberately wrong, and you caught it."
-                               : "This was a catch trial: the answer shown (\(t.presentedClass)) was deliberately wrong (truth: \(t.trueLabel)). It is recorded."
-        }
         let body = pages.page("signed", title: "Signed", session: session, present([
             "caseId": caseId, "decision": signed.signOff.decision.rawValue, "meaning": signed.signOff.meaning.rawValue,
-            "signedAt": signed.signOff.signedAt, "version": signed.newReportVersion, "catchTrial": trial,
+            "signedAt": signed.signOff.signedAt, "version": signed.newReportVersion, "catchTrial": signed.catchTrial?.sentence,
             "href": Self.caseHref(run: run, caseId: caseId),
         ]))
         return Self.response(.ok, type: "text/html; charset=utf-8", body: body)
