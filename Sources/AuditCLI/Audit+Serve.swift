@@ -50,12 +50,9 @@ extension Audit {
             logger.logLevel = quiet ? .warning : .info
             let server = try ReviewServer(store: try CaseStore(path: storePath), configuration: .init(
                 storePath: storePath, host: host, port: port, web: rules.web, secureCookies: secureCookies))
-            let app = Application(router: server.router(logger: logger),
-                                  configuration: .init(address: .hostname(host, port: port), serverName: "countersign"),
-                                  onServerRunning: { channel in
-                                      Console.err("serving \(storePath) at http://\(host):\(channel.localAddress?.port ?? port)/ (Ctrl-C stops)")
-                                  },
-                                  logger: logger)
+            let app = server.application(logger: logger) { [host] bound in
+                Console.err("serving \(storePath) at http://\(host):\(bound)/ (Ctrl-C stops)")
+            }
             try await app.runService()
         }
 

@@ -68,11 +68,14 @@ public struct ReviewServer: Sendable {
 
     var workflow: ReviewWorkflow { ReviewWorkflow(store: store) }
 
-    /// The application: routes, security headers, the access log (stderr through `logger`).
-    public func application(logger: Logger) -> some ApplicationProtocol {
-        Application(router: router(logger: logger),
-                    configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "countersign"),
-                    logger: logger)
+    /// The application on the configured address: routes, security headers, the access log (through
+    /// `logger`); `onServerRunning` is told the bound port (useful with port 0).
+    public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let port = configuration.port
+        return Application(router: router(logger: logger),
+                           configuration: .init(address: .hostname(configuration.host, port: port), serverName: "countersign"),
+                           onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+                           logger: logger)
     }
 
     public func router(logger: Logger) -> Router<ServeContext> {
