@@ -44,23 +44,10 @@ struct RunBench: ParsableCommand {
         }
         let storePath = work.appendingPathComponent("bench.sqlite").path
 
-        // Setup: 80% of the cohort is incoming; the rest trains, calibrates and fills the index.
-        let total = cases * 5 / 4
-        let common = ["--store", storePath, "--quiet", "--actor", "audit-bench"]
         let setupStart = Date()
-        try Self.shell(tool, ["cohort", "generate", "lesion", "--study", "lesion", "--cases", String(total), "--seed", String(seed),
-                              "--rho", "0.3", "--separation", "3.5", "--min-scans", String(scans), "--max-scans", String(scans),
-                              "--splits", "train=0.06,validation=0.01,calibration=0.08,reference=0.04,test=0.01,incoming=0.8"] + common)
-        try Self.shell(tool, ["train", "--study", "lesion", "--split", "train", "--validation-split", "validation", "--arch", "gru",
-                              "--hidden", String(hidden), "--epochs", String(epochs), "--seed", "1"] + common)
-        let store = try CaseStore(path: storePath)
-        guard let model = try store.read({ db in try CaseStore.newestModel(db, study: "lesion")?.id }) else {
-            throw ValidationError("training registered no model")
-        }
-        try Self.shell(tool, ["calibrate", "--model", model, "--study", "lesion", "--split", "calibration", "--method", "temperature",
-                              "--alpha", "0.1", "--mondrian", "--score", "aps"] + common)
-        try Self.shell(tool, ["index", "build", "--model", model, "--study", "lesion"] + common)
+        let model = try Self.buildStore(tool: tool, storePath: storePath, cases: cases, scans: scans, seed: seed, hidden: hidden, epochs: epochs)
         let setupSeconds = Date().timeIntervalSince(setupStart)
+        let store = try CaseStore(path: storePath)
 
         let signer = try LogSigner.openOrCreate(for: store, actor: "audit-bench")
         let job = AuditRunJob(store: store, policy: try ShippedPolicy.default.load(), study: "lesion", selection: .split(.incoming),
@@ -103,6 +90,27 @@ struct RunBench: ParsableCommand {
         }
     }
 
+
+    /// The bench store: a synthetic lesion cohort (80% incoming; the rest trains, calibrates and fills
+    /// the index), a small GRU, a temperature calibrator and the retrieval index, built with the
+    /// `audit` executable. Returns the model id.
+    static func buildStore(tool: String, storePath: String, cases: Int, scans: Int, seed: UInt64, hidden: Int, epochs: Int) throws -> String {
+        let total = cases * 5 / 4
+        let common = ["--store", storePath, "--quiet", "--actor", "audit-bench"]
+        try shell(tool, ["cohort", "generate", "lesion", "--study", "lesion", "--cases", String(total), "--seed", String(seed),
+                              "--rho", "0.3", "--separation", "3.5", "--min-scans", String(scans), "--max-scans", String(scans),
+                              "--splits", "train=0.06,validation=0.01,calibration=0.08,reference=0.04,test=0.01,incoming=0.8"] + common)
+        try shell(tool, ["train", "--study", "lesion", "--split", "train", "--validation-split", "validation", "--arch", "gru",
+                              "--hidden", String(hidden), "--epochs", String(epochs), "--seed", "1"] + common)
+        let store = try CaseStore(path: storePath)
+        guard let model = try store.read({ db in try CaseStore.newestModel(db, study: "lesion")?.id }) else {
+            throw ValidationError("training registered no model")
+        }
+        try shell(tool, ["calibrate", "--model", model, "--study", "lesion", "--split", "calibration", "--method", "temperature",
+                              "--alpha", "0.1", "--mondrian", "--score", "aps"] + common)
+        try shell(tool, ["index", "build", "--model", model, "--study", "lesion"] + common)
+        return model
+    }
 
     struct SetupFailed: Error, CustomStringConvertible { var description: String }
 

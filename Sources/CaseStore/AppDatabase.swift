@@ -12,6 +12,8 @@ public final class CaseStore: @unchecked Sendable {
     public let path: String?
     /// The records the current write transaction has touched (what its next event attests).
     let touched = TouchedRecords()
+    /// Commits per table on this connection (what `ChangeStamp` counts).
+    let tableCommits = TableCommits()
 
     /// Opens (creating and migrating if needed) the store at `path`.
     public init(path: String) throws {
@@ -41,6 +43,7 @@ public final class CaseStore: @unchecked Sendable {
         self.path = path
         try Self.migrator.migrate(writer)
         writer.add(transactionObserver: touched, extent: .observerLifetime)
+        writer.add(transactionObserver: tableCommits, extent: .observerLifetime)
     }
 
     /// A private in-memory store (tests).
@@ -51,6 +54,7 @@ public final class CaseStore: @unchecked Sendable {
         self.path = nil
         try Self.migrator.migrate(writer)
         writer.add(transactionObserver: touched, extent: .observerLifetime)
+        writer.add(transactionObserver: tableCommits, extent: .observerLifetime)
     }
 
     /// Runs `body` in one write transaction: everything or nothing. Only the modules that own the

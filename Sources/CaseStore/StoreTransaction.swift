@@ -8,7 +8,17 @@ public class StoreReader {
     /// The engine's connection, for the modules that own the records and the log (`@_spi(Storage)`).
     @_spi(Storage) public let database: Database
 
-    @_spi(Storage) public init(_ database: Database) { self.database = database }
+    /// The store's per-table commit counts and identity (reads through `CaseStore.read`; see `ChangeStamp`).
+    let commits: TableCommits?
+    let owner: ObjectIdentifier?
+
+    @_spi(Storage) public init(_ database: Database) { self.database = database; commits = nil; owner = nil }
+
+    init(_ database: Database, commits: TableCommits, owner: ObjectIdentifier) {
+        self.database = database
+        self.commits = commits
+        self.owner = owner
+    }
 }
 
 /// One write transaction restricted to record operations and their log events ("record + event"):
@@ -18,9 +28,9 @@ public class StoreReader {
 public final class StoreChange: StoreReader {
     let touched: TouchedRecords?
 
-    init(_ database: Database, touched: TouchedRecords?) {
+    init(_ database: Database, touched: TouchedRecords?, commits: TableCommits, owner: ObjectIdentifier) {
         self.touched = touched
-        super.init(database)
+        super.init(database, commits: commits, owner: owner)
     }
 
     /// The connection, for a record write.
@@ -29,6 +39,7 @@ public final class StoreChange: StoreReader {
     /// Notes a write to a table SQLite reports no changes for (WITHOUT ROWID), so the next event attests it.
     func touch(_ table: AttestedTable, key: [DatabaseValueConvertible]) {
         touched?.touch(table, key: key.map(\.databaseValue))
+        commits?.touch(table)
     }
 
     /// The records written since the last event, attested as they stand now; the event being
@@ -41,7 +52,7 @@ public final class StoreChange: StoreReader {
 extension CaseStore {
     /// Runs `body` in one read transaction.
     public func read<T>(_ body: (StoreReader) throws -> T) throws -> T {
-        try writer.read { db in try body(StoreReader(db)) }
+        try writer.read { db in try body(StoreReader(db, commits: tableCommits, owner: ObjectIdentifier(self))) }
     }
 
     /// Runs `body` as one write transaction of record operations and their events: everything or
@@ -51,7 +62,7 @@ extension CaseStore {
     public func change<T>(_ body: (StoreChange) throws -> T) throws -> T {
         try writer.write { db in
             touched.reset()
-            let change = StoreChange(db, touched: touched)
+            let change = StoreChange(db, touched: touched, commits: tableCommits, owner: ObjectIdentifier(self))
             let result = try body(change)
             guard touched.isEmpty else { throw CaseStoreError.unlogged }
             return result
@@ -63,7 +74,7 @@ extension CaseStore {
     @_spi(Storage) @discardableResult
     public func changeUnlogged<T>(_ body: (StoreChange) throws -> T) throws -> T {
         try writer.write { db in
-            let result = try body(StoreChange(db, touched: nil))
+            let result = try body(StoreChange(db, touched: nil, commits: tableCommits, owner: ObjectIdentifier(self)))
             touched.reset()
             return result
         }

@@ -12,8 +12,14 @@ import Review
 /// refused step changes nothing.
 public struct ReviewWorkflow {
     public let store: CaseStore
+    /// The waiting cases as last derived and checked (see `ReviewQueueCache`).
+    let queueCache: ReviewQueueCache
 
-    public init(store: CaseStore) { self.store = store }
+    /// A workflow over `store`; one that serves many requests (the web app) keeps one `queueCache`.
+    public init(store: CaseStore, queueCache: ReviewQueueCache = ReviewQueueCache()) {
+        self.store = store
+        self.queueCache = queueCache
+    }
 
     /// One case waiting for a signature.
     public struct QueueItem: Codable, Sendable, Equatable {
@@ -36,32 +42,46 @@ public struct ReviewWorkflow {
     /// they already signed or whose run they operated.
     public func queue(reviewer: String? = nil) throws -> [QueueItem] {
         try store.read { db in
+            let waiting = try queueCache.waiting(db) { try Self.waitingCases(db) }
             var items: [QueueItem] = []
-            for run in try CaseStore.runs(db) where run.status == .completed {
-                if let reviewer, reviewer == run.operatorId { continue }
-                let signed = Dictionary(grouping: try CaseStore.signOffs(db, runId: run.id), by: \.caseId)
-                var runItems: [QueueItem] = []
-                let all = try CaseStore.assessments(db, runId: run.id)
-                // Built from attested dispositions only — every one, so that a case rewritten out of the
-                // queue is caught too: a rewritten assessment or sign-off stops the queue.
-                try CaseStore.requireAttested(db, [.run(run.id)] + all.map { .assessment(runId: run.id, caseId: $0.caseId) }
-                                                  + (signed.values.joined().compactMap { $0.id.map(RecordRef.signoff) }))
-                for a in all where Self.awaiting.contains(a.disposition) {
-                    let required = try AssessmentSummary.decode(a.assessment).disposition.reviewersRequired
-                    let signers = signed[a.caseId]?.map(\.reviewerId) ?? []
-                    guard signers.count < max(required, 1) else { continue }
-                    if let reviewer, signers.contains(reviewer) { continue }
-                    runItems.append(QueueItem(caseId: a.caseId, runId: run.id, disposition: a.disposition,
-                                              reviewersRequired: max(required, 1), signatures: signers.count,
-                                              waitingSince: run.finishedAt))
-                }
-                // A keyed order rather than assessment order: planted catch trials are assessed last,
-                // and their place in the queue must not give them away.
-                func key(_ i: QueueItem) -> (Double, String) { (CatchTrials.uniform(runId: i.runId, caseId: i.caseId, salt: "queue"), i.caseId) }
-                items += runItems.sorted { key($0) < key($1) }
+            for run in waiting where reviewer == nil || reviewer != run.operatorId {
+                for w in run.cases where reviewer == nil || !w.signers.contains(reviewer!) { items.append(w.item) }
             }
             return items
         }
+    }
+
+    /// A completed run's cases that still lack signatures, in the queue's order.
+    struct WaitingRun: Sendable {
+        var operatorId: String
+        var cases: [(item: QueueItem, signers: [String])]
+    }
+
+    /// Every waiting case of every completed run, checked against its attestation.
+    static func waitingCases(_ db: StoreReader) throws -> [WaitingRun] {
+        var runs: [WaitingRun] = []
+        for run in try CaseStore.runs(db) where run.status == .completed {
+            let signed = Dictionary(grouping: try CaseStore.signOffs(db, runId: run.id), by: \.caseId)
+            var runItems: [(item: QueueItem, signers: [String])] = []
+            let all = try CaseStore.assessments(db, runId: run.id)
+            // Built from attested dispositions only — every one, so that a case rewritten out of the
+            // queue is caught too: a rewritten assessment or sign-off stops the queue.
+            try CaseStore.requireAttested(db, [.run(run.id)] + all.map { .assessment(runId: run.id, caseId: $0.caseId) }
+                                              + (signed.values.joined().compactMap { $0.id.map(RecordRef.signoff) }))
+            for a in all where Self.awaiting.contains(a.disposition) {
+                let required = try AssessmentSummary.decode(a.assessment).disposition.reviewersRequired
+                let signers = signed[a.caseId]?.map(\.reviewerId) ?? []
+                guard signers.count < max(required, 1) else { continue }
+                runItems.append((QueueItem(caseId: a.caseId, runId: run.id, disposition: a.disposition,
+                                           reviewersRequired: max(required, 1), signatures: signers.count,
+                                           waitingSince: run.finishedAt), signers))
+            }
+            // A keyed order rather than assessment order: planted catch trials are assessed last,
+            // and their place in the queue must not give them away.
+            func key(_ i: QueueItem) -> (Double, String) { (CatchTrials.uniform(runId: i.runId, caseId: i.caseId, salt: "queue"), i.caseId) }
+            runs.append(WaitingRun(operatorId: run.operatorId, cases: runItems.sorted { key($0.item) < key($1.item) }))
+        }
+        return runs
     }
 
     /// What `open` showed the reviewer.

@@ -61,12 +61,14 @@ public struct ReviewServer: Sendable {
         self.sessions = WebSessionStore(rules: configuration.web)
         self.pages = try WebPages()
         self.now = now
+        self.workflow = ReviewWorkflow(store: store)
     }
 
     static let sessionCookie = "countersign_session"
     static let signInCookie = "countersign_signin"
 
-    var workflow: ReviewWorkflow { ReviewWorkflow(store: store) }
+    /// One workflow for every request, so that its queue cache serves them all.
+    let workflow: ReviewWorkflow
 
     /// The application on the configured address: routes, security headers, the access log (through
     /// `logger`); `onServerRunning` is told the bound port (useful with port 0).

@@ -164,6 +164,43 @@ final class ReviewWorkflowTests: XCTestCase {
 
     /// Issue 10: catch trials "look like any other case to the reviewer". The queue shows each item's
     /// disposition, required signatures and order; none of them may single out the planted cases.
+    /// One workflow's queue, asked for again and again (the web app's worklist), is reused only while
+    /// nothing it was derived from can have changed: a rewrite by another program, or through this
+    /// store, is caught by the next request exactly as by a fresh workflow.
+    func testQueueCacheNeverHidesATampering() throws {
+        let s = try runSetup(policy: try ShippedPolicy.screeningStrict.load(), runId: "cache-run")
+        let workflow = ReviewWorkflow(store: s.store)
+        let warm = try workflow.queue(reviewer: "alice")
+        let victim = try XCTUnwrap(warm.first).caseId
+        XCTAssertEqual(try workflow.queue(reviewer: "alice"), warm, "unchanged store, same queue")
+        XCTAssertEqual(try workflow.queue(reviewer: "bob"), warm, "the same cases for another reviewer")
+
+        func refused(_ what: String) {
+            XCTAssertThrowsError(try workflow.queue(reviewer: "alice"), what) { error in
+                XCTAssertTrue("\(error)".contains(victim), "\(what): the error names the rewritten record: \(error)")
+            }
+        }
+        // Another program (its own connection) rewrites a disposition, then puts it back.
+        let other = try DatabaseQueue(path: try XCTUnwrap(s.store.path))
+        try other.write { db in try db.execute(sql: "UPDATE assessments SET disposition = 'report' WHERE run_id = ? AND case_id = ?", arguments: [s.runId, victim]) }
+        refused("rewritten by another connection")
+        try other.write { db in try db.execute(sql: "UPDATE assessments SET disposition = ? WHERE run_id = ? AND case_id = ?", arguments: [warm[0].disposition, s.runId, victim]) }
+        XCTAssertEqual(try workflow.queue(reviewer: "alice"), warm, "put back, the queue is whole again")
+        // The same rewrite through this store's own connection.
+        try s.store.write { db in try db.execute(sql: "UPDATE assessments SET disposition = 'report' WHERE run_id = ? AND case_id = ?", arguments: [s.runId, victim]) }
+        refused("rewritten through this store")
+        // Put back; then a logged change to tables the queue does not read keeps the cache.
+        try s.store.write { db in try db.execute(sql: "UPDATE assessments SET disposition = ? WHERE run_id = ? AND case_id = ?", arguments: [warm[0].disposition, s.runId, victim]) }
+        XCTAssertEqual(try workflow.queue(reviewer: "alice"), warm)
+        try ReviewerRegistry(store: s.store, actor: "admin").add(id: "dana", name: "Dr Dana", role: "dermatologist", passphrase: passphrase,
+                                                                 keyFile: s.dir.appendingPathComponent("dana.key"), cost: Self.cheapCost)
+        let stamp = { try s.store.read { db in try CaseStore.changeStamp(db, tables: [.runs, .assessments, .signoffs]) } }
+        let before = try stamp()
+        _ = try workflow.open(caseId: victim, runId: s.runId, reviewer: "dana")
+        XCTAssertEqual(try stamp(), before, "opening a case touches neither runs, assessments nor sign-offs")
+        XCTAssertEqual(try workflow.queue(reviewer: "alice"), warm)
+    }
+
     func testCatchTrialsCannotBeToldApartInTheQueue() throws {
         let strict = try ShippedPolicy.screeningStrict.load()
         let policy = try AuditPolicy.parse(strict.text.replacingOccurrences(of: "catch_trial_rate: 0.05", with: "catch_trial_rate: 0.3"),

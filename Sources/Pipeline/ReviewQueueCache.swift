@@ -1,0 +1,32 @@
+import CaseStore
+import Foundation
+
+/// The review queue as last derived from the stored runs, assessments and sign-offs and checked
+/// against their attestations, kept while none of those tables can have changed (`ChangeStamp`: no
+/// commit of this store touched them and no other connection committed anything). A worklist asked
+/// for by many reviewers at once is then derived once per change, not once per request; any write
+/// to those records, a tampering by another program included, makes the next request derive and
+/// check everything again.
+public final class ReviewQueueCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stamp: ChangeStamp?
+    private var runs: [ReviewWorkflow.WaitingRun] = []
+
+    public init() {}
+
+    static let tables: [AttestedTable] = [.runs, .assessments, .signoffs]
+
+    /// The cached waiting cases when the stamp still holds in `db`'s read, else `derive()`'s.
+    func waiting(_ db: StoreReader, derive: () throws -> [ReviewWorkflow.WaitingRun]) throws -> [ReviewWorkflow.WaitingRun] {
+        let now = try CaseStore.changeStamp(db, tables: Self.tables)
+        lock.lock()
+        if stamp == now { defer { lock.unlock() }; return runs }
+        lock.unlock()
+        let fresh = try derive()
+        lock.lock()
+        stamp = now
+        runs = fresh
+        lock.unlock()
+        return fresh
+    }
+}
