@@ -10,22 +10,29 @@ import Foundation
 public final class ReviewQueueCache: @unchecked Sendable {
     private let lock = NSLock()
     private var stamp: ChangeStamp?
-    private var runs: [ReviewWorkflow.WaitingRun] = []
+    private var entry = Entry(runs: [], mostUrgentFirst: [])
+
+    /// The waiting cases by run (the queue's order) and all of them most urgent first (the worklist's).
+    struct Entry: Sendable {
+        var runs: [ReviewWorkflow.WaitingRun]
+        var mostUrgentFirst: [(item: ReviewWorkflow.QueueItem, signers: [String], operatorId: String)]
+    }
 
     public init() {}
 
     static let tables: [AttestedTable] = [.runs, .assessments, .signoffs]
 
     /// The cached waiting cases when the stamp still holds in `db`'s read, else `derive()`'s.
-    func waiting(_ db: StoreReader, derive: () throws -> [ReviewWorkflow.WaitingRun]) throws -> [ReviewWorkflow.WaitingRun] {
+    func waiting(_ db: StoreReader, derive: () throws -> [ReviewWorkflow.WaitingRun]) throws -> Entry {
         let now = try CaseStore.changeStamp(db, tables: Self.tables)
         lock.lock()
-        if stamp == now { defer { lock.unlock() }; return runs }
+        if stamp == now { defer { lock.unlock() }; return entry }
         lock.unlock()
-        let fresh = try derive()
+        let runs = try derive()
+        let fresh = Entry(runs: runs, mostUrgentFirst: ReviewWorkflow.mostUrgentFirst(runs))
         lock.lock()
         stamp = now
-        runs = fresh
+        entry = fresh
         lock.unlock()
         return fresh
     }

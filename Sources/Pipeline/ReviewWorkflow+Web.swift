@@ -51,7 +51,7 @@ extension ReviewWorkflow {
             _ = try open(caseId: caseId, runId: runId, reviewer: reviewer, now: now)
         }
         return try store.change { db in
-            let (run, assessment, policy) = try Self.resolve(db, caseId: caseId, runId: runId)
+            let (run, assessment, policy, model) = try Self.resolveWithModel(db, caseId: caseId, runId: runId)
             let who = try Self.activeReviewer(db, reviewer)
             guard let session = try CaseStore.latestSession(db, runId: run.id, caseId: caseId, reviewerId: who.id),
                   let opened = Timestamp.date(from: session.openedAt) else {
@@ -60,7 +60,6 @@ extension ReviewWorkflow {
             guard let latest = try CaseStore.latestReport(db, runId: run.id, caseId: caseId, format: .html) else {
                 throw CaseStoreError.notFound(kind: "report of case", id: caseId)
             }
-            let model = try Self.reportModel(assessment)
             let blinded = policy.review.blindFirstRead && session.blindReadClass == nil
             let signOffs = try CaseStore.signOffs(db, runId: run.id, caseId: caseId)
             if let id = session.id { try CaseStore.requireAttested(db, [.reviewSession(id)] + signOffs.compactMap { $0.id.map(RecordRef.signoff) }) }

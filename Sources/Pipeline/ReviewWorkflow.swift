@@ -10,7 +10,7 @@ import Review
 /// The sign-off workflow over stored assessments: queue, open (blinded when the policy asks), blind
 /// read, sign, verify, oversight figures. Every step is stored and logged in one transaction; a
 /// refused step changes nothing.
-public struct ReviewWorkflow {
+public struct ReviewWorkflow: Sendable {
     public let store: CaseStore
     /// The waiting cases as last derived and checked (see `ReviewQueueCache`).
     let queueCache: ReviewQueueCache
@@ -44,11 +44,57 @@ public struct ReviewWorkflow {
         try store.read { db in
             let waiting = try queueCache.waiting(db) { try Self.waitingCases(db) }
             var items: [QueueItem] = []
-            for run in waiting where reviewer == nil || reviewer != run.operatorId {
+            for run in waiting.runs where reviewer == nil || reviewer != run.operatorId {
                 for w in run.cases where reviewer == nil || !w.signers.contains(reviewer!) { items.append(w.item) }
             }
             return items
         }
+    }
+
+    /// A reviewer's worklist: the counts over every case waiting for them, and the first `limit` of
+    /// those matching the filters, most urgent first.
+    public struct Worklist: Sendable {
+        public var total: Int
+        public var counts: [String: Int]
+        /// The runs that have cases waiting for this reviewer.
+        public var runs: [String]
+        /// Cases matching the filters (the items are the first `limit` of them).
+        public var matching: Int
+        public var items: [QueueItem]
+    }
+
+    /// The worklist of `reviewer` (the queue without the cases they signed or whose run they operated),
+    /// most urgent first: escalate, second review, review; then the longest waiting; the queue's keyed
+    /// order breaks ties, so a planted catch trial's place gives nothing away.
+    public func worklist(reviewer: String, run: String? = nil, disposition: String? = nil, limit: Int) throws -> Worklist {
+        try store.read { db in
+            let waiting = try queueCache.waiting(db) { try Self.waitingCases(db) }
+            var list = Worklist(total: 0, counts: [:], runs: [], matching: 0, items: [])
+            var runs = Set<String>()
+            for w in waiting.mostUrgentFirst where w.operatorId != reviewer && !w.signers.contains(reviewer) {
+                list.total += 1
+                list.counts[w.item.disposition, default: 0] += 1
+                runs.insert(w.item.runId)
+                guard run == nil || w.item.runId == run, disposition == nil || w.item.disposition == disposition else { continue }
+                list.matching += 1
+                if list.items.count < limit { list.items.append(w.item) }
+            }
+            list.runs = runs.sorted()
+            return list
+        }
+    }
+
+    static let urgency = ["escalate": 0, "second-review": 1, "review": 2]
+
+    static func mostUrgentFirst(_ runs: [WaitingRun]) -> [(item: QueueItem, signers: [String], operatorId: String)] {
+        let all = runs.flatMap { run in run.cases.map { (item: $0.item, signers: $0.signers, operatorId: run.operatorId) } }
+        return all.enumerated().sorted { a, b in
+            let ua = urgency[a.element.item.disposition] ?? 3, ub = urgency[b.element.item.disposition] ?? 3
+            if ua != ub { return ua < ub }
+            let wa = a.element.item.waitingSince ?? "", wb = b.element.item.waitingSince ?? ""
+            if wa != wb { return wa < wb }
+            return a.offset < b.offset
+        }.map(\.element)
     }
 
     /// A completed run's cases that still lack signatures, in the queue's order.
@@ -78,8 +124,8 @@ public struct ReviewWorkflow {
             }
             // A keyed order rather than assessment order: planted catch trials are assessed last,
             // and their place in the queue must not give them away.
-            func key(_ i: QueueItem) -> (Double, String) { (CatchTrials.uniform(runId: i.runId, caseId: i.caseId, salt: "queue"), i.caseId) }
-            runs.append(WaitingRun(operatorId: run.operatorId, cases: runItems.sorted { key($0.item) < key($1.item) }))
+            let keyed = runItems.map { (key: (CatchTrials.uniform(runId: run.id, caseId: $0.item.caseId, salt: "queue"), $0.item.caseId), entry: $0) }
+            runs.append(WaitingRun(operatorId: run.operatorId, cases: keyed.sorted { $0.key < $1.key }.map(\.entry)))
         }
         return runs
     }
@@ -354,6 +400,19 @@ public struct ReviewWorkflow {
     /// The run (given, or the newest completed run with an assessment of the case), the assessment
     /// and the run's policy as stored with the run.
     static func resolve(_ db: StoreReader, caseId: String, runId: String?) throws -> (RunRecord, Assessment, AuditPolicy) {
+        let (run, record, policy) = try resolveRecord(db, caseId: caseId, runId: runId)
+        return (run, try decodedAssessments.assessment(record), policy)
+    }
+
+    /// As `resolve`, with the report model the case's reports were rendered from.
+    static func resolveWithModel(_ db: StoreReader, caseId: String, runId: String?) throws -> (RunRecord, Assessment, AuditPolicy, CaseReportModel) {
+        let (run, record, policy) = try resolveRecord(db, caseId: caseId, runId: runId)
+        let (assessment, model) = try decodedAssessments.withModel(record)
+        return (run, assessment, policy, model)
+    }
+
+    /// The run, its attested assessment of the case, and the run's policy.
+    static func resolveRecord(_ db: StoreReader, caseId: String, runId: String?) throws -> (RunRecord, AssessmentRecord, AuditPolicy) {
         let run: RunRecord
         if let runId {
             guard let r = try CaseStore.run(db, id: runId) else { throw CaseStoreError.notFound(kind: "run", id: runId) }
@@ -368,8 +427,67 @@ public struct ReviewWorkflow {
             throw ReviewError.notInRun(caseId: caseId, runId: run.id)
         }
         try CaseStore.requireAttested(db, [.run(run.id), .assessment(runId: run.id, caseId: caseId)])
-        let policy = try AuditPolicy.parse(run.policyText, source: "policy of run \(run.id)")
-        return (run, try Assessment.decode(Data(record.assessment.utf8)), policy)
+        return (run, record, try runPolicies.policy(of: run))
+    }
+
+    /// Assessments as decoded, by run and case, reused only for the very bytes they were decoded from:
+    /// a case page decodes its 20 KB assessment and report model once, not on every view.
+    static let decodedAssessments = DecodedAssessments()
+
+    final class DecodedAssessments: @unchecked Sendable {
+        private struct Entry { var raw: String; var assessment: Assessment; var model: CaseReportModel? }
+        private let lock = NSLock()
+        private var entries: [String: Entry] = [:]
+
+        func assessment(_ record: AssessmentRecord) throws -> Assessment {
+            if let hit = lookup(record) { return hit.assessment }
+            let a = try Assessment.decode(Data(record.assessment.utf8))
+            store(record, Entry(raw: record.assessment, assessment: a, model: nil))
+            return a
+        }
+
+        func withModel(_ record: AssessmentRecord) throws -> (Assessment, CaseReportModel) {
+            if let hit = lookup(record), let model = hit.model { return (hit.assessment, model) }
+            let a = try assessment(record)
+            let model = try ReviewWorkflow.reportModel(a)
+            store(record, Entry(raw: record.assessment, assessment: a, model: model))
+            return (a, model)
+        }
+
+        private func key(_ r: AssessmentRecord) -> String { r.runId + "\u{1F}" + r.caseId }
+
+        private func lookup(_ record: AssessmentRecord) -> Entry? {
+            lock.lock(); defer { lock.unlock() }
+            guard let e = entries[key(record)], e.raw == record.assessment else { return nil }
+            return e
+        }
+
+        private func store(_ record: AssessmentRecord, _ entry: Entry) {
+            lock.lock(); defer { lock.unlock() }
+            if entries.count >= 4096 { entries = [:] }
+            entries[key(record)] = entry
+        }
+    }
+
+    /// Runs' policies as parsed, by run and exact text: a case page needs its run's policy on every request.
+    static let runPolicies = RunPolicies()
+
+    final class RunPolicies: @unchecked Sendable {
+        private let lock = NSLock()
+        private var parsed: [String: AuditPolicy] = [:]
+
+        func policy(of run: RunRecord) throws -> AuditPolicy {
+            lock.lock()
+            let key = run.id + "\u{1F}" + run.policyText
+            if let p = parsed[key] { lock.unlock(); return p }
+            lock.unlock()
+            let p = try AuditPolicy.parse(run.policyText, source: "policy of run \(run.id)")
+            lock.lock()
+            if parsed.count >= 32 { parsed = [:] }
+            parsed[key] = p
+            lock.unlock()
+            return p
+        }
     }
 
     static func activeReviewer(_ db: StoreReader, _ id: String) throws -> ReviewerRecord {

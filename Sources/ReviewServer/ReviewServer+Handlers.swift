@@ -245,29 +245,18 @@ extension ReviewServer {
     static let worklistRows = 100
 
     func worklist(_ request: Request, _ session: WebSession) throws -> Response {
-        let all = try workflow.queue(reviewer: session.reviewerId)
-        let runFilter = request.uri.queryParameters.get("run").flatMap { $0.isEmpty ? nil : $0 }
-        let dispositionFilter = request.uri.queryParameters.get("disposition").flatMap { $0.isEmpty ? nil : $0 }
-        let urgency = ["escalate": 0, "second-review": 1, "review": 2]
-        // Most urgent first, then the longest waiting; the queue's keyed order breaks ties, so a
-        // planted catch trial's place gives nothing away.
-        let ordered = all.enumerated().sorted { a, b in
-            let ua = urgency[a.element.disposition] ?? 3, ub = urgency[b.element.disposition] ?? 3
-            if ua != ub { return ua < ub }
-            let wa = a.element.waitingSince ?? "", wb = b.element.waitingSince ?? ""
-            if wa != wb { return wa < wb }
-            return a.offset < b.offset
-        }.map(\.element)
-        let shown = ordered.filter { (runFilter == nil || $0.runId == runFilter) && (dispositionFilter == nil || $0.disposition == dispositionFilter) }
-        let counts = Dictionary(grouping: all, by: \.disposition).mapValues(\.count)
-        let runs = Array(Set(all.map(\.runId))).sorted()
+        let runFilter = request.uri.queryParameters.get("run").flatMap { $0.isEmpty ? nil : String($0) }
+        let dispositionFilter = request.uri.queryParameters.get("disposition").flatMap { $0.isEmpty ? nil : String($0) }
+        let list = try workflow.worklist(reviewer: session.reviewerId, run: runFilter, disposition: dispositionFilter, limit: Self.worklistRows)
+        let counts = list.counts
+        let runs = list.runs
         let body = pages.page("worklist", title: "Worklist", session: session, [
-            "total": all.count, "shown": shown.count, "filtered": runFilter != nil || dispositionFilter != nil,
+            "total": list.total, "shown": list.matching, "filtered": runFilter != nil || dispositionFilter != nil,
             "escalate": counts["escalate"] ?? 0, "secondReview": counts["second-review"] ?? 0, "review": counts["review"] ?? 0,
             "runs": runs.map { ["id": $0, "selected": $0 == runFilter] },
             "dispositions": ["escalate", "second-review", "review"].map { ["name": $0, "selected": $0 == dispositionFilter] },
-            "hasItems": !shown.isEmpty, "truncated": shown.count > Self.worklistRows, "rows": Self.worklistRows,
-            "items": shown.prefix(Self.worklistRows).map { i -> [String: Any] in
+            "hasItems": !list.items.isEmpty, "truncated": list.matching > list.items.count, "rows": Self.worklistRows,
+            "items": list.items.map { i -> [String: Any] in
                 ["caseId": i.caseId, "runId": i.runId, "disposition": i.disposition, "signatures": i.signatures,
                  "required": i.reviewersRequired, "waitingSince": i.waitingSince ?? "—", "href": Self.caseHref(run: i.runId, caseId: i.caseId)]
             },
