@@ -10,12 +10,28 @@ import Foundation
 public final class ReviewQueueCache: @unchecked Sendable {
     private let lock = NSLock()
     private var stamp: ChangeStamp?
-    private var entry = Entry(runs: [], mostUrgentFirst: [])
+    private var entry = Entry(runs: [])
 
-    /// The waiting cases by run (the queue's order) and all of them most urgent first (the worklist's).
+    /// The waiting cases by run (the queue's order), all of them most urgent first (the worklist's),
+    /// the count per run and disposition, and for each reviewer the waiting cases they signed: what a
+    /// reviewer's worklist leaves out is then found without visiting every case.
     struct Entry: Sendable {
+        typealias Waiting = (item: ReviewWorkflow.QueueItem, signers: [String], operatorId: String)
         var runs: [ReviewWorkflow.WaitingRun]
-        var mostUrgentFirst: [(item: ReviewWorkflow.QueueItem, signers: [String], operatorId: String)]
+        var mostUrgentFirst: [Waiting]
+        var counts: [String: [String: Int]] = [:]
+        var signedBy: [String: [ReviewWorkflow.QueueItem]] = [:]
+        var operators: [String: String] = [:]
+
+        init(runs: [ReviewWorkflow.WaitingRun]) {
+            self.runs = runs
+            mostUrgentFirst = ReviewWorkflow.mostUrgentFirst(runs)
+            for w in mostUrgentFirst {
+                counts[w.item.runId, default: [:]][w.item.disposition, default: 0] += 1
+                operators[w.item.runId] = w.operatorId
+                for s in w.signers { signedBy[s, default: []].append(w.item) }
+            }
+        }
     }
 
     public init() {}
@@ -29,7 +45,7 @@ public final class ReviewQueueCache: @unchecked Sendable {
         if stamp == now { defer { lock.unlock() }; return entry }
         lock.unlock()
         let runs = try derive()
-        let fresh = Entry(runs: runs, mostUrgentFirst: ReviewWorkflow.mostUrgentFirst(runs))
+        let fresh = Entry(runs: runs)
         lock.lock()
         stamp = now
         entry = fresh

@@ -67,21 +67,29 @@ public struct ReviewWorkflow: Sendable {
     /// most urgent first: escalate, second review, review; then the longest waiting; the queue's keyed
     /// order breaks ties, so a planted catch trial's place gives nothing away.
     public func worklist(reviewer: String, run: String? = nil, disposition: String? = nil, limit: Int) throws -> Worklist {
-        try store.read { db in
-            let waiting = try queueCache.waiting(db) { try Self.waitingCases(db) }
-            var list = Worklist(total: 0, counts: [:], runs: [], matching: 0, items: [])
-            var runs = Set<String>()
-            for w in waiting.mostUrgentFirst where w.operatorId != reviewer && !w.signers.contains(reviewer) {
-                list.total += 1
-                list.counts[w.item.disposition, default: 0] += 1
-                runs.insert(w.item.runId)
-                guard run == nil || w.item.runId == run, disposition == nil || w.item.disposition == disposition else { continue }
-                list.matching += 1
-                if list.items.count < limit { list.items.append(w.item) }
+        // Only the change stamp's check (and, after a change, deriving the queue) holds the store;
+        // the reviewer's view of it is computed outside.
+        let waiting = try store.read { db in try queueCache.waiting(db) { try Self.waitingCases(db) } }
+        let limit = max(limit, 0)
+        var counts: [String: [String: Int]] = [:]
+        for (runId, byDisposition) in waiting.counts where waiting.operators[runId] != reviewer { counts[runId] = byDisposition }
+        for item in waiting.signedBy[reviewer] ?? [] where counts[item.runId] != nil { counts[item.runId]![item.disposition]! -= 1 }
+        var list = Worklist(total: 0, counts: [:], runs: [], matching: 0, items: [])
+        for (runId, byDisposition) in counts {
+            for (d, n) in byDisposition where n > 0 {
+                list.total += n
+                list.counts[d, default: 0] += n
+                if run == nil || runId == run, disposition == nil || d == disposition { list.matching += n }
             }
-            list.runs = runs.sorted()
-            return list
         }
+        list.runs = counts.filter { $0.value.values.contains { $0 > 0 } }.keys.sorted()
+        guard list.matching > 0, limit > 0 else { return list }
+        for w in waiting.mostUrgentFirst where w.operatorId != reviewer && !w.signers.contains(reviewer) {
+            guard run == nil || w.item.runId == run, disposition == nil || w.item.disposition == disposition else { continue }
+            list.items.append(w.item)
+            if list.items.count >= min(limit, list.matching) { break }
+        }
+        return list
     }
 
     static let urgency = ["escalate": 0, "second-review": 1, "review": 2]

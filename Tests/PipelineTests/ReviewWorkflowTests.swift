@@ -55,6 +55,23 @@ final class ReviewWorkflowTests: XCTestCase {
         }
     }
 
+    /// The worklist (counted from the cached queue without visiting every case) against the queue:
+    /// same cases, counts and runs, most urgent first, filters and limits applied.
+    func assertWorklistIsTheQueue(_ workflow: ReviewWorkflow, _ reviewer: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let queue = try workflow.queue(reviewer: reviewer)
+        let urgency = ["escalate": 0, "second-review": 1, "review": 2]
+        let ordered = queue.enumerated().sorted { (urgency[$0.element.disposition]!, $0.offset) < (urgency[$1.element.disposition]!, $1.offset) }.map(\.element)
+        for (run, disposition, limit) in [(String?.none, String?.none, 100), (nil, "review", 3), (nil, "escalate", 1000), ("nope", nil, 10), (nil, nil, 0)] {
+            let list = try workflow.worklist(reviewer: reviewer, run: run, disposition: disposition, limit: limit)
+            let matching = ordered.filter { (run == nil || $0.runId == run) && (disposition == nil || $0.disposition == disposition) }
+            XCTAssertEqual(list.total, queue.count, "\(reviewer) total", file: file, line: line)
+            XCTAssertEqual(list.counts, Dictionary(grouping: queue, by: \.disposition).mapValues(\.count), "\(reviewer) counts", file: file, line: line)
+            XCTAssertEqual(list.runs, Array(Set(queue.map(\.runId))).sorted(), "\(reviewer) runs", file: file, line: line)
+            XCTAssertEqual(list.matching, matching.count, "\(reviewer) \(run ?? "-") \(disposition ?? "-") matching", file: file, line: line)
+            XCTAssertEqual(list.items, Array(matching.prefix(limit)), "\(reviewer) \(run ?? "-") \(disposition ?? "-") items", file: file, line: line)
+        }
+    }
+
     func testSignOffRulesRefusalsAndTamperDetection() throws {
         let s = try runSetup(policy: try ShippedPolicy.screeningStrict.load(), runId: "review-run")
         let workflow = ReviewWorkflow(store: s.store)
@@ -108,6 +125,7 @@ final class ReviewWorkflowTests: XCTestCase {
             _ = try workflow.sign(self.request(s, caseId, "alice", key: alice, at: t0.addingTimeInterval(200)), storePath: "")
         }
         XCTAssertFalse(try workflow.queue(reviewer: "alice").contains { $0.caseId == caseId }, "alice's signed case left her queue")
+        for who in ["alice", "bob", "operator-1"] { try assertWorklistIsTheQueue(workflow, who) }
         XCTAssertTrue(try workflow.queue(reviewer: "bob").contains { $0.caseId == caseId }, "bob still sees it (second reviewer)")
 
         // A deactivated reviewer is refused.
