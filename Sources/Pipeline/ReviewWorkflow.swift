@@ -41,14 +41,17 @@ public struct ReviewWorkflow: Sendable {
     /// Cases whose disposition needs people and that lack signatures; for a reviewer, without the cases
     /// they already signed or whose run they operated.
     public func queue(reviewer: String? = nil) throws -> [QueueItem] {
-        try store.read { db in
-            let waiting = try queueCache.waiting(db) { try Self.waitingCases(db) }
-            var items: [QueueItem] = []
-            for run in waiting.runs where reviewer == nil || reviewer != run.operatorId {
-                for w in run.cases where reviewer == nil || !w.signers.contains(reviewer!) { items.append(w.item) }
-            }
-            return items
+        var items: [QueueItem] = []
+        for run in try waiting().runs where reviewer == nil || reviewer != run.operatorId {
+            for w in run.cases where reviewer == nil || !w.signers.contains(reviewer!) { items.append(w.item) }
         }
+        return items
+    }
+
+    /// The waiting cases, from the cache while its stamp holds; only this holds the store's connection,
+    /// a reviewer's view of them is computed outside.
+    func waiting() throws -> ReviewQueueCache.Entry {
+        try store.read { db in try queueCache.waiting(db) { try Self.waitingCases(db) } }
     }
 
     /// A reviewer's worklist: the counts over every case waiting for them, and the first `limit` of
@@ -67,9 +70,7 @@ public struct ReviewWorkflow: Sendable {
     /// most urgent first: escalate, second review, review; then the longest waiting; the queue's keyed
     /// order breaks ties, so a planted catch trial's place gives nothing away.
     public func worklist(reviewer: String, run: String? = nil, disposition: String? = nil, limit: Int) throws -> Worklist {
-        // Only the change stamp's check (and, after a change, deriving the queue) holds the store;
-        // the reviewer's view of it is computed outside.
-        let waiting = try store.read { db in try queueCache.waiting(db) { try Self.waitingCases(db) } }
+        let waiting = try waiting()
         let limit = max(limit, 0)
         var counts: [String: [String: Int]] = [:]
         for (runId, byDisposition) in waiting.counts where waiting.operators[runId] != reviewer { counts[runId] = byDisposition }
@@ -94,7 +95,7 @@ public struct ReviewWorkflow: Sendable {
 
     static let urgency = ["escalate": 0, "second-review": 1, "review": 2]
 
-    static func mostUrgentFirst(_ runs: [WaitingRun]) -> [(item: QueueItem, signers: [String], operatorId: String)] {
+    static func mostUrgentFirst(_ runs: [WaitingRun]) -> [ReviewQueueCache.Entry.Waiting] {
         let all = runs.flatMap { run in run.cases.map { (item: $0.item, signers: $0.signers, operatorId: run.operatorId) } }
         return all.enumerated().sorted { a, b in
             let ua = urgency[a.element.item.disposition] ?? 3, ub = urgency[b.element.item.disposition] ?? 3
