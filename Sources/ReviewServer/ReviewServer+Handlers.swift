@@ -256,10 +256,7 @@ extension ReviewServer {
             "runs": runs.map { ["id": $0, "selected": $0 == runFilter] },
             "dispositions": ["escalate", "second-review", "review"].map { ["name": $0, "selected": $0 == dispositionFilter] },
             "hasItems": !list.items.isEmpty, "truncated": list.matching > list.items.count, "rows": Self.worklistRows,
-            "items": list.items.map { i -> [String: Any] in
-                ["caseId": i.caseId, "runId": i.runId, "disposition": i.disposition, "signatures": i.signatures,
-                 "required": i.reviewersRequired, "waitingSince": i.waitingSince ?? "—", "href": Self.caseHref(run: i.runId, caseId: i.caseId)]
-            },
+            "itemRows": WebPages.worklistRows(list.items),
         ])
         return Self.response(.ok, type: "text/html; charset=utf-8", body: body)
     }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Reports
 
 /// Headers on every response: a strict Content-Security-Policy (same-origin script and style only,
 /// no inline script, no external resources), no framing by other sites, no sniffing, no caching of
@@ -66,8 +67,7 @@ enum ReviewTimeHistogram {
             bars += String(format: ##"<rect x="%.0f" y="%.1f" width="%.0f" height="%.1f" fill="#0b5cad"><title>%@: %d</title></rect>"##,
                            Double(i) * (w + 1), h - bh, w, bh, label, c)
         }
-        let escaped = reviewer.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: "\"", with: "&quot;")
+        let escaped = ReportText.htmlEscaped(reviewer)
         return #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(Double(edges.count) * (w + 1)))" height="\#(Int(h))" role="img" aria-label="review times of \#(escaped)">\#(bars)</svg>"#
     }
 }
