@@ -77,8 +77,7 @@ struct ServeBench: AsyncParsableCommand {
         logger.logLevel = .error
         let server = try ReviewServer(store: caseStore, configuration: .init(storePath: storePath, port: 0))
         let port = PortBox()
-        let app = Application(router: server.router(logger: logger), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { port.set($0.localAddress?.port ?? 0) }, logger: logger)
+        let app = server.application(logger: logger, onServerRunning: { port.set($0) })
         let serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
         let ours = try await port.wait()
         let base = "http://127.0.0.1:\(ours)"
