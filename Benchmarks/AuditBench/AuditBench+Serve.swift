@@ -29,6 +29,7 @@ struct ServeBench: AsyncParsableCommand {
     @Option(help: "The audit executable (default: beside audit-bench).") var audit: String?
     @Option(help: "python3 with flask, for the peer (empty: skip the peer).") var python = "python3"
     @Flag(help: "Print one JSON document.") var json = false
+    @Flag(help: "Log every request of our server (method, path, status, ms) on stderr.") var accessLog = false
 
     func run() async throws {
         let fm = FileManager.default
@@ -74,7 +75,7 @@ struct ServeBench: AsyncParsableCommand {
 
         // Countersign's server, in process.
         var logger = Logger(label: "bench")
-        logger.logLevel = .error
+        logger.logLevel = accessLog ? .info : .error
         let server = try ReviewServer(store: caseStore, configuration: .init(storePath: storePath, port: 0))
         let port = PortBox()
         let app = server.application(logger: logger, onServerRunning: { port.set($0) })
@@ -90,6 +91,10 @@ struct ServeBench: AsyncParsableCommand {
                                    timeout: .seconds(120)).body.collect(upTo: 16 << 20)
         let firstWorklistMs = (ContinuousClock.now - cold) / .milliseconds(1)
         let countersign = try await Self.load(http, base: base, cookies: sessions, caseLinks: caseLinks, seconds: seconds, maxRequests: maxRequests)
+        // The same clients against a static file of the same server: what this machine's HTTP stack
+        // and load generator cost with no page work at all, the floor under both figures.
+        let floor = try await Self.load(http, base: base, cookies: sessions, worklistPath: Self.floorPath, caseLinks: [Self.floorPath],
+                                        seconds: seconds, maxRequests: maxRequests)
         serverTask.cancel()
         _ = try? await serverTask.value
 
@@ -119,6 +124,7 @@ struct ServeBench: AsyncParsableCommand {
         }
 
         var result: [String: Any] = ["store": storePath, "clients": clients, "seconds": seconds, "countersign": countersign.json,
+                                     "static_file_floor": floor.json,
                                      "first_worklist_ms": firstWorklistMs,
                                      "queue_cases": queue.count,
                                      "note": "each client alternates GET / (worklist, first 100 rows) and GET its case page; Countersign's case page logs a review.view event per request and checks attestations; the peer serves the same worklist query and the stored report, with neither"]
@@ -133,6 +139,8 @@ struct ServeBench: AsyncParsableCommand {
             print(String(format: "first worklist (derives and checks the queue): %.0f ms", firstWorklistMs))
             print(String(format: "countersign: %.0f requests/s, p50 %.1f ms, p99 %.1f ms (%d requests, %d errors)",
                          countersign.requestsPerSecond, countersign.p50, countersign.p99, countersign.requests, countersign.errors))
+            print(String(format: "floor (same clients, a static file): %.0f requests/s, p50 %.1f ms, p99 %.1f ms (%d requests, %d errors)",
+                         floor.requestsPerSecond, floor.p50, floor.p99, floor.requests, floor.errors))
             if let peer {
                 print(String(format: "flask peer:  %.0f requests/s, p50 %.1f ms, p99 %.1f ms (%d requests, %d errors); ratio %.2f×",
                              peer.requestsPerSecond, peer.p50, peer.p99, peer.requests, peer.errors,
@@ -176,7 +184,10 @@ struct ServeBench: AsyncParsableCommand {
     }
 
     /// One task per client, alternating the worklist and its case page until the time or count runs out.
-    static func load(_ http: HTTPClient, base: String, cookies: [String], caseLinks: [String], seconds: Double, maxRequests: Int) async throws -> LoadResult {
+    static let floorPath = "/static/app.css"
+
+    static func load(_ http: HTTPClient, base: String, cookies: [String], worklistPath: String = "/", caseLinks: [String],
+                     seconds: Double, maxRequests: Int) async throws -> LoadResult {
         let deadline = Date().addingTimeInterval(seconds)
         let budget = Budget(maxRequests)
         let start = Date()
@@ -185,7 +196,8 @@ struct ServeBench: AsyncParsableCommand {
                 group.addTask {
                     var worklist: [Double] = [], casePage: [Double] = [], errors = 0, n = 0
                     while Date() < deadline, budget.take() {
-                        let path = n % 2 == 0 ? "/" : caseLinks[i % caseLinks.count]
+                        let worklistTurn = n % 2 == 0
+                        let path = worklistTurn ? worklistPath : caseLinks[i % caseLinks.count]
                         n += 1
                         var request = HTTPClientRequest(url: base + path)
                         if !cookie.isEmpty { request.headers.add(name: "cookie", value: cookie) }
@@ -196,7 +208,7 @@ struct ServeBench: AsyncParsableCommand {
                             if response.status.code != 200 { errors += 1 }
                         } catch { errors += 1 }
                         let ms = (ContinuousClock.now - t0) / .milliseconds(1)
-                        if path == "/" { worklist.append(ms) } else { casePage.append(ms) }
+                        if worklistTurn { worklist.append(ms) } else { casePage.append(ms) }
                     }
                     return (worklist, casePage, errors)
                 }

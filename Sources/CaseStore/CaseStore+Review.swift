@@ -4,7 +4,7 @@ import GRDB
 extension CaseStore {
     public static func reviewer(_ reader: StoreReader, id: String) throws -> ReviewerRecord? {
         let db = reader.database
-        return try ReviewerRecord.fetchOne(db, key: id)
+        return try ReviewerRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM reviewers WHERE id = ?"), arguments: [id])
     }
 
     public static func reviewerKeys(_ reader: StoreReader, reviewerId: String) throws -> [ReviewerKeyRecord] {
@@ -20,13 +20,17 @@ extension CaseStore {
     /// The newest review session of a reviewer on a case in a run.
     public static func latestSession(_ reader: StoreReader, runId: String, caseId: String, reviewerId: String) throws -> ReviewSessionRecord? {
         let db = reader.database
-        return try ReviewSessionRecord
-            .filter(Column("run_id") == runId && Column("case_id") == caseId && Column("reviewer_id") == reviewerId)
-            .order(Column("id").desc).fetchOne(db)
+        return try ReviewSessionRecord.fetchOne(db.cachedStatement(sql: """
+            SELECT * FROM review_sessions WHERE run_id = ? AND case_id = ? AND reviewer_id = ? ORDER BY id DESC LIMIT 1
+            """), arguments: [runId, caseId, reviewerId])
     }
 
     public static func signOffs(_ reader: StoreReader, runId: String? = nil, caseId: String? = nil) throws -> [SignOffRecord] {
         let db = reader.database
+        if let runId, let caseId {   // a case page's, on every view
+            return try SignOffRecord.fetchAll(db.cachedStatement(sql: "SELECT * FROM signoffs WHERE run_id = ? AND case_id = ? ORDER BY id"),
+                                              arguments: [runId, caseId])
+        }
         var request = SignOffRecord.all()
         if let runId { request = request.filter(Column("run_id") == runId) }
         if let caseId { request = request.filter(Column("case_id") == caseId) }

@@ -4,7 +4,7 @@ import GRDB
 extension CaseStore {
     public static func run(_ reader: StoreReader, id: String) throws -> RunRecord? {
         let db = reader.database
-        return try RunRecord.fetchOne(db, key: id)
+        return try RunRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM runs WHERE id = ?"), arguments: [id])
     }
 
     public static func runs(_ reader: StoreReader, study: String? = nil) throws -> [RunRecord] {
@@ -35,7 +35,8 @@ extension CaseStore {
 
     public static func assessment(_ reader: StoreReader, runId: String, caseId: String) throws -> AssessmentRecord? {
         let db = reader.database
-        return try AssessmentRecord.fetchOne(db, key: ["run_id": runId, "case_id": caseId])
+        return try AssessmentRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM assessments WHERE run_id = ? AND case_id = ?"),
+                                             arguments: [runId, caseId])
     }
 
     /// Latest assessment of a case across runs (newest run first).
@@ -50,9 +51,17 @@ extension CaseStore {
     /// The newest version of a report (case report when `caseId` is given, else the run report).
     public static func latestReport(_ reader: StoreReader, runId: String, caseId: String?, format: ReportRecord.Format) throws -> ReportRecord? {
         let db = reader.database
-        var request = ReportRecord.filter(Column("run_id") == runId && Column("format") == format.rawValue)
-        request = caseId.map { request.filter(Column("case_id") == $0) } ?? request.filter(Column("case_id") == nil)
-        return try request.order(Column("version").desc).fetchOne(db)
+        return try ReportRecord.fetchOne(db.cachedStatement(sql: """
+            SELECT * FROM reports WHERE run_id = ? AND case_id IS ? AND format = ? ORDER BY version DESC LIMIT 1
+            """), arguments: [runId, caseId, format.rawValue])
+    }
+
+    /// The newest version number of a report, without reading the report (a case page shows it on every view).
+    public static func latestReportVersion(_ reader: StoreReader, runId: String, caseId: String?, format: ReportRecord.Format) throws -> Int? {
+        let db = reader.database
+        return try Int.fetchOne(db.cachedStatement(sql: """
+            SELECT max(version) FROM reports WHERE run_id = ? AND case_id IS ? AND format = ?
+            """), arguments: [runId, caseId, format.rawValue])
     }
 
     public static func reports(_ reader: StoreReader, runId: String) throws -> [ReportRecord] {

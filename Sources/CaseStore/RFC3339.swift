@@ -37,7 +37,10 @@ public enum RFC3339 {
     }
 
     /// Milliseconds since 1970 of an RFC 3339 string (any offset; fraction optional), or nil.
+    /// The store's own UTC form is read by hand (case pages read several per request); any other
+    /// form goes through `ISO8601DateFormatter`.
     public static func milliseconds(from string: String) -> Int64? {
+        if let ms = utcMilliseconds(Array(string.utf8)) { return ms }
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var date = f.date(from: string)
@@ -47,6 +50,51 @@ public enum RFC3339 {
         }
         guard let d = date else { return nil }
         return Int64((d.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, checked field by field; nil for anything else.
+    private static func utcMilliseconds(_ b: [UInt8]) -> Int64? {
+        guard b.count >= 20, b.last == UInt8(ascii: "Z"), b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+              b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":") else { return nil }
+        func number(_ from: Int, _ count: Int) -> Int64? {
+            var v: Int64 = 0
+            for i in from..<(from + count) {
+                guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                v = v * 10 + Int64(b[i] - 0x30)
+            }
+            return v
+        }
+        guard let y = number(0, 4), let m = number(5, 2), let d = number(8, 2),
+              let hh = number(11, 2), let mm = number(14, 2), let ss = number(17, 2),
+              (1...12).contains(m), d >= 1, d <= daysInMonth(y, m), hh < 24, mm < 60, ss < 60 else { return nil }
+        var fractionMs: Int64 = 0
+        if b.count > 20 {
+            let digits = b.count - 21
+            guard b[19] == UInt8(ascii: "."), (1...9).contains(digits), let f = number(20, digits) else { return nil }
+            var scale: Int64 = 1
+            for _ in 0..<digits { scale *= 10 }
+            fractionMs = (f * 1000 * 2 + scale) / (scale * 2)   // rounded to the nearest millisecond
+        }
+        let days = daysFromCivil(y, m, d)
+        return ((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + fractionMs
+    }
+
+    private static func daysInMonth(_ y: Int64, _ m: Int64) -> Int64 {
+        switch m {
+        case 2: return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Howard Hinnant's days-from-civil (proleptic Gregorian).
+    private static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
     }
 
     /// Howard Hinnant's days-from-civil inverse (proleptic Gregorian).

@@ -7,11 +7,8 @@ public enum Timestamp {
 
     public static func string(from date: Date) -> String { RFC3339.string(from: date) }
 
+    /// To the millisecond, the precision every stored time has.
     public static func date(from string: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: string) { return d }
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: string)
+        RFC3339.milliseconds(from: string).map { Date(timeIntervalSince1970: Double($0) / 1000) }
     }
 }

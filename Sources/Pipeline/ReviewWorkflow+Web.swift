@@ -57,7 +57,7 @@ extension ReviewWorkflow {
                   let opened = Timestamp.date(from: session.openedAt) else {
                 throw ReviewError.notOpened(caseId: caseId, reviewer: who.id)
             }
-            guard let latest = try CaseStore.latestReport(db, runId: run.id, caseId: caseId, format: .html) else {
+            guard let latestVersion = try CaseStore.latestReportVersion(db, runId: run.id, caseId: caseId, format: .html) else {
                 throw CaseStoreError.notFound(kind: "report of case", id: caseId)
             }
             let blinded = policy.review.blindFirstRead && session.blindReadClass == nil
@@ -81,11 +81,11 @@ extension ReviewWorkflow {
             }
             try AuditLog.append(db, actor: who.id, action: "review.view", subject: AuditSubject(type: "case", id: caseId),
                                 payload: ["run_id": run.id, "case_id": caseId, "reviewer_id": who.id, "address": address,
-                                          "blinded": String(blinded), "report_version": String(latest.version)], time: now)
+                                          "blinded": String(blinded), "report_version": String(latestVersion)], time: now)
             return CaseView(
                 runId: run.id, caseId: caseId, disposition: assessment.disposition.kind.rawValue, reviewersRequired: required,
                 blinded: blinded, blindedEvidence: blinded ? Self.blindedEvidence(caseId: caseId, model) : nil,
-                report: blinded ? nil : model, reportVersion: latest.version, openedAt: opened,
+                report: blinded ? nil : model, reportVersion: latestVersion, openedAt: opened,
                 blindReadClass: session.blindReadClass,
                 classes: Self.classes(of: model),
                 minSeconds: policy.review.minSeconds, overrideReasons: policy.review.overrideReasons,

@@ -162,11 +162,8 @@ extension ReviewServer {
         "/cases/\(pathSegment(run))/\(pathSegment(caseId))"
     }
 
-    static func pathSegment(_ s: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
-    }
+    /// One path segment, percent-encoded (a `/` in an id is encoded too).
+    static func pathSegment(_ s: String) -> String { ReportText.percentEncoded(s, keepingSlashes: false) }
 
     // MARK: sign-in
 

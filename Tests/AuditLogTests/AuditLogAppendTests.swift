@@ -46,6 +46,21 @@ final class AuditLogAppendTests: XCTestCase {
         XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: -0.001)), "1969-12-31T23:59:59.999Z")
         XCTAssertEqual(RFC3339.string(from: Date(timeIntervalSince1970: 1_796_528_261.123)), "2026-12-06T03:37:41.123Z")
         XCTAssertEqual(RFC3339.milliseconds(from: "2026-12-06T03:37:41.123Z"), 1_796_528_261_123)
+        XCTAssertEqual(RFC3339.milliseconds(from: "2026-12-06T05:37:41.123+02:00"), 1_796_528_261_123)
+        XCTAssertNil(RFC3339.milliseconds(from: "2026-13-06T03:37:41.123Z"))
+        XCTAssertNil(RFC3339.milliseconds(from: "not a time"))
+        // The hand-read UTC form agrees with Foundation's ISO 8601 parser, to the millisecond.
+        let iso = ISO8601DateFormatter()
+        for i in 0..<2000 {
+            let ms = -2_000_000_000_000 + Int64(i) * 4_500_000_017   // 1906 to 2191, every millisecond digit
+            let text = RFC3339.string(millisecondsSince1970: ms)
+            XCTAssertEqual(RFC3339.milliseconds(from: text), ms, text)
+            let seconds = i % 2 == 0 ? String(text.dropLast(5)) + "Z" : text   // without a fraction, too
+            iso.formatOptions = i % 2 == 0 ? [.withInternetDateTime] : [.withInternetDateTime, .withFractionalSeconds]
+            let reference = iso.date(from: seconds).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
+            XCTAssertEqual(RFC3339.milliseconds(from: seconds), reference, seconds)
+        }
+        XCTAssertEqual(Timestamp.date(from: "2000-02-29T00:00:00.5Z"), Date(timeIntervalSince1970: 951_782_400.5))
     }
 
     func testAppendStoresCanonicalEntryAndKeepsFrontier() throws {

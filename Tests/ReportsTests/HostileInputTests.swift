@@ -130,6 +130,16 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(run.contains("href=\"https%3A//evil.example/x.png\""), "a report file named like a URL stays relative")
     }
 
+    func testHTMLEscapingKeepsPlainTextAndEscapesTheRest() {
+        XCTAssertEqual(ReportText.htmlEscaped("lesion-0325_a.b ~ 2026-12-03T10:00:00.000Z"), "lesion-0325_a.b ~ 2026-12-03T10:00:00.000Z")
+        XCTAssertEqual(ReportText.htmlEscaped(#"<script>alert("x") & 'y'</script>"#),
+                       "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;")
+        XCTAssertEqual(ReportText.htmlEscaped("a\u{202E}b"), ReportText.displayable("a\u{202E}b"))
+        XCTAssertFalse(ReportText.htmlEscaped("a\u{202E}b").unicodeScalars.contains("\u{202E}"), "a bidi override is made visible")
+        XCTAssertFalse(ReportText.htmlEscaped("a\u{7}b").unicodeScalars.contains("\u{7}"), "a control character is made visible")
+        XCTAssertEqual(ReportText.htmlEscaped("lésion <1>"), "lésion &lt;1&gt;")
+    }
+
     func testRelativeHref() {
         XCTAssertEqual(ReportText.relativeHref("cases/c 1.html"), "cases/c%201.html")
         XCTAssertEqual(ReportText.relativeHref("JavaScript:x"), "JavaScript%3Ax")

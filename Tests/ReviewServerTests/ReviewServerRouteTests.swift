@@ -132,6 +132,15 @@ final class ReviewServerRouteTests: XCTestCase {
 
     // MARK: tests
 
+    /// Case links percent-encode all but RFC 3986's unreserved characters, and the router reads them back.
+    func testCaseLinksEncodeEveryReservedByte() {
+        XCTAssertEqual(ReviewServer.caseHref(run: "run 1", caseId: "lésion/<x>?#%"),
+                       "/cases/run%201/l%C3%A9sion%2F%3Cx%3E%3F%23%25")
+        XCTAssertEqual(ReviewServer.caseHref(run: "r-1.a_b~", caseId: "AZaz09"), "/cases/r-1.a_b~/AZaz09")
+        let odd = "ü 😀/&=+;:@"
+        XCTAssertEqual(ReviewServer.caseHref(run: "r", caseId: odd).dropFirst("/cases/r/".count).removingPercentEncoding, odd)
+    }
+
     func testSignInBlindReadMinimumTimeAndSigning() async throws {
         let s = try setUpServer()
         let workflow = ReviewWorkflow(store: s.store)

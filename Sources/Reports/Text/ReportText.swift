@@ -52,6 +52,10 @@ public enum ReportText {
 
     /// Displayable text escaped for HTML/SVG element content and quoted attribute values.
     public static func htmlEscaped(_ text: String) -> String {
+        // Most ids and times are printable ASCII with nothing to escape: returned as they are.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x26 && $0 != 0x3C && $0 != 0x3E && $0 != 0x22 && $0 != 0x27 }) {
+            return text
+        }
         var out = ""
         for s in displayable(text).unicodeScalars {
             switch s {
@@ -109,18 +113,28 @@ public enum ReportText {
     /// absolute paths, network paths and empty names.
     public static func relativeHref(_ file: String) -> String? {
         guard !file.isEmpty, !file.hasPrefix("/"), !file.hasPrefix("\\") else { return nil }
-        var out = ""
-        for byte in file.utf8 {
+        return percentEncoded(file, keepingSlashes: true)
+    }
+
+    /// RFC 3986 percent-encoding: every byte but the unreserved ASCII ones (letters, digits, `-._~`,
+    /// and `/` when `keepingSlashes`) as `%XX` of its UTF-8. Bytewise: the worklist writes 100 links
+    /// per page (Foundation's `CharacterSet` way was 12% of the server's CPU under load).
+    public static func percentEncoded(_ text: String, keepingSlashes: Bool) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
                  UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
+                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(byte)
+            case UInt8(ascii: "/") where keepingSlashes:
+                out.append(byte)
             default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                out += "%" + (hex.count == 1 ? "0" + hex : hex)
+                out.append(UInt8(ascii: "%")); out.append(hex[Int(byte >> 4)]); out.append(hex[Int(byte & 0xF)])
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }
