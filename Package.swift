@@ -31,7 +31,7 @@ let package = Package(
         .executable(name: "audit-bench", targets: ["AuditBench"]),
         .library(name: "Countersign", targets: [
             "CaseStore", "Cohorts", "Recurrent", "Calibration", "Retrieval", "RepeatScan",
-            "AuditLog", "Policy", "Review", "Reports", "Pipeline", "Digests", "Files",
+            "AuditLog", "Policy", "Review", "Reports", "Pipeline", "Digests", "Files", "Interop",
         ]),
         .library(name: "Recurrent", targets: ["Recurrent"]),
         .library(name: "Calibration", targets: ["Calibration"]),
@@ -90,9 +90,11 @@ let package = Package(
             "CLibXML2", "Files",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
+        // FHIR R4 resources and bundles from plain values (no store, no I/O).
+        .target(name: "Interop", dependencies: ["Digests", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Pipeline", dependencies: [
             "CaseStore", "Cohorts", "Randomness", "Recurrent", "Calibration", "Retrieval", "RepeatScan",
-            "AuditLog", "Policy", "Review", "Reports", "Digests", "Files",
+            "AuditLog", "Policy", "Review", "Reports", "Digests", "Files", "Interop",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The reviewers' web app: routes, sessions, CSRF and pages over Pipeline's ReviewWorkflow.
@@ -150,6 +152,8 @@ let package = Package(
         .target(name: "PipelineFixtures", dependencies: ["CaseStore", "Digests",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto")], path: "Tests/PipelineFixtures"),
+        .testTarget(name: "InteropTests", dependencies: ["Interop", "Digests", .product(name: "Crypto", package: "swift-crypto")],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CaseStore", "AuditLog", "Policy", "Reports", "Digests",
             "PipelineFixtures", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReviewServerTests", dependencies: ["ReviewServer", "Pipeline", "CaseStore", "Policy", "Review", "PipelineFixtures",

@@ -64,6 +64,22 @@ final class ReviewCLITests: XCTestCase {
 
         let verify = try CLI.ok(["review", "verify", "--store", "s.sqlite", "--json"], in: dir)
         XCTAssertEqual((try CLI.json(verify) as? [String: Any])?["ok"] as? Bool, true)
+
+        // FHIR export: the run's final cases; a case awaiting sign-off is refused alone, an unknown run is missing.
+        let exported = try CLI.ok(["export", "fhir", "--store", "s.sqlite", "--run", "r1", "--out", "fhir", "--actor", "integration"], in: dir)
+        XCTAssertTrue(exported.stdout.contains("wrote ") && exported.stdout.contains("left out"), exported.stdout)
+        let bundle = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("fhir/r1.fhir-bundle.json"))) as? [String: Any])
+        XCTAssertEqual(bundle["resourceType"] as? String, "Bundle")
+        let ids = ((bundle["entry"] as? [[String: Any]]) ?? []).compactMap { $0["resource"] as? [String: Any] }
+            .filter { $0["resourceType"] as? String == "DiagnosticReport" }
+            .compactMap { (($0["identifier"] as? [[String: Any]])?.first?["value"]) as? String }
+        if items.first?["reviewers_required"] as? Int == 1 { XCTAssertTrue(ids.contains("r1/\(caseId)"), "the signed case is exported") }
+        let awaiting = try XCTUnwrap(items.dropFirst().first?["case_id"] as? String)
+        XCTAssertFalse(ids.contains("r1/\(awaiting)"), "a case awaiting sign-off is not sent as final")
+        try refused(["export", "fhir", "--store", "s.sqlite", "--run", "r1", "--case", awaiting, "--out", "fhir"], status: 65, "unsigned case")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("fhir/r1-\(awaiting).fhir-bundle.json").path))
+        try refused(["export", "fhir", "--store", "s.sqlite", "--run", "no-such-run", "--out", "fhir"], status: 66, "unknown run")
+        try CLI.ok(["log", "verify", "--store", "s.sqlite"], in: dir)
         _ = try CLI.sqlite("s.sqlite", "UPDATE reports SET content = CAST(replace(CAST(content AS TEXT), '</body>', '<p>x</p></body>') AS BLOB) WHERE case_id = '\(caseId)' AND version = 1 AND format = 'html'", in: dir)
         let bad = try CLI.run(["review", "verify", "--store", "s.sqlite", "--json"], in: dir)
         XCTAssertEqual(bad.status, 1, bad.stderr)
