@@ -70,7 +70,12 @@ final class RunInterruptionTests: XCTestCase {
 
         var rng = SplitMix64(state: 20_261_128)
         var killed = 0, progressSeen: [Int] = []
+        func assessed() throws -> Int {
+            Int(try CLI.sqlite("b.sqlite", "SELECT count(*) FROM assessments WHERE run_id = 'kill-run'", in: dir)
+                .trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
         for attempt in 0..<4 {
+            let before = try assessed()
             let p = Process()
             p.executableURL = CLI.binary
             p.arguments = runArgs("b.sqlite", out: "out-b")
@@ -78,9 +83,16 @@ final class RunInterruptionTests: XCTestCase {
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
-            // Anywhere from start-up (loading, log verification) to a quarter of a full run further on.
-            let delay = 0.05 + rng.uniform() * duration * 0.3
-            Thread.sleep(forTimeInterval: delay)
+            if attempt == 0 {
+                // During start-up (loading, log verification), before or around the first case.
+                Thread.sleep(forTimeInterval: 0.05 + rng.uniform() * min(duration * 0.1, 1))
+            } else {
+                // Mid-run: once a seeded-random number of further cases is stored (a machine's speed does
+                // not decide whether the kill lands inside the run). Bounded by a generous deadline.
+                let target = before + 1 + Int(rng.uniform() * Double(max(1, (total - before) / 4)))
+                let deadline = Date().addingTimeInterval(max(60, duration * 4))
+                while p.isRunning, Date() < deadline, try assessed() < target { Thread.sleep(forTimeInterval: 0.005) }
+            }
             if p.isRunning {
                 kill(p.processIdentifier, SIGKILL)
                 p.waitUntilExit()
@@ -88,8 +100,7 @@ final class RunInterruptionTests: XCTestCase {
             } else {
                 p.waitUntilExit()
             }
-            let n = Int(try CLI.sqlite("b.sqlite", "SELECT count(*) FROM assessments WHERE run_id = 'kill-run'", in: dir)
-                .trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            let n = try assessed()
             progressSeen.append(n)
             // Each stored case has exactly one case.assessed event: nothing half-written.
             let events = Int(try CLI.sqlite("b.sqlite", "SELECT count(*) FROM audit_events WHERE action = 'case.assessed'", in: dir)
