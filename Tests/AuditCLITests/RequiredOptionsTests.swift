@@ -44,6 +44,7 @@ final class RequiredOptionsTests: XCTestCase {
         "review sign": ["case-id": "c1", "--reviewer": "alice", "--decision": "agree", "--meaning": "review"],
         "review verify": [:],
         "serve": [:],
+        "export fhir": ["--run": "r1", "--out": "exports"],
         "review stats": [:],
         "report case": ["case-id": "c1", "--run": "r1"],
         "report run": ["run-id": "r1"],
