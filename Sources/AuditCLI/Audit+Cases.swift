@@ -10,7 +10,7 @@ extension Audit {
         static let configuration = CommandConfiguration(
             commandName: "cases",
             abstract: "Import, list and show cases.",
-            subcommands: [Import.self, List.self, Show.self, Assign.self])
+            subcommands: [Import.self, List.self, Show.self, Assign.self, Verify.self])
     }
 }
 
@@ -110,13 +110,14 @@ extension Audit.Cases {
 
         func run() throws {
             let store = try storeOptions.openExisting()
-            let (record, scans, study) = try store.read { db in
+            let (record, scans, study, outcomes) = try store.read { db in
                 let record = try CaseStore.caseRecord(db, id: caseId)
-                return (record, try CaseStore.scans(db, caseId: caseId), try CaseStore.study(db, named: record.study))
+                return (record, try CaseStore.scans(db, caseId: caseId), try CaseStore.study(db, named: record.study),
+                        try CaseStore.outcomes(db, caseId: caseId))
             }
             let details = scans.map { ScanDetail(scan: $0, includeValues: values) }
             if output.json {
-                try Console.json(Shown(record: record, scans: details))
+                try Console.json(Shown(record: record, scans: details, outcomes: outcomes))
                 return
             }
             Console.out("""
@@ -124,6 +125,10 @@ extension Audit.Cases {
                   label \(record.label ?? "— (unlabelled)")\(record.verifiedBy.map { "  verified by \($0) at \(record.verifiedAt ?? "?")" } ?? "")
                   created \(record.createdAt)\(record.notes.isEmpty ? "" : "\n  notes: \(record.notes)")
                 """)
+            for o in outcomes {
+                Console.out("  outcome \(o.label) (\(o.source), \(o.verifiedBy), \(o.verifiedAt))"
+                            + (o.supersedes.map { " — corrects outcome \($0): \(o.reason ?? "")" } ?? ""))
+            }
             for d in details {
                 Console.out("  scan \(d.scanIndex): \(d.length) × \(d.channels)\(d.missing > 0 ? ", \(d.missing) missing" : "")"
                             + "\(d.acquiredAt.map { ", acquired \($0)" } ?? "")")
@@ -145,8 +150,10 @@ extension Audit.Cases {
     struct Shown: Encodable {
         let record: CaseRecord
         let scans: [ScanDetail]
+        /// Ground truth that arrived later, oldest first (corrections after what they correct).
+        let outcomes: [OutcomeRecord]
         enum Keys: String, CodingKey {
-            case `case`, scans, id, study, subject, label, split, notes
+            case `case`, scans, outcomes, id, study, subject, label, split, notes
             case verifiedBy = "verified_by", verifiedAt = "verified_at", createdAt = "created_at"
         }
         func encode(to encoder: Encoder) throws {
@@ -158,6 +165,7 @@ extension Audit.Cases {
             try c.encode(record.split.rawValue, forKey: .split); try c.encode(record.notes, forKey: .notes)
             try c.encode(record.createdAt, forKey: .createdAt)
             try top.encode(scans, forKey: .scans)
+            try top.encode(outcomes, forKey: .outcomes)
         }
     }
 

@@ -87,6 +87,7 @@ public final class CaseStore: @unchecked Sendable {
         m.registerMigration("v1-runs", migrate: Schema.createRuns)
         m.registerMigration("v1-review", migrate: Schema.createReview)
         m.registerMigration("v2-attestations", migrate: Schema.createAttestations)
+        m.registerMigration("v3-outcomes", migrate: Schema.createOutcomes)
         return m
     }
 }

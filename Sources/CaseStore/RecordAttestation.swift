@@ -8,11 +8,12 @@ public enum AttestedTable: String, CaseIterable, Sendable {
     case studies, cases, scans, models, calibrators, embeddings, runs, assessments, reports
     case reviewers, reviewerKeys = "reviewer_keys", reviewSessions = "review_sessions", signoffs
     case catchTrials = "catch_trials"
+    case outcomes
 
     public var keyColumns: [String] {
         switch self {
         case .studies: return ["name"]
-        case .cases, .models, .calibrators, .runs, .reviewers, .reviewSessions, .signoffs: return ["id"]
+        case .cases, .models, .calibrators, .runs, .reviewers, .reviewSessions, .signoffs, .outcomes: return ["id"]
         case .scans: return ["case_id", "scan_index"]
         case .embeddings: return ["model_id", "case_id", "scan_index"]
         case .assessments, .catchTrials: return ["run_id", "case_id"]
@@ -172,6 +173,7 @@ public enum RecordRef: Sendable, Equatable {
     case reviewSession(Int64)
     case signoff(Int64)
     case catchTrial(runId: String, caseId: String)
+    case outcome(Int64)
 
     var table: AttestedTable {
         switch self {
@@ -189,6 +191,7 @@ public enum RecordRef: Sendable, Equatable {
         case .reviewSession: return .reviewSessions
         case .signoff: return .signoffs
         case .catchTrial: return .catchTrials
+        case .outcome: return .outcomes
         }
     }
 
@@ -196,7 +199,7 @@ public enum RecordRef: Sendable, Equatable {
         switch self {
         case .study(let s), .case(let s), .model(let s), .run(let s), .reviewer(let s): return [s]
         case .scan(let c, let i): return [c, i]
-        case .calibrator(let i), .reviewSession(let i), .signoff(let i): return [i]
+        case .calibrator(let i), .reviewSession(let i), .signoff(let i), .outcome(let i): return [i]
         case .embedding(let m, let c, let s): return [m, c, s]
         case .assessment(let r, let c), .catchTrial(let r, let c): return [r, c]
         case .report(let r, let c, let v, let f): return [r, c, v, f]

@@ -45,6 +45,7 @@ final class RequiredOptionsTests: XCTestCase {
         "review verify": [:],
         "serve": [:],
         "export fhir": ["--run": "r1", "--out": "exports"],
+        "cases verify": [:],
         "review stats": [:],
         "report case": ["case-id": "c1", "--run": "r1"],
         "report run": ["run-id": "r1"],
