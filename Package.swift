@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "JSONText", swiftSettings: optimized),
         .target(name: "Policy", dependencies: ["JSONText", "Digests", "Yams"]),
         .target(name: "Review", dependencies: [
-            "Digests", "Files",
+            "Digests", "Files", "Calibration",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),

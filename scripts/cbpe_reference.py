@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent reference figures for label-free accuracy estimation (CBPE) in the Swift `Monitoring` module.
 
-Writes `Tests/MonitoringTests/Fixtures/cbpe-nannyml.json`: a small synthetic binary problem with well
+Writes `Tests/CalibrationTests/Fixtures/cbpe-nannyml.json`: a small synthetic binary problem with well
 calibrated probabilities, and what NannyML's confidence-based performance estimation (CBPE) estimates for it,
 so the Swift estimator can be checked against a third-party implementation without either side needing labels.
 
@@ -46,7 +46,7 @@ REFERENCE_BETA = (0.7, 0.7)
 DECIMALS = 6
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "Tests" / "MonitoringTests" / "Fixtures" / "cbpe-nannyml.json"
+OUT = ROOT / "Tests" / "CalibrationTests" / "Fixtures" / "cbpe-nannyml.json"
 
 
 def draw(rng, n, a, b):

@@ -5,7 +5,8 @@ import Yams
 extension AuditPolicy {
     /// Top-level keys of schema version 1, in the order the README documents them.
     static let topLevelKeys = ["policy", "version", "intended_use", "applies_to", "dangerous_classes", "conformal",
-                               "report_without_review", "abstain", "escalate", "review", "repeat_scans", "audit_log", "web"]
+                               "report_without_review", "abstain", "escalate", "review", "repeat_scans", "audit_log", "web",
+                               "monitoring"]
 
     /// Keys allowed inside each section of schema version 1.
     static let sectionKeys: [String: [String]] = [
@@ -21,6 +22,8 @@ extension AuditPolicy {
         "repeat_scans": ["max_scans", "merge", "claim_construction", "claim_alpha"],
         "audit_log": ["witness_folder"],
         "web": ["idle_timeout_minutes", "absolute_timeout_hours", "max_failed_sign_ins", "lockout_minutes"],
+        "monitoring": ["min_cases", "min_labelled", "min_accuracy", "min_estimated_accuracy", "max_ece", "coverage_below_guarantee",
+                       "on_martingale_alarm", "max_abstention_rate", "max_escalation_rate", "max_override_rate", "max_estimate_error"],
     ]
 
     /// Reader for one section, with its allowed keys from `sectionKeys`.
@@ -172,6 +175,21 @@ extension AuditPolicy {
             absoluteTimeoutHours: try webSection.requiredDouble("absolute_timeout_hours", default: 8, range: NumberRange(lower: 1, upper: 24)),
             maxFailedSignIns: try webSection.int("max_failed_sign_ins", default: 5, range: 1...20),
             lockoutMinutes: try webSection.requiredDouble("lockout_minutes", default: 15, range: NumberRange(lower: 1, upper: 1440)))
+
+        let m = try Self.section("monitoring", of: top), d = MonitoringRules(), share = NumberRange(lower: 0, upper: 1)
+        monitoring = MonitoringRules(
+            minCases: try m.int("min_cases", default: d.minCases, range: 1...1_000_000),
+            minLabelled: try m.int("min_labelled", default: d.minLabelled, range: 1...1_000_000),
+            minAccuracy: m.has("min_accuracy") ? try m.double("min_accuracy", default: nil, range: share, nullable: true) : d.minAccuracy,
+            minEstimatedAccuracy: m.has("min_estimated_accuracy")
+                ? try m.double("min_estimated_accuracy", default: nil, range: share, nullable: true) : d.minEstimatedAccuracy,
+            maxECE: m.has("max_ece") ? try m.double("max_ece", default: nil, range: share, nullable: true) : d.maxECE,
+            coverageBelowGuarantee: try m.bool("coverage_below_guarantee", default: d.coverageBelowGuarantee),
+            onMartingaleAlarm: try m.bool("on_martingale_alarm", default: d.onMartingaleAlarm),
+            maxAbstentionRate: m.has("max_abstention_rate") ? try m.double("max_abstention_rate", default: nil, range: share, nullable: true) : d.maxAbstentionRate,
+            maxEscalationRate: m.has("max_escalation_rate") ? try m.double("max_escalation_rate", default: nil, range: share, nullable: true) : d.maxEscalationRate,
+            maxOverrideRate: m.has("max_override_rate") ? try m.double("max_override_rate", default: nil, range: share, nullable: true) : d.maxOverrideRate,
+            maxEstimateError: m.has("max_estimate_error") ? try m.double("max_estimate_error", default: nil, range: share, nullable: true) : d.maxEstimateError)
 
         source = file
         sha256 = ""

@@ -36,6 +36,8 @@ public struct AuditPolicy: Sendable, Equatable {
     public var auditLog: AuditLogRules
     /// `web:` — sign-in and sessions of `audit serve`.
     public var web: WebRules
+    /// `monitoring:` — the thresholds `audit monitor` raises an alert on.
+    public var monitoring: MonitoringRules
 
     /// Where the policy came from (a path, or `embedded:default.yaml`).
     public var source: String
@@ -152,6 +154,42 @@ public struct AuditPolicy: Sendable, Equatable {
                     lockoutMinutes: Double = 15) {
             self.idleTimeoutMinutes = idleTimeoutMinutes; self.absoluteTimeoutHours = absoluteTimeoutHours
             self.maxFailedSignIns = maxFailedSignIns; self.lockoutMinutes = lockoutMinutes
+        }
+    }
+
+    /// The `monitoring` section: per period, when the model no longer earns its confidence. A period
+    /// is judged only with enough cases; figures with an interval alert only when the whole interval
+    /// is on the wrong side (a small month is not an alarm by chance).
+    public struct MonitoringRules: Sendable, Equatable {
+        /// `min_cases` — periods with fewer assessments are reported, not judged.
+        public var minCases: Int
+        /// `min_labelled` — periods with fewer outcomes get no outcome-based judgement.
+        public var minLabelled: Int
+        /// `min_accuracy` — alert when realised accuracy's upper 95% bound is below it.
+        public var minAccuracy: Double?
+        /// `min_estimated_accuracy` — alert when the label-free estimate's upper 95% bound is below it.
+        public var minEstimatedAccuracy: Double?
+        /// `max_ece` — alert when ECE exceeds it and the period's noise floor (95th percentile).
+        public var maxECE: Double?
+        /// `coverage_below_guarantee` — alert when a class's coverage upper bound is below 1 − α.
+        public var coverageBelowGuarantee: Bool
+        /// `on_martingale_alarm` — alert when the exchangeability martingale crosses 1/δ.
+        public var onMartingaleAlarm: Bool
+        /// `max_abstention_rate`, `max_escalation_rate`, `max_override_rate` — plain rates.
+        public var maxAbstentionRate: Double?
+        public var maxEscalationRate: Double?
+        public var maxOverrideRate: Double?
+        /// `max_estimate_error` — alert when the label-free estimate missed realised accuracy by more.
+        public var maxEstimateError: Double?
+
+        public init(minCases: Int = 20, minLabelled: Int = 20, minAccuracy: Double? = 0.85, minEstimatedAccuracy: Double? = 0.85,
+                    maxECE: Double? = 0.1, coverageBelowGuarantee: Bool = true, onMartingaleAlarm: Bool = true,
+                    maxAbstentionRate: Double? = 0.25, maxEscalationRate: Double? = 0.25, maxOverrideRate: Double? = 0.3,
+                    maxEstimateError: Double? = 0.1) {
+            self.minCases = minCases; self.minLabelled = minLabelled; self.minAccuracy = minAccuracy
+            self.minEstimatedAccuracy = minEstimatedAccuracy; self.maxECE = maxECE; self.coverageBelowGuarantee = coverageBelowGuarantee
+            self.onMartingaleAlarm = onMartingaleAlarm; self.maxAbstentionRate = maxAbstentionRate
+            self.maxEscalationRate = maxEscalationRate; self.maxOverrideRate = maxOverrideRate; self.maxEstimateError = maxEstimateError
         }
     }
 

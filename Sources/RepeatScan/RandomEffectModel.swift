@@ -1,4 +1,5 @@
 import Foundation
+import Calibration
 
 /// A Gaussian shared-lesion-effect model for a per-scan statistic u (a per-scan log-evidence):
 /// u_t = m + b + ε_t with lesion effect b ~ N(0, τ²) shared by every scan of a lesion and scan noise
@@ -124,27 +125,6 @@ public struct RandomEffectParameters: Sendable, Equatable, Codable {
         for v in values { s1 += v; s2 += v * v }
         return logMarginalLikelihood(sum: s1, sumOfSquares: s2, count: values.count)
     }
-}
-
-/// Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
-func normalQuantile(_ p: Double) -> Double {
-    let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
-    let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-             6.680131188771972e+01, -1.328068155288572e+01]
-    let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
-    let d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
-    let pLow = 0.02425
-    if p < pLow {
-        let q = (-2 * log(p)).squareRoot()
-        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
-            / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
-    }
-    if p > 1 - pLow { return -normalQuantile(1 - p) }
-    let q = p - 0.5, r = q * q
-    return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
-        / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
 }
 
 /// Chi-square quantile by the Wilson–Hilferty cube-root approximation (good to a few parts in a

@@ -1,3 +1,4 @@
+import Calibration
 import Foundation
 
 /// One completed review, as the oversight figures see it.
@@ -92,26 +93,8 @@ public enum OversightStatistics {
         return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
     }
 
-    /// Exact one-sided upper confidence bound for a binomial proportion: the p at which
-    /// P(X ≤ successes | p) = 1 − level, found by bisection.
+    /// Exact one-sided upper confidence bound for a binomial proportion (Clopper–Pearson).
     public static func clopperPearsonUpper(successes k: Int, trials n: Int, level: Double) -> Double {
-        if k >= n { return 1 }
-        let alpha = 1 - level
-        var lo = 0.0, hi = 1.0
-        for _ in 0..<100 {
-            let mid = (lo + hi) / 2
-            if binomialCDF(k, n, mid) > alpha { lo = mid } else { hi = mid }
-        }
-        return (lo + hi) / 2
-    }
-
-    static func binomialCDF(_ k: Int, _ n: Int, _ p: Double) -> Double {
-        var total = 0.0
-        for i in 0...k {
-            let logTerm = lgamma(Double(n + 1)) - lgamma(Double(i + 1)) - lgamma(Double(n - i + 1))
-                + Double(i) * log(p) + Double(n - i) * log1p(-p)
-            total += exp(logTerm)
-        }
-        return min(total, 1)
+        BinomialInterval.upperBound(successes: k, trials: n, level: level)
     }
 }
