@@ -13,7 +13,7 @@ struct Audit: AsyncParsableCommand {
             65 bad input data; 66 missing file or record; 70 internal error.
             """,
         subcommands: [Run.self, Cases.self, Cohort.self, Store.self, Train.self, Model.self, Predict.self, Calibrate.self,
-                      Index.self, Neighbours.self, Scans.self, Simulate.self, Log.self, Reviewer.self, ReviewCommand.self, Report.self, Serve.self, Export.self])
+                      Index.self, Neighbours.self, Scans.self, Simulate.self, Log.self, Reviewer.self, ReviewCommand.self, Report.self, Serve.self, Export.self, Monitor.self])
 
     /// Parses, runs, and maps every error onto the documented exit codes.
     static func main() async {

@@ -12,11 +12,20 @@ struct AssessmentSummary: Decodable {
     struct Evidence: Decodable {
         var conformalSet: ConformalSetEvidence?
         var calibratedConfidence: Double?
-        enum CodingKeys: String, CodingKey { case conformalSet = "conformal_set", calibratedConfidence = "calibrated_confidence" }
+        var predictedClass: String?
+        enum CodingKeys: String, CodingKey {
+            case conformalSet = "conformal_set", calibratedConfidence = "calibrated_confidence", predictedClass = "predicted_class"
+        }
     }
 
     struct Details: Decodable {
         var drift: Drift?
+        var conformal: Conformal?
+        /// Each class's conformal p-value for the case's first scan (the martingale's input once the truth is known).
+        struct Conformal: Decodable {
+            var pValues: [String: Double]?
+            enum CodingKeys: String, CodingKey { case pValues = "p_values" }
+        }
         struct Drift: Decodable {
             var trueLabel: String?
             var trueLabelPValue: Double?
@@ -24,7 +33,15 @@ struct AssessmentSummary: Decodable {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case caseId = "case_id", disposition, evidence, details }
+    var provenance: Provenance?
+    struct Provenance: Decodable {
+        var modelId: String?
+        var calibrator: String?
+        var calibrationCount: Int?
+        enum CodingKeys: String, CodingKey { case modelId = "model_id", calibrator, calibrationCount = "calibration_count" }
+    }
+
+    enum CodingKeys: String, CodingKey { case caseId = "case_id", disposition, evidence, details, provenance }
 
     static func decode(_ json: String) throws -> AssessmentSummary {
         try JSONDecoder().decode(AssessmentSummary.self, from: Data(json.utf8))

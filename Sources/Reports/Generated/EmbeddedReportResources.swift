@@ -168,6 +168,107 @@ enum EmbeddedReportResources {
 </html>
 
 """##,
+        "monitor.mustache": ##"""
+<!DOCTYPE html>
+<html lang="en">
+<head>
+{{> partials/head}}
+<title>Monitoring {{study}} — Countersign monitoring report</title>
+</head>
+<body>
+<header>
+<h1>Monitoring <span class="id">{{study}}</span></h1>
+<p class="subtitle">Countersign monitoring report · by {{grouping}} · {{periodCount}} periods</p>
+<p class="muted">Generated {{generatedAt}}. Every completed run of the study; catch trials left out; outcomes as recorded with <code>audit cases verify</code>.</p>
+</header>
+
+<section id="alerts">
+<h2>Alerts</h2>
+{{#hasAlerts}}
+<table>
+<thead><tr><th>Period</th><th>Check</th><th>Measured</th><th>Threshold</th><th>What it means</th></tr></thead>
+<tbody>
+{{#alerts}}
+<tr class="alert"><td>{{period}}</td><td><code>{{check}}</code></td><td>{{measured}}</td><td>{{threshold}}</td><td>{{message}}</td></tr>
+{{/alerts}}
+</tbody>
+</table>
+{{/hasAlerts}}
+{{^hasAlerts}}
+<p>No alerts: every judged period meets the policy's monitoring thresholds.</p>
+{{/hasAlerts}}
+</section>
+
+<section id="accuracy">
+<h2>Accuracy</h2>
+<p>The label-free estimate is the mean calibrated confidence of the proposed class (as NannyML's CBPE): it needs no outcomes and is right as long as calibration holds. Realised accuracy comes with exact (Clopper–Pearson) intervals once outcomes arrive; the difference between the two on the labelled cases shows whether calibration itself has shifted.</p>
+<div class="charts">{{{accuracySvg}}}</div>
+</section>
+
+<section id="calibration">
+<h2>Calibration</h2>
+{{#eceSvg}}
+<div class="charts">{{{eceSvg}}}</div>
+{{/eceSvg}}
+{{^eceSvg}}
+{{> partials/not-evaluated}}
+{{/eceSvg}}
+</section>
+
+<section id="coverage">
+<h2>Conformal coverage</h2>
+{{#coverageSvg}}
+<div class="charts">{{{coverageSvg}}}</div>
+{{/coverageSvg}}
+{{#hasCoverage}}
+<table>
+<thead><tr><th>Period</th><th>Class</th><th>Coverage [95%]</th><th class="num">Guarantee</th><th class="num">Outcomes</th></tr></thead>
+<tbody>
+{{#coverageRows}}
+<tr{{#below}} class="alert"{{/below}}><td>{{key}}</td><td>{{className}}</td><td>{{coverage}}</td><td class="num">{{target}}</td><td class="num">{{count}}</td></tr>
+{{/coverageRows}}
+</tbody>
+</table>
+{{/hasCoverage}}
+{{^hasCoverage}}
+{{> partials/not-evaluated}}
+{{/hasCoverage}}
+</section>
+
+<section id="drift">
+<h2>Exchangeability over time</h2>
+{{#martingaleSvg}}
+<p>Conformal test martingale over the true-label p-values of the cases with outcomes, in time order across periods. Crossing the threshold means the cases no longer look like the calibration cases (Ville's inequality): the coverage guarantee can no longer be claimed.</p>
+<div class="charts">{{{martingaleSvg}}}</div>
+{{/martingaleSvg}}
+{{^martingaleSvg}}
+{{> partials/not-evaluated}}
+{{/martingaleSvg}}
+</section>
+
+<section id="rates">
+<h2>Dispositions and reviewers</h2>
+<div class="charts">{{{ratesSvg}}}</div>
+</section>
+
+<section id="periods">
+<h2>Periods</h2>
+<table>
+<thead><tr><th>Period</th><th>Span</th><th>Runs</th><th class="num">Cases</th><th>Dispositions</th><th class="num">Abstain</th><th class="num">Escalate</th><th>Override</th><th>Estimated accuracy</th><th class="num">Outcomes</th><th>Accuracy</th><th>ECE</th><th>Estimate − realised</th><th>Coverage</th><th class="num">Set size</th><th>Martingale</th></tr></thead>
+<tbody>
+{{#periods}}
+<tr{{#hasAlerts}} class="alert"{{/hasAlerts}}><td>{{key}}</td><td>{{span}}</td><td>{{runs}}</td><td class="num">{{cases}}</td><td>{{dispositions}}</td><td class="num">{{abstention}}</td><td class="num">{{escalation}}</td><td>{{override}}</td><td>{{estimated}}</td><td class="num">{{labelled}}</td><td>{{accuracy}}</td><td>{{ece}}</td><td>{{estimateError}}</td><td>{{coverage}}</td><td class="num">{{setSize}}</td><td>{{martingale}}</td></tr>
+{{/periods}}
+</tbody>
+</table>
+</section>
+
+{{> partials/provenance}}
+{{> partials/footer}}
+</body>
+</html>
+
+"""##,
         "partials/footer.mustache": #"""
 <footer>
 Countersign report version {{reportVersion}}. This document is self-contained: it loads nothing and runs no script.
@@ -244,6 +345,8 @@ svg .evalue { fill: none; stroke: var(--ink); stroke-width: 1.5; stroke-dasharra
 svg .martingale { fill: none; stroke: #0072B2; stroke-width: 1.5; }
 svg .point.ood { stroke: var(--fail); stroke-width: 2; }
 svg .bar { fill: #9ecae1; stroke: #3182bd; }
+svg .whisker { stroke: var(--muted); stroke-width: 1.5; }
+.alert { color: var(--fail); font-weight: 600; }
 svg .diagonal { stroke: var(--muted); stroke-dasharray: 4 3; }
 svg .tick, svg .legend { fill: var(--muted); }
 svg .axis { fill: var(--ink); }

@@ -89,6 +89,11 @@ public struct ReportRenderer: Sendable {
         try render(RunReportView(model), template: "run")
     }
 
+    /// The monitoring report (`audit monitor --out`) as one self-contained HTML document.
+    public func renderMonitoringHTML(_ model: MonitoringReportModel) throws -> String {
+        try render(MonitoringReportView(model), template: "monitor")
+    }
+
     private func render(_ view: Any, template: String) throws -> String {
         guard let html = library.render(MustacheTree.convert(view), withTemplate: template) else {
             throw ReportError.templateMissing(name: template, directory: templatesSource == "built-in" ? nil : templatesSource)
