@@ -33,6 +33,16 @@ struct DemoScript {
                               "--evaluate-split", "test"]),
     ]
 
+    /// The monitoring continuation: outcomes for the first lesion run, then a second lesion batch that
+    /// drifts by design — referrals from another clinic, where malignant lesions are three times as
+    /// common (10% → 30%) and lesions are less distinct (separation 3.5 → 1.5: earlier, subtler lesions,
+    /// scanned with more measurement noise) — assessed by the same model and calibrator, outcomes
+    /// for 60% of it, and `audit monitor --by run` over both (docs/cohorts.md).
+    static let driftBatch = ["lesion", "--batch", "referral", "--cases", "200", "--seed", "8", "--rho", "0.3", "--separation", "1.2",
+                             "--prevalence", "0.4", "--noise", "0.3", "--splits", "incoming=1"]
+    static let driftRunId = "demo-lesion-2"
+    static let driftOutcomeShare = 0.6
+
     /// The demo store (created when missing) and the folder that holds its runs' reports.
     let storePath: String
     let runsFolder: String
@@ -94,6 +104,7 @@ struct DemoScript {
                                         + (templates.map { ["--templates", $0] } ?? []) + (logKey.map { ["--log-key", $0] } ?? []))
             summaries.append(try r.execute(try r.makeJob()))
         }
+        let monitoring = try await monitoringContinuation(common: common, summaries: &summaries, perform: perform)
         if json {
             var runs = try JSONSerialization.jsonObject(with: JSONEncoder().encode(summaries)) as? [[String: Any]] ?? []
             for i in runs.indices { runs[i]["case_reports"] = try caseReports(summaries[i]) }
@@ -111,10 +122,68 @@ struct DemoScript {
                   open \(runsFolder)/demo-lesion/cases/       (one HTML and one XML report per case)
                   audit log verify --store \(storePath)         (the tamper-evident log)
                   audit review queue --store \(storePath)       (cases waiting for a clinician)
+                  open \(monitoringFolder)/monitor-lesion.html   (monitoring across both lesion runs: the drift and its alerts)
+                  audit monitor --study lesion --by run --store \(storePath)
                 """)
         }
+        if let monitoring, !json { Console.out(monitoring) }
         let failures = summaries.flatMap(\.runLevelFailures)
         if !failures.isEmpty { throw CLIError.checkFailed("demo runs completed, but run-level checks failed: \(failures.joined(separator: "; "))") }
+    }
+
+    var monitoringFolder: String { (runsFolder as NSString).deletingLastPathComponent.isEmpty ? "monitoring"
+        : (runsFolder as NSString).deletingLastPathComponent + "/monitoring" }
+
+    /// After the lesion run: its outcomes, the drifted batch, its run, part of its outcomes, then
+    /// `audit monitor`. Done once (when the second run is missing); returns a line on the alert.
+    func monitoringContinuation(common: [String], summaries: inout [AuditRunJob.Summary],
+                                perform: (String, String, () async throws -> Void) async throws -> Void) async throws -> String? {
+        let store = try CaseStore(path: storePath)
+        guard try store.read({ db in try CaseStore.run(db, id: Self.driftRunId) })?.status != .completed else { return nil }
+        guard let plan = Self.plans.first(where: { $0.study == "lesion" }) else { return nil }
+        let outcomesFolder = ((runsFolder as NSString).deletingLastPathComponent as NSString).appendingPathComponent("outcomes")
+        try FileManager.default.createDirectory(atPath: outcomesFolder, withIntermediateDirectories: true)
+        /// The synthetic truth of a cohort's incoming cases, as an outcomes CSV (the stand-in for biopsy results).
+        func writeOutcomes(_ generate: [String], share: Double, name: String) throws -> String {
+            let cohort = try Audit.Cohort.Generate.parse(["--study", "lesion"] + generate).makeCohort()
+            let incoming = cohort.cases.filter { $0.split == .incoming }.sorted { $0.id < $1.id }
+            let chosen = incoming.prefix(Int((Double(incoming.count) * share).rounded()))
+            var csv = "case_id,label,verified_by,source\n"
+            for c in chosen { csv += "\(c.id),\(c.trueLabel),demo pathology (synthetic truth),biopsy\n" }
+            let path = (outcomesFolder as NSString).appendingPathComponent(name)
+            try csv.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        try await perform("lesion", "record the biopsy outcomes of the demo-lesion cases") {
+            let path = try writeOutcomes(plan.generate, share: 1, name: "demo-lesion.csv")
+            try Audit.Cases.Verify.parse(["--csv", path] + common).run()
+        }
+        let batchExists = try store.read { db in try CaseStore.cases(db, study: "lesion", split: .incoming).contains { $0.id.hasPrefix("lesion-referral-") } }
+        if !batchExists {
+            try await perform("lesion", "generate a second lesion batch that drifts (referral clinic)") {
+                try Audit.Cohort.Generate.parse(["--study", "lesion"] + Self.driftBatch + common).run()
+            }
+        }
+        let ids = try store.read { db in try CaseStore.cases(db, study: "lesion", split: .incoming).map(\.id).filter { $0.hasPrefix("lesion-referral-") } }
+        step("audit run over the second lesion batch (same model, calibrator and policy)")
+        let r = try Audit.Run.parse(["--study", "lesion", "--cases", ids.joined(separator: ","), "--run-id", Self.driftRunId,
+                                     "--out", "\(runsFolder)/\(Self.driftRunId)", "--operator", "demo", "--store", storePath, "--json"]
+                                    + (quiet || json ? ["--quiet"] : []) + (templates.map { ["--templates", $0] } ?? []) + (logKey.map { ["--log-key", $0] } ?? []))
+        summaries.append(try r.execute(try r.makeJob()))
+        try await perform("lesion", "record the outcomes that have arrived for \(Int(Self.driftOutcomeShare * 100))% of the second batch") {
+            let path = try writeOutcomes(Self.driftBatch, share: Self.driftOutcomeShare, name: "\(Self.driftRunId).csv")
+            try Audit.Cases.Verify.parse(["--csv", path] + common).run()
+        }
+        var alert: String?
+        try await perform("lesion", "audit monitor --study lesion --by run") {
+            do {
+                try Audit.Monitor.parse(["--study", "lesion", "--by", "run", "--out", monitoringFolder, "--store", storePath, "--actor", "demo"]
+                                        + (json ? ["--json"] : [])).run()
+            } catch CLIError.checkFailed(let message) {
+                alert = "monitoring: \(message) — expected: the second batch drifts by design (see README, \"Monitoring after deployment\")"
+            }
+        }
+        return alert
     }
 
     /// Per case of a run (catch trials aside): its disposition and the paths of its newest HTML and XML report.

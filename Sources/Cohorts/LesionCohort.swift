@@ -25,6 +25,10 @@ public struct LesionParameters: Codable, Sendable, Equatable {
     /// Mean lesions per patient (the subject pseudonym); each patient has 1 + Poisson(mean − 1).
     public var lesionsPerPatient: Double
     public var splits: SplitProportions
+    /// A later batch of the same study (e.g. another clinic's referrals): its case ids and patient
+    /// pseudonyms carry the name, so it can join a study that already holds a cohort. Absent (nil)
+    /// from the parameters JSON when unset, so earlier cohorts keep their bytes.
+    public var batch: String?
 
     public init(study: String = "lesion", cases: Int = 300, malignantPrevalence: Double = 0.10,
                 atypicalPrevalence: Double = 0, rho: Double = 0.5, separation: Double = 2.0,
@@ -52,6 +56,11 @@ public struct LesionParameters: Codable, Sendable, Equatable {
         guard artefactRate >= 0, artefactRate <= 1 else { throw bad("artefactRate", artefactRate, "must be in [0, 1]") }
         guard lesionsPerPatient >= 1, lesionsPerPatient.isFinite else { throw bad("lesionsPerPatient", lesionsPerPatient, "must be ≥ 1") }
         try splits.validate()
+        if let batch {
+            guard !batch.isEmpty, batch.unicodeScalars.allSatisfy({ CharacterSet.lowercaseLetters.contains($0) && $0.isASCII || ("0"..."9").contains($0) || $0 == "-" }) else {
+                throw bad("batch", batch, "must be lower-case letters, digits and hyphens")
+            }
+        }
     }
 
     /// Classes in logit order.
@@ -154,7 +163,7 @@ public enum LesionCohort {
         cases.reserveCapacity(p.cases)
         var lesion = 0
         for (patient, size) in patientSizes.enumerated() {
-            let subject = "patient-" + CohortSupport.padded(patient + 1, width: patientWidth)
+            let subject = (p.batch.map { $0 + "-" } ?? "") + "patient-" + CohortSupport.padded(patient + 1, width: patientWidth)
             let split = patientSplit[patient]
             let visit = clinicStart.addingTimeInterval(Double(patient) * 86_400 / 4 + Double(rng.nextInt(below: 3600)))
             for lesionOfPatient in 0..<size {
@@ -192,7 +201,7 @@ public enum LesionCohort {
                     notes += "; motion artefact in scan " + artefacts.map(String.init).joined(separator: ", ")
                 }
                 cases.append(CohortCase(
-                    id: "\(p.study)-" + CohortSupport.padded(lesion + 1, width: idWidth), subject: subject,
+                    id: "\(p.study)-" + (p.batch.map { $0 + "-" } ?? "") + CohortSupport.padded(lesion + 1, width: idWidth), subject: subject,
                     trueLabel: label, label: split == .incoming ? nil : label, split: split, notes: notes, scans: scans))
                 lesion += 1
             }

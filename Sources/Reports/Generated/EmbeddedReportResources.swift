@@ -253,6 +253,7 @@ enum EmbeddedReportResources {
 
 <section id="periods">
 <h2>Periods</h2>
+<div class="scroll">
 <table>
 <thead><tr><th>Period</th><th>Span</th><th>Runs</th><th class="num">Cases</th><th>Dispositions</th><th class="num">Abstain</th><th class="num">Escalate</th><th>Override</th><th>Estimated accuracy</th><th class="num">Outcomes</th><th>Accuracy</th><th>ECE</th><th>Estimate − realised</th><th>Coverage</th><th class="num">Set size</th><th>Martingale</th></tr></thead>
 <tbody>
@@ -261,6 +262,7 @@ enum EmbeddedReportResources {
 {{/periods}}
 </tbody>
 </table>
+</div>
 </section>
 
 {{> partials/provenance}}
@@ -347,6 +349,7 @@ svg .point.ood { stroke: var(--fail); stroke-width: 2; }
 svg .bar { fill: #9ecae1; stroke: #3182bd; }
 svg .whisker { stroke: var(--muted); stroke-width: 1.5; }
 .alert { color: var(--fail); font-weight: 600; }
+.scroll { overflow-x: auto; }
 svg .diagonal { stroke: var(--muted); stroke-dasharray: 4 3; }
 svg .tick, svg .legend { fill: var(--muted); }
 svg .axis { fill: var(--ink); }
