@@ -46,6 +46,7 @@ final class RequiredOptionsTests: XCTestCase {
         "serve": [:],
         "export fhir": ["--run": "r1", "--out": "exports"],
         "cases verify": [:],
+        "monitor": ["--study": "s"],
         "review stats": [:],
         "report case": ["case-id": "c1", "--run": "r1"],
         "report run": ["run-id": "r1"],
@@ -94,6 +95,7 @@ final class RequiredOptionsTests: XCTestCase {
     static let oneOf: [String: [String: String]] = [
         "run": ["--study": "s", "--split": "incoming"],
         "neighbours": ["case-id": "c1", "--raw": ""],
+        "cases verify": ["--csv": "outcomes.csv"],
     ]
 
     func arguments(_ values: [String: String], for args: [Argument], dropping: String? = nil) -> [String] {

@@ -33,12 +33,14 @@ final class ReviewCLITests: XCTestCase {
         let opQueue = try CLI.ok(["review", "queue", "--store", "s.sqlite", "--reviewer", "op", "--json"], in: dir)
         XCTAssertEqual(((try CLI.json(opQueue) as? [String: Any])?["cases"] as? [Any])?.count, 0, "the operator's own run is not in their queue")
 
-        func refused(_ args: [String], status: Int32, passphrase: String? = nil, _ what: String, line: UInt = #line) throws {
+        @discardableResult
+        func refused(_ args: [String], status: Int32, passphrase: String? = nil, _ what: String, line: UInt = #line) throws -> String {
             let before = try CLI.dump("s.sqlite", in: dir)
             let r = try CLI.run(args, in: dir, passphrase: passphrase)
             XCTAssertEqual(r.status, status, "\(what): \(r.stderr)", line: line)
             XCTAssertTrue(r.stdout.isEmpty || !r.stdout.contains("signed case"), "\(what): \(r.stdout)", line: line)
             XCTAssertEqual(try CLI.dump("s.sqlite", in: dir), before, "\(what) changed the store", line: line)
+            return r.stderr
         }
         // An agreeing signature needs no reason code (only an override does).
         let sign = ["review", "sign", caseId, "--store", "s.sqlite", "--run", "r1", "--decision", "agree",
@@ -79,6 +81,31 @@ final class ReviewCLITests: XCTestCase {
         try refused(["export", "fhir", "--store", "s.sqlite", "--run", "r1", "--case", awaiting, "--out", "fhir"], status: 65, "unsigned case")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("fhir/r1-\(awaiting).fhir-bundle.json").path))
         try refused(["export", "fhir", "--store", "s.sqlite", "--run", "no-such-run", "--out", "fhir"], status: 66, "unknown run")
+        // Outcomes and monitoring: a bad CSV line refuses the whole file; thresholds the policy sets raise an alert (exit 1, logged).
+        let other = try XCTUnwrap(items.dropFirst(2).first?["case_id"] as? String)
+        try CLI.ok(["cases", "verify", caseId, "--store", "s.sqlite", "--label", "benign", "--verified-by", "dr-path", "--source", "biopsy"], in: dir)
+        try "case_id,label,verified_by,source\n\(awaiting),benign,dr-path,biopsy\n\(other),benign,dr-path,guesswork\n"
+            .write(to: dir.appendingPathComponent("outcomes.csv"), atomically: true, encoding: .utf8)
+        let badCSV = try refused(["cases", "verify", "--csv", "outcomes.csv", "--store", "s.sqlite"], status: 65, "CSV with a bad source")
+        XCTAssertTrue(badCSV.contains("outcomes.csv:3") && badCSV.contains("source"), badCSV)
+        try refused(["cases", "verify", caseId, "--store", "s.sqlite", "--label", "malignant", "--verified-by", "dr-path", "--source", "biopsy"],
+                    status: 65, "correction without a reason")
+        let monitor = try CLI.run(["monitor", "--store", "s.sqlite", "--study", "lesion", "--by", "run", "--json", "--out", "monitoring"], in: dir)
+        let doc2 = try XCTUnwrap(try CLI.json(monitor) as? [String: Any], monitor.stderr)
+        let periods = try XCTUnwrap(doc2["periods"] as? [[String: Any]])
+        XCTAssertEqual(periods.map { $0["key"] as? String }, ["r1"])
+        XCTAssertEqual(periods.first?["labelled"] as? Int, 1)
+        XCTAssertEqual(monitor.status, (doc2["alerts"] as? [Any])?.isEmpty == false ? 1 : 0, monitor.stderr)
+        let page = try String(contentsOf: dir.appendingPathComponent("monitoring/monitor-lesion.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("<svg") && page.contains("Monitoring <span class=\"id\">lesion</span>"))
+        try (quick + "\nmonitoring:\n  min_cases: 1\n  max_escalation_rate: 0.01\n").write(to: dir.appendingPathComponent("watch.yaml"), atomically: true, encoding: .utf8)
+        let alerting = try CLI.run(["monitor", "--store", "s.sqlite", "--study", "lesion", "--policy", "watch.yaml", "--actor", "governance"], in: dir)
+        XCTAssertEqual(alerting.status, 1, alerting.stdout + alerting.stderr)
+        XCTAssertTrue(alerting.stdout.contains("ALERT") && alerting.stdout.contains("max-escalation-rate"), alerting.stdout)
+        XCTAssertEqual(try CLI.sqlite("s.sqlite", "SELECT count(*) FROM audit_events WHERE action = 'monitor.alert' AND actor = 'governance'", in: dir)
+            .trimmingCharacters(in: .whitespacesAndNewlines), "1")
+        try refused(["monitor", "--store", "s.sqlite", "--study", "lesion", "--since", "last tuesday"], status: 65, "bad --since")
+        try refused(["monitor", "--store", "s.sqlite", "--study", "no-such-study"], status: 66, "unknown study")
         try CLI.ok(["log", "verify", "--store", "s.sqlite"], in: dir)
         _ = try CLI.sqlite("s.sqlite", "UPDATE reports SET content = CAST(replace(CAST(content AS TEXT), '</body>', '<p>x</p></body>') AS BLOB) WHERE case_id = '\(caseId)' AND version = 1 AND format = 'html'", in: dir)
         let bad = try CLI.run(["review", "verify", "--store", "s.sqlite", "--json"], in: dir)

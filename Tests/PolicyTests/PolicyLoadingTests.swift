@@ -35,6 +35,24 @@ final class PolicyLoadingTests: XCTestCase {
         XCTAssertEqual(policy.source, "minimal.yaml")
     }
 
+    /// `monitoring`: documented defaults, `null` switches a threshold off, a bad value names its key.
+    func testMonitoringThresholds() throws {
+        let defaults = try AuditPolicy.parse(Self.minimal, source: "minimal.yaml").monitoring
+        XCTAssertEqual(defaults, AuditPolicy.MonitoringRules())
+        XCTAssertEqual(defaults.minAccuracy, 0.85)
+        XCTAssertEqual(defaults.minCases, 20)
+        let set = try AuditPolicy.parse(Self.minimal + "\nmonitoring:\n  min_accuracy: null\n  max_ece: 0.05\n  min_cases: 50\n  on_martingale_alarm: false\n",
+                                        source: "m.yaml").monitoring
+        XCTAssertNil(set.minAccuracy)
+        XCTAssertEqual(set.maxECE, 0.05)
+        XCTAssertEqual(set.minCases, 50)
+        XCTAssertFalse(set.onMartingaleAlarm)
+        let error = try XCTUnwrap(policyError(Self.minimal + "\nmonitoring:\n  max_ece: 1.5\n"))
+        XCTAssertEqual(error.kind, .outOfRange)
+        XCTAssertEqual(error.keyPath, "monitoring.max_ece")
+        XCTAssertEqual(try XCTUnwrap(policyError(Self.minimal + "\nmonitoring:\n  min_acuracy: 0.9\n")).kind, .unknownKey)
+    }
+
     func testUnknownKeyNamesLineColumnKeyPathAndSuggestion() throws {
         let text = Self.minimal.replacingOccurrences(of: "  min_confidence: 0.9", with: "  min_confidense: 0.9")
         let error = try XCTUnwrap(policyError(text, source: "Policies/typo.yaml"))
