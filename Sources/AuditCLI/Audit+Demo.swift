@@ -41,6 +41,7 @@ struct DemoScript {
     static let driftBatch = ["lesion", "--batch", "referral", "--cases", "200", "--seed", "8", "--rho", "0.3", "--separation", "1.2",
                              "--prevalence", "0.4", "--noise", "0.3", "--splits", "incoming=1"]
     static let driftRunId = "demo-lesion-2"
+    static let driftCasePrefix = "lesion-referral-"
     static let driftOutcomeShare = 0.6
 
     /// The demo store (created when missing) and the folder that holds its runs' reports.
@@ -98,7 +99,16 @@ struct DemoScript {
                 }
             }
             step("audit run over the incoming \(plan.study) cases (default policy)")
-            let r = try Audit.Run.parse(["--study", plan.study, "--split", "incoming", "--run-id", "demo-\(plan.study)",
+            // The cohort's own incoming cases, named: the drifted batch joins the incoming split later, and a
+            // resumed run must select exactly what it first selected.
+            let selection: [String]
+            if plan.study == "lesion" {
+                let ids = try store.read { db in try CaseStore.cases(db, study: plan.study, split: .incoming).map(\.id) }
+                selection = ["--cases", ids.filter { !$0.hasPrefix(Self.driftCasePrefix) }.joined(separator: ",")]
+            } else {
+                selection = ["--split", "incoming"]
+            }
+            let r = try Audit.Run.parse(["--study", plan.study] + selection + ["--run-id", "demo-\(plan.study)",
                                          "--out", "\(runsFolder)/demo-\(plan.study)", "--operator", "demo",
                                          "--store", storePath, "--json"] + (quiet || json ? ["--quiet"] : [])
                                         + (templates.map { ["--templates", $0] } ?? []) + (logKey.map { ["--log-key", $0] } ?? []))
@@ -139,7 +149,8 @@ struct DemoScript {
     func monitoringContinuation(common: [String], summaries: inout [AuditRunJob.Summary],
                                 perform: (String, String, () async throws -> Void) async throws -> Void) async throws -> String? {
         let store = try CaseStore(path: storePath)
-        guard try store.read({ db in try CaseStore.run(db, id: Self.driftRunId) })?.status != .completed else { return nil }
+        // Done before: only the second run's summary (a resumed, complete run repeats nothing).
+        let done = try store.read({ db in try CaseStore.run(db, id: Self.driftRunId) })?.status == .completed
         guard let plan = Self.plans.first(where: { $0.study == "lesion" }) else { return nil }
         let outcomesFolder = ((runsFolder as NSString).deletingLastPathComponent as NSString).appendingPathComponent("outcomes")
         try FileManager.default.createDirectory(atPath: outcomesFolder, withIntermediateDirectories: true)
@@ -154,22 +165,23 @@ struct DemoScript {
             try csv.write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
-        try await perform("lesion", "record the biopsy outcomes of the demo-lesion cases") {
+        if !done { try await perform("lesion", "record the biopsy outcomes of the demo-lesion cases") {
             let path = try writeOutcomes(plan.generate, share: 1, name: "demo-lesion.csv")
             try Audit.Cases.Verify.parse(["--csv", path] + common).run()
-        }
-        let batchExists = try store.read { db in try CaseStore.cases(db, study: "lesion", split: .incoming).contains { $0.id.hasPrefix("lesion-referral-") } }
+        } }
+        let batchExists = try store.read { db in try CaseStore.cases(db, study: "lesion", split: .incoming).contains { $0.id.hasPrefix(Self.driftCasePrefix) } }
         if !batchExists {
             try await perform("lesion", "generate a second lesion batch that drifts (referral clinic)") {
                 try Audit.Cohort.Generate.parse(["--study", "lesion"] + Self.driftBatch + common).run()
             }
         }
-        let ids = try store.read { db in try CaseStore.cases(db, study: "lesion", split: .incoming).map(\.id).filter { $0.hasPrefix("lesion-referral-") } }
-        step("audit run over the second lesion batch (same model, calibrator and policy)")
+        let ids = try store.read { db in try CaseStore.cases(db, study: "lesion", split: .incoming).map(\.id).filter { $0.hasPrefix(Self.driftCasePrefix) } }
+        if !done { step("audit run over the second lesion batch (same model, calibrator and policy)") }
         let r = try Audit.Run.parse(["--study", "lesion", "--cases", ids.joined(separator: ","), "--run-id", Self.driftRunId,
                                      "--out", "\(runsFolder)/\(Self.driftRunId)", "--operator", "demo", "--store", storePath, "--json"]
                                     + (quiet || json ? ["--quiet"] : []) + (templates.map { ["--templates", $0] } ?? []) + (logKey.map { ["--log-key", $0] } ?? []))
         summaries.append(try r.execute(try r.makeJob()))
+        if done { return nil }
         try await perform("lesion", "record the outcomes that have arrived for \(Int(Self.driftOutcomeShare * 100))% of the second batch") {
             let path = try writeOutcomes(Self.driftBatch, share: Self.driftOutcomeShare, name: "\(Self.driftRunId).csv")
             try Audit.Cases.Verify.parse(["--csv", path] + common).run()

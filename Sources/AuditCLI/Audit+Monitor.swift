@@ -55,8 +55,7 @@ extension Audit {
             }
             let event = try job.logAlerts(report, reportSHA256: sha, actor: actorOptions.actor)
             if output.json {
-                FileHandle.standardOutput.write(json)
-                FileHandle.standardOutput.write(Data("\n".utf8))
+                Console.out(String(decoding: json, as: UTF8.self))
             } else {
                 print(report)
                 if let out { Console.out("wrote \(out)/monitor-\(FileName.slug(study)).html and .json (sha256 \(sha))") }
