@@ -4,7 +4,11 @@
 and AuditEvent is R4's structure). Also checks what the models do not: no nulls or empty arrays or
 strings (FHIR JSON forbids them), unique fullUrls, and that every reference resolves in the bundle.
 
-    python3 scripts/fhir_validate.py BUNDLE.json [...] [--report]
+    python3 scripts/fhir_validate.py BUNDLE.json|BUNDLE.xml [...] [--report]
+
+An XML bundle is read by fhir.resources' own XML reader (lxml), must hold the same content as the
+bundle's JSON form beside it (BUNDLE.json, when present), passes the same checks, and its elements
+must come in the order fhir.resources writes them (FHIR's schema order).
 
 --report writes BUNDLE.validation.json beside each bundle (the committed fixture's proof that exactly
 these bytes were validated: its SHA-256, the validator and version, the resource count).
@@ -76,10 +80,43 @@ def references(value):
             yield from references(v)
 
 
+def xml_tags(raw):
+    from lxml import etree
+    root = etree.fromstring(raw)
+    return [(el.tag, tuple(sorted(el.attrib))) for el in root.iter()]
+
+
+def validate_xml(path, raw):
+    """The XML form: parsed by fhir.resources, same content as the JSON sibling, FHIR's element order."""
+    from lxml import etree
+    root = etree.fromstring(raw)
+    problems = []
+    if root.tag != "{http://hl7.org/fhir}Bundle":
+        problems.append(f"root element is {root.tag}, not Bundle in the FHIR namespace")
+    model = Bundle.model_validate_xml(raw)
+    doc = model.model_dump(mode="json", exclude_none=True)
+    sibling = path[:-4] + ".json"
+    try:
+        twin = json.load(open(sibling))
+    except FileNotFoundError:
+        twin = None
+    if twin is not None and Bundle.model_validate(twin).model_dump(mode="json", exclude_none=True) != doc:
+        problems.append(f"content differs from {sibling.split('/')[-1]}")
+    if xml_tags(raw) != xml_tags(model.model_dump_xml()):
+        ours, theirs = xml_tags(raw), xml_tags(model.model_dump_xml())
+        i = next((k for k, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+        problems.append(f"element order differs from fhir.resources' at element {i}: {ours[i:i + 1]} vs {theirs[i:i + 1]}")
+    return doc, problems
+
+
 def validate(path):
     raw = open(path, "rb").read()
-    doc = json.loads(raw)
-    problems = list(empties(doc)) + list(required_codes(doc, "$"))
+    problems = []
+    if path.endswith(".xml"):
+        doc, problems = validate_xml(path, raw)
+    else:
+        doc = json.loads(raw)
+    problems += list(empties(doc)) + list(required_codes(doc, "$"))
     Bundle.model_validate(doc)  # raises on any structural error, entries included
     count = 1
     urls = [e["fullUrl"] for e in doc.get("entry", [])]
@@ -110,7 +147,7 @@ def main(argv):
             raw, count, problems = open(f, "rb").read(), 0, [str(e)]
         ok = not problems
         failed |= not ok
-        print(f"{f}: {'valid' if ok else 'INVALID'} ({count} resources, fhir.resources {fhir.resources.__version__} R4B)")
+        print(f"{f}: {'valid' if ok else 'INVALID'} ({count} resources, fhir.resources {fhir.resources.__version__} R4B{', XML' if f.endswith('.xml') else ''})")
         for p in problems[:20]:
             print("  " + p)
         if report:

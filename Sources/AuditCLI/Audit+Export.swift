@@ -24,12 +24,12 @@ extension Audit.Export {
                 awaiting sign-off are left out and counted (--preliminary sends them with status preliminary). \
                 The export is logged as an export.fhir event with the bundle's SHA-256.
                 """)
-        enum Format: String, ExpressibleByArgument { case json }
+        enum Format: String, ExpressibleByArgument { case json, xml }
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var actorOptions: ActorOptions
         @Option(help: "Run id.") var run: String
         @Option(name: .customLong("case"), help: "Only this case.") var caseId: String?
-        @Option(help: "json (FHIR's XML form is not produced yet).") var format: Format = .json
+        @Option(help: "json or xml (FHIR's two forms; same content).") var format: Format = .json
         @Flag(help: "Also export cases awaiting sign-off, as preliminary reports.") var preliminary = false
         @Option(help: "Directory to write the bundle to.") var out: String
 
@@ -37,8 +37,8 @@ extension Audit.Export {
             let store = try storeOptions.openExisting()
             let exporter = FHIRExport(store: store)
             let result = try exporter.export(runId: run, caseId: caseId, preliminary: preliminary)
-            let data = try result.bundle.json()
-            let name = FileName.slug(run) + (caseId.map { "-" + FileName.slug($0) } ?? "") + ".fhir-bundle.json"
+            let data = format == .xml ? try result.bundle.xml() : try result.bundle.json()
+            let name = FileName.slug(run) + (caseId.map { "-" + FileName.slug($0) } ?? "") + ".fhir-bundle." + format.rawValue
             let url = URL(fileURLWithPath: out).appendingPathComponent(name)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try AtomicFile.write(data, to: url)

@@ -72,6 +72,9 @@ final class ReviewCLITests: XCTestCase {
         XCTAssertTrue(exported.stdout.contains("wrote ") && exported.stdout.contains("left out"), exported.stdout)
         let bundle = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("fhir/r1.fhir-bundle.json"))) as? [String: Any])
         XCTAssertEqual(bundle["resourceType"] as? String, "Bundle")
+        try CLI.ok(["export", "fhir", "--store", "s.sqlite", "--run", "r1", "--format", "xml", "--out", "fhir"], in: dir)
+        let xml = try String(contentsOf: dir.appendingPathComponent("fhir/r1.fhir-bundle.xml"), encoding: .utf8)
+        XCTAssertTrue(xml.contains("<Bundle xmlns=\"http://hl7.org/fhir\">"), String(xml.prefix(200)))
         let ids = ((bundle["entry"] as? [[String: Any]]) ?? []).compactMap { $0["resource"] as? [String: Any] }
             .filter { $0["resourceType"] as? String == "DiagnosticReport" }
             .compactMap { (($0["identifier"] as? [[String: Any]])?.first?["value"]) as? String }

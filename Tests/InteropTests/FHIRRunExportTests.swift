@@ -1,6 +1,9 @@
 import Crypto
 import Digests
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 @testable import Interop
 import XCTest
 
@@ -92,19 +95,58 @@ final class FHIRRunExportTests: XCTestCase {
         XCTAssertEqual(Array(u)["urn:uuid:".count + 14], "8", "version 8")
     }
 
-    /// The committed sample is what this code produces, and the independent validator passed exactly it.
+    /// The committed sample is what this code produces, and the independent validator passed exactly it
+    /// (both forms: the XML one is parsed by the validator's XML reader and must carry the JSON's content).
     func testCommittedSampleIsCurrentAndValidated() throws {
-        let bytes = try Self.sample().bundle().json()
-        if ProcessInfo.processInfo.environment["COUNTERSIGN_WRITE_FHIR_SAMPLE"] != nil {
-            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/sample-bundle.json")
-            try bytes.write(to: source)
-            throw XCTSkip("wrote \(source.path); now run scripts/fhir_validate.py on it")
+        let bundle = try Self.sample().bundle()
+        for (name, bytes) in [("sample-bundle.json", try bundle.json()), ("sample-bundle.xml", try bundle.xml())] {
+            if ProcessInfo.processInfo.environment["COUNTERSIGN_WRITE_FHIR_SAMPLE"] != nil {
+                let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/" + name)
+                try bytes.write(to: source)
+                continue
+            }
+            let committed = try Data(contentsOf: Self.fixtures.appendingPathComponent(name))
+            XCTAssertEqual(bytes, committed, "\(name) changed: COUNTERSIGN_WRITE_FHIR_SAMPLE=1 swift test --filter FHIRRunExportTests, then scripts/fhir_validate.py --report")
+            // scripts/fhir_validate.py --report: BUNDLE.validation.json for JSON, BUNDLE.xml.validation.json for XML.
+            let reportName = name.hasSuffix(".json") ? "sample-bundle.validation.json" : name + ".validation.json"
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent(reportName))) as! [String: Any]
+            XCTAssertEqual(report["sha256"] as? String, ContentHash.sha256Hex(committed), "validated bytes are the committed bytes of \(name)")
+            XCTAssertEqual(report["valid"] as? Bool, true, name)
+            XCTAssertEqual(report["resources"] as? Int, bundle.entry.count + 1, "every entry and the bundle itself")
         }
-        let committed = try Data(contentsOf: Self.fixtures.appendingPathComponent("sample-bundle.json"))
-        XCTAssertEqual(bytes, committed, "the bundle changed: COUNTERSIGN_WRITE_FHIR_SAMPLE=1 swift test --filter FHIRRunExportTests, then scripts/fhir_validate.py")
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("sample-bundle.validation.json"))) as! [String: Any]
-        XCTAssertEqual(report["sha256"] as? String, ContentHash.sha256Hex(committed), "validated bytes are the committed bytes")
-        XCTAssertEqual(report["valid"] as? Bool, true)
-        XCTAssertEqual(report["resources"] as? Int, Self.sample().bundle().entry.count + 1, "every entry and the bundle itself")
+        if ProcessInfo.processInfo.environment["COUNTERSIGN_WRITE_FHIR_SAMPLE"] != nil {
+            throw XCTSkip("wrote the samples; now run scripts/fhir_validate.py --report on them")
+        }
+    }
+
+    /// The XML form: well-formed, FHIR's namespace, element order from the table, an element the table
+    /// does not know refused rather than written out of order.
+    func testXMLFormIsWellFormedAndOrdered() throws {
+        let xml = try Self.sample().bundle().xml()
+        let parser = XMLParser(data: xml)
+        final class Names: NSObject, XMLParserDelegate {
+            var names: [String] = [], namespaces: Set<String> = []
+            func parser(_ p: XMLParser, didStartElement e: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+                names.append(e); if let n = namespaceURI { namespaces.insert(n) }
+            }
+        }
+        let names = Names()
+        parser.delegate = names
+        parser.shouldProcessNamespaces = true
+        XCTAssertTrue(parser.parse(), "well-formed: \(parser.parserError.map { "\($0)" } ?? "")")
+        XCTAssertEqual(names.names.first, "Bundle")
+        XCTAssertEqual(names.namespaces, ["http://hl7.org/fhir"])
+        let text = String(decoding: xml, as: UTF8.self)
+        // Observation: identifier, status, code, subject, issued, value…, device — FHIR's order, not the JSON's sorted keys.
+        let obs = try XCTUnwrap(text.range(of: "<Observation>"))
+        let tail = text[obs.lowerBound...]
+        let positions = ["<identifier>", "<status ", "<code>", "<subject>", "<issued ", "<device>"].map { tail.range(of: $0)?.lowerBound }
+        XCTAssertFalse(positions.contains(nil), "\(positions)")
+        XCTAssertEqual(positions.compactMap { $0 }, positions.compactMap { $0 }.sorted())
+        XCTAssertTrue(text.contains("<extension url=\""), "Extension.url is an attribute")
+        XCTAssertThrowsError(try FHIRXMLWriter.element(["colour": "blue"], type: "Coding", name: "coding", namespace: false, depth: 0, into: &unused))
+        XCTAssertThrowsError(try FHIRXMLWriter.attribute("bell\u{07}"))
     }
 }
+
+private var unused = ""

@@ -101,7 +101,12 @@ final class FHIRExportTests: XCTestCase {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try bundle.json().write(to: dir.appendingPathComponent("fixture-run.fhir-bundle.json"))
             try preliminary.bundle.json().write(to: dir.appendingPathComponent("fixture-run-preliminary.fhir-bundle.json"))
+            try bundle.xml().write(to: dir.appendingPathComponent("fixture-run.fhir-bundle.xml"))
+            try preliminary.bundle.xml().write(to: dir.appendingPathComponent("fixture-run-preliminary.fhir-bundle.xml"))
         }
+        // The XML form carries every resource the JSON form does.
+        let xmlText = String(decoding: try bundle.xml(), as: UTF8.self)
+        XCTAssertEqual(xmlText.components(separatedBy: "<fullUrl ").count - 1, bundle.entry.count)
 
         // The export is logged, and the log still verifies.
         let before = try store.read { db in try AuditLog.treeSize(db) }
