@@ -91,7 +91,7 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
         // FHIR R4 resources and bundles from plain values (no store, no I/O).
-        .target(name: "Interop", dependencies: ["Digests", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Interop", dependencies: ["Digests", "Reports", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Pipeline", dependencies: [
             "CaseStore", "Cohorts", "Randomness", "Recurrent", "Calibration", "Retrieval", "RepeatScan",
             "AuditLog", "Policy", "Review", "Reports", "Digests", "Files", "Interop",

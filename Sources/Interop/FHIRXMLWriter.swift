@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 
 extension FHIR {
     /// Why a bundle could not be written as XML (an element the order table does not know).
@@ -82,24 +83,13 @@ enum FHIRXMLWriter {
         }
     }
 
-    /// Attribute text: markup characters and whitespace that attribute normalisation would lose, as references.
+    /// Attribute text, escaped as the XML reports escape it (`ReportText.xmlEscaped`: markup
+    /// characters, and CR, LF and tab as references so attribute normalisation keeps them). A
+    /// character XML cannot carry is refused: an export must not alter a value.
     static func attribute(_ s: String) throws -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "\n": out += "&#10;"
-            case "\r": out += "&#13;"
-            case "\t": out += "&#9;"
-            case _ where ch.value < 0x20 || ch.value == 0xFFFE || ch.value == 0xFFFF:
-                throw FHIR.XMLError(description: "a value holds U+\(String(ch.value, radix: 16, uppercase: true)), which XML cannot carry")
-            default: out.unicodeScalars.append(ch)
-            }
+        if let bad = s.unicodeScalars.first(where: ReportText.isXMLForbidden) {
+            throw FHIR.XMLError(description: "a value holds U+\(String(bad.value, radix: 16, uppercase: true)), which XML cannot carry")
         }
-        return out
+        return ReportText.xmlEscaped(s)
     }
 }

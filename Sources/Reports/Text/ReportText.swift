@@ -18,7 +18,7 @@ public enum ReportText {
     }
 
     /// Characters that XML 1.0 does not allow at all.
-    static func isXMLForbidden(_ s: Unicode.Scalar) -> Bool {
+    public static func isXMLForbidden(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
         case 0x09, 0x0A, 0x0D: return false
         case 0x00...0x1F: return true
