@@ -45,7 +45,7 @@ extension Audit.Simulate {
         @Option(help: "Scans per calibration lesion.") var calibrationScans: Int = 5
         @Option(help: "Independent calibration sets per ρ; lesions are split evenly between them.")
         var calibrationRefits: Int = 10
-        @Option(help: "Comma-separated rules (default: first-reassuring,last-scan,countersign).")
+        @Option(help: "Comma-separated rules (default: first-reassuring,last-scan,countersign,countersign-calibrated,oracle-fixed).")
         var rules: String = ShoppingRule.required.map(\.rawValue).joined(separator: ",")
 
         func validate() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Calibration
 import Randomness
 
 /// A reporting rule facing a shopper who rescans a lesion until the report reassures them
@@ -21,9 +22,16 @@ public enum ShoppingRule: String, Sendable, Codable, CaseIterable {
     case pooledMean = "pooled-mean"
     /// Reference: one scan only, no rescanning.
     case singleScan = "single-scan"
+    /// Countersign's tighter claim: the standardised mean evidence against a boundary at which the
+    /// fitted null crosses within the M scans with probability ≤ α (`CalibratedBoundary`).
+    case countersignCalibrated = "countersign-calibrated"
+    /// Oracle, not a rule anyone can run: it knows ρ and takes all M scans, then the most powerful
+    /// fixed-sample test at level α (the mean per-scan evidence against its exact null quantile).
+    case oracleFixed = "oracle-fixed"
 
-    /// The three rules the issue asks for.
-    public static let required: [ShoppingRule] = [.firstReassuring, .lastScan, .countersign]
+    /// The rules `audit simulate shopping` reports by default: the naive rules, Countersign's
+    /// claims, and the oracle the tighter claim is measured against.
+    public static let required: [ShoppingRule] = [.firstReassuring, .lastScan, .countersign, .countersignCalibrated, .oracleFixed]
 }
 
 public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
@@ -45,6 +53,8 @@ public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
     /// judged with the dependence model fitted on its own calibration set, so the rates average
     /// over calibration draws as well as lesions (the claims' level is a property of both).
     public var calibrationRefits: Int
+    /// Null paths simulated to set each calibrated boundary.
+    public var boundarySimulations: Int
 
     enum CodingKeys: String, CodingKey {
         case rhos, casesPerClass = "cases_per_class", maxScans = "max_scans", alpha, seed, separation
@@ -52,7 +62,7 @@ public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
         case calibrationLesionsPerClass = "calibration_lesions_per_class"
         case calibrationScansPerLesion = "calibration_scans_per_lesion", rules
         case nullLesionVarianceConfidence = "null_lesion_variance_confidence"
-        case calibrationRefits = "calibration_refits"
+        case calibrationRefits = "calibration_refits", boundarySimulations = "boundary_simulations"
     }
 
     public init(rhos: [Double], casesPerClass: Int, maxScans: Int, alpha: Double, seed: UInt64,
@@ -60,7 +70,7 @@ public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
                 calibrationLesionsPerClass: Int = 300, calibrationScansPerLesion: Int = 5,
                 rules: [ShoppingRule] = ShoppingRule.required,
                 nullLesionVarianceConfidence: Double? = ScanDependenceModel.defaultNullLesionVarianceConfidence,
-                calibrationRefits: Int = 1) {
+                calibrationRefits: Int = 1, boundarySimulations: Int = CalibratedBoundary.defaultSimulations) {
         self.rhos = rhos
         self.casesPerClass = casesPerClass
         self.maxScans = maxScans
@@ -73,6 +83,7 @@ public struct ShoppingSimulationConfiguration: Sendable, Equatable, Codable {
         self.rules = rules
         self.nullLesionVarianceConfidence = nullLesionVarianceConfidence
         self.calibrationRefits = calibrationRefits
+        self.boundarySimulations = boundarySimulations
     }
 
     public func validate() throws {
@@ -143,7 +154,9 @@ public struct ShoppingFit: Sendable, Equatable, Codable {
     /// Within-lesion correlation of the null (malignant) model as used, i.e. with the lesion
     /// variance at its upper confidence limit.
     public var estimatedRho: Double
-    enum CodingKeys: String, CodingKey { case rho, refit, model, estimatedRho = "estimated_rho" }
+    /// The calibrated boundary fitted on this model (when a rule uses it).
+    public var boundary: CalibratedBoundary?
+    enum CodingKeys: String, CodingKey { case rho, refit, model, boundary, estimatedRho = "estimated_rho" }
 }
 
 public struct ShoppingReport: Sendable, Equatable, Codable {
@@ -239,6 +252,11 @@ public enum ShoppingSimulation {
         var scans = [[Int]](repeating: [0, 0], count: config.rules.count)
         var calledPerFit = [[Int]](repeating: [Int](repeating: 0, count: refits), count: config.rules.count)
         var lesionsPerFit = [Int](repeating: 0, count: refits)
+        let needsBoundary = config.rules.contains(.countersignCalibrated)
+        // The oracle: the true model's null distribution of the mean per-scan evidence over M scans.
+        let truth = try model.trueDependenceModel(against: LesionScanModel.malignant)
+        let oracleThreshold = truth.null.mean + normalQuantile(1 - alpha)
+            * (truth.null.lesionVariance + truth.null.scanVariance / Double(m)).squareRoot()
         var fits: [ShoppingFit] = []
         var buffer: [Double] = []
         buffer.reserveCapacity(max(m, config.calibrationScansPerLesion))
@@ -256,7 +274,23 @@ public enum ShoppingSimulation {
             guard let rival = dependence.model(against: LesionScanModel.malignant) else {
                 throw RepeatScanError.insufficientCalibrationData(what: "dependence model", reason: "no model for malignant")
             }
-            fits.append(ShoppingFit(rho: rho, refit: f, model: rival, estimatedRho: rival.null.intraclassCorrelation))
+            // The tighter claim's own fit of the same calibration lesions: lesion variance at its upper 80% limit.
+            var boundary: CalibratedBoundary?
+            var boundaryModel: RivalDependenceModel?
+            if needsBoundary {
+                let m80 = try ScanDependenceModel.fit(calibration: calibration, prevalences: model.prevalences,
+                                                      nullLesionVarianceConfidence: CalibratedBoundary.nullLesionVarianceConfidence)
+                guard let fitted = m80.model(against: LesionScanModel.malignant) else {
+                    throw RepeatScanError.insufficientCalibrationData(what: "dependence model", reason: "no model for malignant")
+                }
+                boundaryModel = fitted
+                boundary = try CalibratedBoundary.fit(fitted, maxScans: m, alpha: alpha, simulations: config.boundarySimulations,
+                                                      seed: config.seed &+ UInt64(f) &* 0x9E37_79B9 &+ UInt64((rho * 1000).rounded()))
+            }
+            fits.append(ShoppingFit(rho: rho, refit: f, model: rival, estimatedRho: rival.null.intraclassCorrelation, boundary: boundary))
+            let limits = Limits(malignantPrevalence: piM, reassuring: reassuring, logThreshold: logThreshold,
+                                logModelFreeThreshold: logModelFreeThreshold,
+                                oracleMeanThreshold: oracleThreshold, boundary: boundary, boundaryNull: boundaryModel?.null)
             let groupSize = config.casesPerClass / refits + (f < config.casesPerClass % refits ? 1 : 0)
             lesionsPerFit[f] = groupSize
             for label in [LesionScanModel.benign, LesionScanModel.malignant] {
@@ -264,8 +298,7 @@ public enum ShoppingSimulation {
                     try source.nextLesion(label: label, count: m, into: &buffer)
                     try checkLesion(buffer, count: m)
                     for (r, rule) in config.rules.enumerated() {
-                        let o = play(rule, buffer, rival: rival, malignantPrevalence: piM, reassuring: reassuring,
-                                     logThreshold: logThreshold, logModelFreeThreshold: logModelFreeThreshold)
+                        let o = play(rule, buffer, rival: rival, limits: limits)
                         if o.calledBenign {
                             called[r][label] += 1
                             if label == LesionScanModel.malignant { calledPerFit[r][f] += 1 }
@@ -309,11 +342,22 @@ public enum ShoppingSimulation {
         }
     }
 
+    /// What the rules compare with.
+    struct Limits {
+        var malignantPrevalence: Double
+        var reassuring: Double
+        var logThreshold: Double
+        var logModelFreeThreshold: Double
+        var oracleMeanThreshold: Double
+        var boundary: CalibratedBoundary?
+        var boundaryNull: RandomEffectParameters?
+    }
+
     /// Plays one lesion's scans (benign probabilities, in order) under a rule. The shopper stops at
     /// the first reassuring report or after all scans.
-    static func play(_ rule: ShoppingRule, _ qBenign: [Double], rival: RivalDependenceModel,
-                     malignantPrevalence piM: Double, reassuring: Double,
-                     logThreshold: Double, logModelFreeThreshold: Double) -> Outcome {
+    static func play(_ rule: ShoppingRule, _ qBenign: [Double], rival: RivalDependenceModel, limits: Limits) -> Outcome {
+        let piM = limits.malignantPrevalence, reassuring = limits.reassuring
+        let logThreshold = limits.logThreshold, logModelFreeThreshold = limits.logModelFreeThreshold
         switch rule {
         case .singleScan:
             return Outcome(calledBenign: qBenign[0] >= reassuring, scans: 1)
@@ -339,6 +383,16 @@ public enum ShoppingSimulation {
                     return Outcome(calledBenign: true, scans: t + 1)
                 }
             }
+        case .countersignCalibrated:
+            guard let boundary = limits.boundary, let null = limits.boundaryNull else { break }
+            var sum = 0.0
+            for (t, q) in qBenign.enumerated() {
+                sum += perScanLogEvidence(againstProbability: 1 - q, prevalence: piM)
+                if boundary.crosses(sum: sum, count: t + 1, null: null) { return Outcome(calledBenign: true, scans: t + 1) }
+            }
+        case .oracleFixed:
+            let mean = qBenign.map { perScanLogEvidence(againstProbability: 1 - $0, prevalence: piM) }.reduce(0, +) / Double(qBenign.count)
+            return Outcome(calledBenign: mean >= limits.oracleMeanThreshold, scans: qBenign.count)
         case .countersignModelFree:
             var mx = RunningMaximumEValue()
             for (t, q) in qBenign.enumerated() {

@@ -117,8 +117,9 @@ final class EProcessTests: XCTestCase {
         var buffer: [Double] = []
         for i in 0..<300 {
             model.drawLesion(label: i % 2, count: 8, into: &buffer, using: &rng)
-            let o = ShoppingSimulation.play(.countersign, buffer, rival: rival, malignantPrevalence: 0.5,
-                                            reassuring: 0.95, logThreshold: log(20), logModelFreeThreshold: log(160))
+            let o = ShoppingSimulation.play(.countersign, buffer, rival: rival, limits: .init(
+                malignantPrevalence: 0.5, reassuring: 0.95, logThreshold: log(20), logModelFreeThreshold: log(160),
+                oracleMeanThreshold: .infinity, boundary: nil, boundaryNull: nil))
             var e = try CaseEProcess(caseID: "c\(i)", model: rival, prevalence: 0.5, alpha: 0.05, maxScans: 8)
             for (t, q) in buffer.enumerated() { try e.record(ScanObservation(scanID: "\(t)", probabilities: [q, 1 - q])) }
             if case let .notClass(_, _, t) = e.claim {
