@@ -115,6 +115,24 @@ extension ReviewWorkflow {
         }
     }
 
+    /// The newest HTML run report of a run, for the oversight page's governance and auditors; logged
+    /// as `review.view-run-report` (who, which bytes, from where). Only a report the log vouches for is served.
+    public func runReportDocument(runId: String, viewer: String, address: String, now: Date = Date()) throws -> (version: Int, html: Data) {
+        try store.change { db in
+            guard let run = try CaseStore.run(db, id: runId) else { throw CaseStoreError.notFound(kind: "run", id: runId) }
+            try CaseStore.requireAttested(db, [.run(run.id)])
+            let who = try Self.activeReviewer(db, viewer)
+            guard let report = try CaseStore.latestReport(db, runId: run.id, caseId: nil, format: .html) else {
+                throw CaseStoreError.notFound(kind: "run report of run", id: run.id)
+            }
+            try CaseStore.requireAttested(db, [.report(runId: run.id, caseId: nil, version: report.version, format: "html")])
+            try AuditLog.append(db, actor: who.id, action: "review.view-run-report", subject: AuditSubject(type: "run", id: run.id),
+                                payload: ["run_id": run.id, "viewer_id": who.id, "address": address,
+                                          "report_version": String(report.version), "report_sha256": report.sha256], time: now)
+            return (report.version, report.content)
+        }
+    }
+
     /// A reviewer expanded part of the evidence (the scans or the neighbours): a `review.evidence-opened` event.
     public func evidenceOpened(caseId: String, runId: String, reviewer: String, part: String, address: String, now: Date = Date()) throws {
         try store.change { db in

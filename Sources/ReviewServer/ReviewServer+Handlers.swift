@@ -347,7 +347,8 @@ extension ReviewServer {
                  "evidence": evidence[f.reviewerId].map { "\($0.casesOpened) opened, \($0.reportViews) report views, \($0.evidenceExpanded) expansions" } ?? "—"]
             },
             "runs": try workflow.runsOverview().map { r -> [String: Any] in
-                ["id": r.id, "study": r.study, "status": r.status, "finished": r.finishedAt ?? "—", "cases": r.cases,
+                ["id": r.id, "href": "/runs/" + Self.pathSegment(r.id) + "/report", "study": r.study, "status": r.status,
+                 "finished": r.finishedAt ?? "—", "cases": r.cases,
                  "dispositions": r.dispositions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")]
             },
         ]))

@@ -119,12 +119,17 @@ public struct ReviewServer: Sendable {
                 if version == .some(nil) { throw WebError.badRequest("version must be a whole number") }
                 let doc = try self.workflow.reportDocument(caseId: caseId, runId: run, reviewer: session.reviewerId,
                                                            version: version ?? nil, address: context.address, now: self.now())
-                var r = Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                                 body: .init(byteBuffer: ByteBuffer(bytes: doc.html)))
-                // The stored report is self-contained: its own inline styles, no script at all.
-                r.headers[SecurityHeadersMiddleware.csp] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
-                r.headers[SecurityHeadersMiddleware.frameOptions] = "SAMEORIGIN"
-                return r
+                return Self.storedReport(doc.html)
+            }
+        }
+        router.get("/runs/:run/report") { request, context in
+            try await self.withSession(request, context, form: false) { session, _ in
+                guard session.role != .reviewer else { throw WebError.forbidden("run reports are on the oversight page, for governance and auditors") }
+                guard let run = context.parameters.get("run")?.removingPercentEncoding, !run.isEmpty, run.count <= 200 else {
+                    throw WebError.badRequest("the run id is missing or longer than 200 characters")
+                }
+                let doc = try self.workflow.runReportDocument(runId: run, viewer: session.reviewerId, address: context.address, now: self.now())
+                return Self.storedReport(doc.html)
             }
         }
         router.post("/cases/:run/:case/read") { request, context in
@@ -146,6 +151,17 @@ public struct ReviewServer: Sendable {
             }
         }
         return router
+    }
+}
+
+extension ReviewServer {
+    /// A stored report as the browser gets it: self-contained (its own inline styles, no script at
+    /// all), so its policy allows inline style and nothing else, sandboxed.
+    static func storedReport(_ html: Data) -> Response {
+        var r = Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: html)))
+        r.headers[SecurityHeadersMiddleware.csp] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
+        r.headers[SecurityHeadersMiddleware.frameOptions] = "SAMEORIGIN"
+        return r
     }
 }
 

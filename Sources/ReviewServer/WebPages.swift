@@ -176,7 +176,7 @@ struct WebPages: Sendable {
         </section>
         <section class="card"><h2>Runs</h2>
         <table class="list"><thead><tr><th>Run</th><th>Study</th><th>Status</th><th>Finished</th><th>Cases</th><th>Dispositions</th></tr></thead><tbody>
-        {{#runs}}<tr><td>{{id}}</td><td>{{study}}</td><td>{{status}}</td><td>{{finished}}</td><td>{{cases}}</td><td>{{dispositions}}</td></tr>{{/runs}}
+        {{#runs}}<tr><td><a href="{{href}}">{{id}}</a></td><td>{{study}}</td><td>{{status}}</td><td>{{finished}}</td><td>{{cases}}</td><td>{{dispositions}}</td></tr>{{/runs}}
         </tbody></table>
         </section>
         """,

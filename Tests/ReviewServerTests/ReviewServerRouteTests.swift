@@ -280,10 +280,20 @@ final class ReviewServerRouteTests: XCTestCase {
             XCTAssertTrue(Self.text(oversight).contains("Verified:"), "the log's status is shown")
             XCTAssertTrue(Self.text(oversight).contains(s.runId))
             try await assertRefused(s, .forbidden, "governance opens a case") { try await get(client, &gina, href) }
+            // The runs link to their stored run report, served sandboxed and logged.
+            let runHref = "/runs/\(s.runId)/report"  // web-run: only unreserved characters
+            XCTAssertTrue(Self.text(oversight).contains("href=\"\(runHref)\""), "the oversight page links the run report")
+            let runReport = try await get(client, &gina, runHref)
+            XCTAssertEqual(runReport.status, .ok, Self.text(runReport))
+            XCTAssertTrue(Self.text(runReport).contains("Countersign run report"), String(Self.text(runReport).prefix(300)))
+            XCTAssertTrue(try XCTUnwrap(runReport.headers[HTTPField.Name("Content-Security-Policy")!]).contains("sandbox"))
+            XCTAssertEqual(try events(s, "review.view-run-report"), 1)
+            try await assertRefused(s, .notFound, "the report of an unknown run") { try await get(client, &gina, "/runs/no-such-run/report") }
 
             // Reviewers do not see oversight; unknown cases and runs are 404; a script in an id stays text.
             var alice = try await signIn(client, "alice").0
             try await assertRefused(s, .forbidden, "a reviewer opens oversight") { try await get(client, &alice, "/oversight") }
+            try await assertRefused(s, .forbidden, "a reviewer opens a run report") { try await get(client, &alice, runHref) }
             try await assertRefused(s, .notFound, "an unknown case") { try await get(client, &alice, "/cases/\(s.runId)/no-such-case") }
             try await assertRefused(s, .notFound, "an unknown run") { try await get(client, &alice, "/cases/no-such-run/\(item.caseId)") }
             let script = try await get(client, &alice, "/cases/\(s.runId)/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
