@@ -32,7 +32,7 @@ extension Audit {
         func run() throws {
             var sinceDate: Date?
             if let since {
-                guard let d = Timestamp.date(from: since.count == 10 ? since + "T00:00:00Z" : since) else {
+                guard let d = Timestamp.date(fromDateOrTime: since) else {
                     throw CLIError.badInput("--since: expected YYYY-MM-DD or an RFC 3339 time, found '\(since)'")
                 }
                 sinceDate = d
@@ -83,13 +83,7 @@ extension Audit {
                 rows.append([p.key, String(p.cases), pct(p.abstentionRate), pct(p.escalationRate), pct(p.overrideRate), est,
                              String(p.labelled), acc, ece, cov, f(p.meanSetSize), m])
             }
-            var widths = header.map(\.count)
-            for row in rows { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
-            func line(_ cells: [String]) -> String {
-                cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-            }
-            Console.out(line(header))
-            for row in rows { Console.out(line(row)) }
+            Console.out(TextTable.render(header: header, rows: rows))
             for p in r.periods {
                 if let e = p.outcomes?.estimateError {
                     Console.out("  \(p.key): label-free estimate on the \(p.outcomes!.count) labelled cases was off by \(String(format: "%+.3f", e))")

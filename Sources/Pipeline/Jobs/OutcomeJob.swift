@@ -70,8 +70,7 @@ public struct OutcomeJob {
                 guard !e.verifiedBy.trimmingCharacters(in: .whitespaces).isEmpty else { throw bad("verified_by", "who established the truth", "an empty value") }
                 var verifiedAt = recordedAt
                 if let text = e.verifiedAt {
-                    let full = text.count == 10 ? text + "T00:00:00Z" : text
-                    guard let date = Timestamp.date(from: full) else {
+                    guard let date = Timestamp.date(fromDateOrTime: text) else {
                         throw bad("verified_at", "an RFC 3339 time or a date (YYYY-MM-DD)", text)
                     }
                     guard date <= now.addingTimeInterval(300) else { throw bad("verified_at", "a time not in the future", text) }
