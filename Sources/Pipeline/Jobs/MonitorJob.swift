@@ -104,7 +104,7 @@ public struct MonitorJob {
         var runningMax = 1.0
         var groups: [String: [Row]] = [:], firstSeen: [String: (Date, Int)] = [:]
         for r in ordered {
-            let key = periodKey(r, runOrder: runOrder)
+            let key = periodKey(r)
             groups[key, default: []].append(r)
             if firstSeen[key] == nil { firstSeen[key] = (r.time, runOrder[r.runId] ?? 0) }
             if let truth = r.truth, let p = r.pValues[truth] {
@@ -132,7 +132,7 @@ public struct MonitorJob {
             study: study, generatedAt: Timestamp.string(from: now), grouping: grouping.rawValue,
             since: since.map { Timestamp.string(from: $0) },
             provenance: .init(policyName: policy.name, policySHA256: policy.sha256, models: models,
-                              calibrators: Set(rows.isEmpty ? [] : runs.compactMap { $0.calibratorId.map { "#\($0)" } }).sorted(),
+                              calibrators: Set(runs.compactMap { $0.calibratorId.map { "#\($0)" } }).sorted(),
                               runs: runs.map(\.id), bins: Self.bins.description, binCount: Self.bins.count,
                               bootstrapReplicates: Self.bootstrapReplicates, noiseFloorSimulations: Self.noiseFloorSimulations,
                               seed: seed, level: Self.level, martingaleDelta: Self.martingaleDelta,
@@ -142,7 +142,7 @@ public struct MonitorJob {
             periods: periods, martingalePath: path, alerts: periods.flatMap(\.alerts))
     }
 
-    func periodKey(_ r: Row, runOrder: [String: Int]) -> String {
+    func periodKey(_ r: Row) -> String {
         switch grouping {
         case .run: return r.runId
         case .month:
