@@ -48,6 +48,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libxml2-dev).
@@ -101,6 +102,9 @@ let package = Package(
         .target(name: "ReviewServer", dependencies: [
             "Pipeline", "CaseStore", "Policy", "Reports", "Review",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -158,6 +162,8 @@ let package = Package(
             "PipelineFixtures", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReviewServerTests", dependencies: ["ReviewServer", "Pipeline", "CaseStore", "Policy", "Review", "PipelineFixtures",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AuditCLITests", dependencies: []),
     ],

@@ -78,7 +78,7 @@ struct ServeBench: AsyncParsableCommand {
         logger.logLevel = accessLog ? .info : .error
         let server = try ReviewServer(store: caseStore, configuration: .init(storePath: storePath, port: 0))
         let port = PortBox()
-        let app = server.application(logger: logger, onServerRunning: { port.set($0) })
+        let app = try server.application(logger: logger, onServerRunning: { port.set($0) })
         let serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
         let ours = try await port.wait()
         let base = "http://127.0.0.1:\(ours)"

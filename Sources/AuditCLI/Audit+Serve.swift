@@ -23,6 +23,8 @@ extension Audit {
         @Option(help: "Policy whose `web` section sets session and sign-in rules (a file, or a shipped name; default: default).")
         var policy: String?
         @Flag(help: "Mark the session cookie Secure (when a TLS proxy is in front).") var secureCookies = false
+        @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key).") var tlsCert: String?
+        @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
         @Flag(help: "Create the demo store when missing (as `audit run --demo`), add demo reviewers, and serve it.") var demo = false
         @Flag(help: "No access log on stderr.") var quiet = false
 
@@ -43,17 +45,27 @@ extension Audit {
                 if let policy, ShippedPolicy(rawValue: policy) == nil { rules = try AuditPolicy.load(path: policy) }
                 else { rules = try AuditPolicy.shipped(policy ?? "default") }
             } catch let e as PolicyError { throw CLIError.badInput("\(e)") }
-            if !Self.isLoopback(host) && !secureCookies {
-                Console.err("warning: serving \(host) without TLS: sign-in passphrases and session cookies would cross the network in clear. Put audit serve behind a TLS proxy and pass --secure-cookies.")
+            guard (tlsCert == nil) == (tlsKey == nil) else {
+                throw ValidationError("--tls-cert and --tls-key go together")
+            }
+            for file in [tlsCert, tlsKey].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: file) {
+                throw CLIError.missing("TLS file \(file) does not exist")
+            }
+            let tls = tlsCert.map { (certificateChain: $0, privateKey: tlsKey!) }
+            if !Self.isLoopback(host) && !secureCookies && tls == nil {
+                Console.err("warning: serving \(host) without TLS: sign-in passphrases and session cookies would cross the network in clear. Pass --tls-cert and --tls-key, or put audit serve behind a TLS proxy and pass --secure-cookies.")
             }
             var logger = Logger(label: "countersign.serve")
             logger.logLevel = quiet ? .warning : .info
             let server = try ReviewServer(store: try CaseStore(path: storePath), configuration: .init(
-                storePath: storePath, host: host, port: port, web: rules.web, secureCookies: secureCookies))
-            let app = server.application(logger: logger) { [host] bound in
-                Console.err("serving \(storePath) at http://\(host):\(bound)/ (Ctrl-C stops)")
-            }
-            try await app.runService()
+                storePath: storePath, host: host, port: port, web: rules.web, secureCookies: secureCookies, tls: tls))
+            let scheme = tls == nil ? "http" : "https"
+            do {
+                let app = try server.application(logger: logger) { [host] bound in
+                    Console.err("serving \(storePath) at \(scheme)://\(host):\(bound)/ (Ctrl-C stops)")
+                }
+                try await app.runService()
+            } catch let e as ReviewServer.ServeError { throw CLIError.badInput("\(e)") }
         }
 
         static func isLoopback(_ host: String) -> Bool {

@@ -2,6 +2,9 @@ import CaseStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import Pipeline
@@ -41,11 +44,14 @@ public struct ReviewServer: Sendable {
         public var port: Int
         /// Sessions and sign-in rules (the serving policy's `web` section).
         public var web: AuditPolicy.WebRules
-        /// Marks the session cookie Secure (set when TLS terminates in front of the server).
+        /// Marks the session cookie Secure (set when TLS terminates in front of the server, and always with `tls`).
         public var secureCookies: Bool
+        /// PEM files of the certificate chain and private key: the server speaks HTTPS itself.
+        public var tls: (certificateChain: String, privateKey: String)?
         public init(storePath: String, host: String = "127.0.0.1", port: Int = 8080, web: AuditPolicy.WebRules = .init(),
-                    secureCookies: Bool = false) {
-            self.storePath = storePath; self.host = host; self.port = port; self.web = web; self.secureCookies = secureCookies
+                    secureCookies: Bool = false, tls: (certificateChain: String, privateKey: String)? = nil) {
+            self.storePath = storePath; self.host = host; self.port = port; self.web = web
+            self.secureCookies = secureCookies || tls != nil; self.tls = tls
         }
     }
 
@@ -72,12 +78,37 @@ public struct ReviewServer: Sendable {
 
     /// The application on the configured address: routes, security headers, the access log (through
     /// `logger`); `onServerRunning` is told the bound port (useful with port 0).
-    public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let port = configuration.port
-        return Application(router: router(logger: logger),
+        return Application(router: router(logger: logger), server: try serverBuilder(),
                            configuration: .init(address: .hostname(configuration.host, port: port), serverName: "countersign"),
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
                            logger: logger)
+    }
+
+    /// HTTP/1.1, over TLS when the configuration names a certificate and key (read now: a bad file is
+    /// an error at start, naming it, not at the first connection).
+    func serverBuilder() throws -> HTTPServerBuilder {
+        guard let tls = configuration.tls else { return .http1() }
+        let chain: [NIOSSLCertificate], key: NIOSSLPrivateKey
+        do { chain = try NIOSSLCertificate.fromPEMFile(tls.certificateChain) } catch {
+            throw ServeError.tls("\(tls.certificateChain): not a readable PEM certificate chain (\(error))")
+        }
+        guard !chain.isEmpty else { throw ServeError.tls("\(tls.certificateChain): no certificate in the file") }
+        do { key = try NIOSSLPrivateKey(file: tls.privateKey, format: .pem) } catch {
+            throw ServeError.tls("\(tls.privateKey): not a readable PEM private key (\(error))")
+        }
+        var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        config.minimumTLSVersion = .tlsv12
+        return try .tls(.http1(), tlsConfiguration: config)
+    }
+
+    /// Why the server could not start.
+    public enum ServeError: Error, CustomStringConvertible {
+        case tls(String)
+        public var description: String {
+            switch self { case .tls(let m): return m }
+        }
     }
 
     public func router(logger: Logger) -> Router<ServeContext> {
