@@ -1,3 +1,4 @@
+import Policy
 import Calibration
 import CaseStore
 import Foundation
@@ -63,7 +64,10 @@ public enum ArtefactLoader {
     /// dependence model and pooled recalibration fitted on its cases with repeat scans.
     /// A calibration case whose scans the model cannot read is left out of the fits and counted in a
     /// note (it is the calibrator's data, not the case under assessment, whose every scan must count).
+    /// With `claimsFor` a policy whose claim construction is calibrated-boundary, also the calibrated
+    /// claim model for its α and M (boundaries simulated with a seed fixed by the calibrator's id).
     public static func repeatScans(_ db: StoreReader, classifier: SequenceClassifier, calibration: RunContext.LoadedCalibration,
+                                   claimsFor rules: AuditPolicy.RepeatScanRules? = nil,
                                    notes: inout [String]) throws -> RunContext.RepeatScanContext? {
         guard let split = Split(rawValue: calibration.record.calibrationSplit) else {
             throw PipelineError.inconsistent("calibrator \(calibration.label): field calibration_split: unknown split '\(calibration.record.calibrationSplit)'")
@@ -89,6 +93,7 @@ public enum ArtefactLoader {
         }
         var dependence: ScanDependenceModel?
         var recalibrator: PooledRecalibrator?
+        var calibratedClaims: CalibratedClaimModel?
         if lesions.isEmpty {
             notes.append("no calibration case has repeat scans, so the within-case dependence cannot be modelled: claims use the model-free construction")
         } else {
@@ -98,8 +103,18 @@ public enum ArtefactLoader {
             do { recalibrator = try PooledRecalibrator.fit(calibration: lesions, prevalences: prevalences) } catch {
                 notes.append("pooled recalibration not available: \(error)")
             }
+            if let rules, rules.claimConstruction == .calibratedBoundary {
+                do {
+                    calibratedClaims = try CalibratedClaimModel.fit(calibration: lesions, prevalences: prevalences, alpha: rules.claimAlpha,
+                                                                    maxScans: rules.maxScans,
+                                                                    seed: 0xC1A1_B0DA &+ UInt64(calibration.record.id ?? 0))
+                } catch {
+                    notes.append("the calibrated-boundary claim is not available (\(lesions.count) calibration cases with repeat scans): \(error)")
+                }
+            }
         }
-        return RunContext.RepeatScanContext(prevalences: prevalences, dependence: dependence, recalibrator: recalibrator,
+        return RunContext.RepeatScanContext(prevalences: prevalences, dependence: dependence, calibratedClaims: calibratedClaims,
+                                            recalibrator: recalibrator,
                                             calibrationLesions: lesions.count, calibrationCases: evidence.total)
     }
 

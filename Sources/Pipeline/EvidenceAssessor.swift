@@ -191,24 +191,31 @@ public final class EvidenceAssessor: CaseAssessor {
         let rsPolicy = try RepeatScanPolicy(alpha: policy.repeatScans.claimAlpha, maxScans: policy.repeatScans.maxScans,
                                             reviewOnOutOfDistribution: ood != nil)
         let a = try RepeatScanAssessment(caseID: c.id, scans: observations, prevalences: rs.prevalences, policy: rsPolicy,
-                                         dependenceModel: rs.dependence, recalibrator: rs.recalibrator)
+                                         dependenceModel: rs.dependence, recalibrator: rs.recalibrator,
+                                         calibratedClaims: rs.calibratedClaims)
         let useRecalibrated = policy.repeatScans.merge == .pooledRecalibration && a.pooledRecalibrated != nil
         if policy.repeatScans.merge == .pooledRecalibration && a.pooledRecalibrated == nil {
             notes.append("pooled recalibration is not available; the mean of calibrated probabilities is used")
         }
         let pooled = useRecalibrated ? a.pooledRecalibrated! : a.pooledMean
-        let wanted: EProcessConstruction = policy.repeatScans.claimConstruction == .modelBased && rs.dependence != nil
-            ? .modelBased : .modelFree
-        if policy.repeatScans.claimConstruction == .modelBased && rs.dependence == nil {
-            notes.append("the model-based e-process needs calibration cases with repeat scans; the model-free construction (threshold M/α) is used")
+        let wanted: EProcessConstruction
+        switch policy.repeatScans.claimConstruction {
+        case .modelBased where rs.dependence != nil: wanted = .modelBased
+        case .calibratedBoundary where rs.calibratedClaims != nil: wanted = .calibratedBoundary
+        case .modelFree: wanted = .modelFree
+        default:
+            wanted = .modelFree
+            notes.append("the \(policy.repeatScans.claimConstruction.rawValue) claim needs calibration cases with repeat scans; the model-free construction (threshold M/α) is used")
         }
         let predicted = pooled.indices.max { pooled[$0] < pooled[$1] } ?? 0
         var claims: [ClaimEvidence] = []
         var shown: CaseEProcess?
         for j in classes.indices where j != predicted {
             guard let e = a.eProcess(against: j, construction: wanted) else { continue }
+            // A calibrated-boundary claim has no e-value: its statistic and boundary are in the claim text.
             claims.append(ClaimEvidence(againstClass: classes[j], established: e.claim.isEstablished,
-                                        eValue: e.value, threshold: e.threshold))
+                                        eValue: e.construction == .calibratedBoundary ? nil : e.value,
+                                        threshold: e.construction == .calibratedBoundary ? nil : e.threshold))
             // Show the path against the most dangerous rival (the first dangerous class), else the first rival.
             if shown == nil || (policy.dangerousClasses.contains(classes[j]) && !policy.dangerousClasses.contains(classes[shown!.rival])) {
                 shown = e
@@ -221,7 +228,13 @@ public final class EvidenceAssessor: CaseAssessor {
             detail: disagreeing ? (a.reviewReasons + (a.disagreement.classFlips > 0 ? ["the top class changed \(a.disagreement.classFlips) time(s) between scans"] : [])).joined(separator: "; ")
                                 : "all \(scans.count) scans agree")
         let claimText: String
-        if let e = shown {
+        if let e = shown, e.construction == .calibratedBoundary {
+            claimText = e.claim.isEstablished
+                ? String(format: "Not %@, at level α = %g (calibrated boundary: standardised evidence %.3g ≥ %.3g after %d of at most %d scans).",
+                         classes[e.rival], e.alpha, e.value, e.threshold, e.scanCount, e.maxScans)
+                : String(format: "Not %@: not established at level α = %g (calibrated boundary: standardised evidence %.3g < %.3g after %d of at most %d scans).",
+                         classes[e.rival], e.alpha, e.value, e.threshold, e.scanCount, e.maxScans)
+        } else if let e = shown {
             claimText = e.claim.isEstablished
                 ? String(format: "Not %@, at level α = %g (%@ e-process reached %.3g ≥ %.3g).", classes[e.rival], e.alpha, e.construction.rawValue, e.value, e.threshold)
                 : String(format: "Not %@: not established at level α = %g (%@ e-process %.3g < %.3g).", classes[e.rival], e.alpha, e.construction.rawValue, e.value, e.threshold)
@@ -234,7 +247,9 @@ public final class EvidenceAssessor: CaseAssessor {
                 ScanRow(index: pair.0.scanIndex + 1, takenAt: pair.0.acquiredAt ?? "not recorded",
                         acquisition: pair.0.acquisition, probabilities: pair.1, outOfDistribution: ood?[i] ?? false)
             },
-            pooledProbabilities: pooled, eValuePath: shown?.path ?? [], eValueThreshold: shown?.threshold ?? 1 / rsPolicy.alpha,
+            // The chart draws e-values on a log scale; a calibrated-boundary claim's statistic is not one.
+            pooledProbabilities: pooled, eValuePath: shown?.construction == .calibratedBoundary ? [] : (shown?.path ?? []),
+            eValueThreshold: shown?.construction == .calibratedBoundary ? 1 / rsPolicy.alpha : (shown?.threshold ?? 1 / rsPolicy.alpha),
             claim: claimText, claimEstablished: shown?.claim.isEstablished ?? false,
             merge: useRecalibrated ? "pooled recalibration (design effect)" : "mean of calibrated probabilities")
         details["repeat_scans"] = try JSONValue(encoding: a)

@@ -41,6 +41,8 @@ public struct RunContext {
     public struct RepeatScanContext {
         public var prevalences: [Double]
         public var dependence: ScanDependenceModel?
+        /// Fitted only when the policy's claim construction is calibrated-boundary.
+        public var calibratedClaims: CalibratedClaimModel?
         public var recalibrator: PooledRecalibrator?
         public var calibrationLesions: Int
         /// Verified calibration cases whose labels the model knows (the prevalences' denominator).
@@ -71,7 +73,7 @@ public struct RunContext {
         if let calibration = try ArtefactLoader.calibration(db, model: model, now: now) {
             context.calibration = calibration
             context.repeatScans = try ArtefactLoader.repeatScans(db, classifier: classifier, calibration: calibration,
-                                                                 notes: &context.notes)
+                                                                 claimsFor: policy.repeatScans, notes: &context.notes)
         } else {
             context.notes.append("model \(modelId.prefix(12))… has no fitted calibrator: calibrated confidence, conformal sets and repeat-scan claims were not evaluated")
         }

@@ -204,6 +204,7 @@ public struct AuditPolicy: Sendable, Equatable {
     public enum ClaimConstruction: String, Sendable, Equatable, CaseIterable, Codable {
         case modelBased = "model-based"
         case modelFree = "model-free"
+        case calibratedBoundary = "calibrated-boundary"
     }
 
     public struct AuditLogRules: Sendable, Equatable {

@@ -80,3 +80,27 @@ public struct CalibratedBoundary: Sendable, Equatable, Codable {
                                   simulatedCrossing: Double(needed.prefix { $0 >= c }.count) / Double(n))
     }
 }
+
+/// What a policy with `claim_construction: calibrated-boundary` needs, fitted once per run: the
+/// dependence model fitted on the calibration cases with repeat scans (null lesion variance at its
+/// upper 80% limit) and, per rival class, the boundary for the policy's α and M.
+public struct CalibratedClaimModel: Sendable, Equatable, Codable {
+    public struct Rival: Sendable, Equatable, Codable {
+        public var model: RivalDependenceModel
+        public var boundary: CalibratedBoundary
+    }
+    public var rivals: [Rival]
+
+    /// Fits from calibration lesions; the boundary of rival j is simulated with seed `seed + j`.
+    public static func fit(calibration: [CalibrationLesion], prevalences: [Double], alpha: Double, maxScans: Int,
+                           simulations: Int = CalibratedBoundary.defaultSimulations, seed: UInt64) throws -> CalibratedClaimModel {
+        let dependence = try ScanDependenceModel.fit(calibration: calibration, prevalences: prevalences,
+                                                      nullLesionVarianceConfidence: CalibratedBoundary.nullLesionVarianceConfidence)
+        return CalibratedClaimModel(rivals: try dependence.rivals.map { m in
+            Rival(model: m, boundary: try CalibratedBoundary.fit(m, maxScans: maxScans, alpha: alpha, simulations: simulations,
+                                                                 seed: seed &+ UInt64(m.rival)))
+        })
+    }
+
+    public func rival(_ j: Int) -> Rival? { rivals.first { $0.model.rival == j } }
+}

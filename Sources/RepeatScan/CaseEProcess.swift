@@ -8,6 +8,9 @@ public enum EProcessConstruction: String, Sendable, Codable, CaseIterable {
     /// Running maximum of per-scan e-values; threshold M/α for the policy's maximum M scans
     /// (Markov's inequality and a union bound; valid under any dependence).
     case modelFree = "model-free"
+    /// The standardised mean evidence against a boundary calibrated by simulation under the fitted
+    /// null so the chance of ever crossing within the policy's M scans is ≤ α (`CalibratedBoundary`).
+    case calibratedBoundary = "calibrated-boundary"
 
     /// One-line description for reports.
     public var explanation: String {
@@ -16,6 +19,8 @@ public enum EProcessConstruction: String, Sendable, Codable, CaseIterable {
             return "running likelihood ratio with the shared lesion effect integrated out, fitted on calibration cases with repeat scans; claim when it reaches 1/α"
         case .modelFree:
             return "running maximum of per-scan e-values; claim when it reaches M/α for at most M scans (valid under any dependence between scans)"
+        case .calibratedBoundary:
+            return "standardised mean evidence under the dependence model fitted on calibration cases with repeat scans; claim when it reaches a boundary set by simulation so the chance of ever crossing within the policy's M scans is at most α"
         }
     }
 }
@@ -76,8 +81,10 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
     public private(set) var logPath: [Double] = []
     /// Number of scans after which the threshold was first reached, if it was.
     public private(set) var firstCrossing: Int?
-    /// The fitted dependence model (model-based only), for provenance.
+    /// The fitted dependence model (model-based and calibrated-boundary), for provenance.
     public let dependenceModel: RivalDependenceModel?
+    /// The calibrated boundary (calibrated-boundary only).
+    public let boundary: CalibratedBoundary?
 
     private var likelihoodRatio: RandomEffectLikelihoodRatio?
     private var runningMaximum = RunningMaximumEValue()
@@ -86,7 +93,7 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         case caseID = "case_id", rival, construction, alpha, maxScans = "max_scans", prevalence
         case scanIDs = "scan_ids", perScanLogEValues = "per_scan_log_e_values", logPath = "log_path"
         case firstCrossing = "first_crossing", dependenceModel = "dependence_model"
-        case threshold
+        case threshold, boundary
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -103,6 +110,7 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         try c.encode(logPath, forKey: .logPath)
         try c.encodeIfPresent(firstCrossing, forKey: .firstCrossing)
         try c.encodeIfPresent(dependenceModel, forKey: .dependenceModel)
+        try c.encodeIfPresent(boundary, forKey: .boundary)
     }
 
     /// Decoding rebuilds the running state by replaying the stored per-scan e-values, so a decoded
@@ -116,7 +124,12 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         maxScans = try c.decode(Int.self, forKey: .maxScans)
         prevalence = try c.decode(Double.self, forKey: .prevalence)
         dependenceModel = try c.decodeIfPresent(RivalDependenceModel.self, forKey: .dependenceModel)
+        boundary = try c.decodeIfPresent(CalibratedBoundary.self, forKey: .boundary)
         try CaseEProcess.validate(alpha: alpha, maxScans: maxScans, prevalence: prevalence)
+        if construction == .calibratedBoundary && (boundary == nil || dependenceModel == nil) {
+            throw DecodingError.dataCorruptedError(forKey: .boundary, in: c,
+                debugDescription: "a calibrated-boundary claim needs its boundary and dependence model")
+        }
         if construction == .modelBased {
             guard let m = dependenceModel else {
                 throw DecodingError.dataCorruptedError(forKey: .dependenceModel, in: c,
@@ -146,7 +159,28 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         self.maxScans = maxScans
         self.prevalence = prevalence
         self.dependenceModel = model
+        self.boundary = nil
         self.likelihoodRatio = RandomEffectLikelihoodRatio(null: model.null, alternative: model.alternative)
+    }
+
+    /// Calibrated-boundary claim: the dependence model and the boundary fitted on it for this
+    /// policy's α and M.
+    public init(caseID: String, model: RivalDependenceModel, boundary: CalibratedBoundary, prevalence: Double,
+                alpha: Double, maxScans: Int) throws {
+        try CaseEProcess.validate(alpha: alpha, maxScans: maxScans, prevalence: prevalence)
+        guard boundary.maxScans == maxScans, boundary.alpha == alpha else {
+            throw RepeatScanError.invalidParameter(name: "boundary", value: "M = \(boundary.maxScans), α = \(boundary.alpha)",
+                                                   reason: "was set for other limits than M = \(maxScans), α = \(alpha)")
+        }
+        self.caseID = caseID
+        self.rival = model.rival
+        self.construction = .calibratedBoundary
+        self.alpha = alpha
+        self.maxScans = maxScans
+        self.prevalence = prevalence
+        self.dependenceModel = model
+        self.boundary = boundary
+        self.likelihoodRatio = nil
     }
 
     /// Model-free e-process (no dependence model needed).
@@ -159,6 +193,7 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         self.maxScans = maxScans
         self.prevalence = prevalence
         self.dependenceModel = nil
+        self.boundary = nil
         self.likelihoodRatio = nil
     }
 
@@ -175,11 +210,13 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         }
     }
 
-    /// Threshold the e-process must reach: 1/α (model-based) or M/α (model-free).
+    /// Threshold the e-process must reach: 1/α (model-based) or M/α (model-free); for the
+    /// calibrated boundary, the boundary at the current scan (it falls as scans accumulate).
     public var threshold: Double {
         switch construction {
         case .modelBased: return 1 / alpha
         case .modelFree: return Double(maxScans) / alpha
+        case .calibratedBoundary: return boundary?.boundary(atScan: min(max(scanCount, 1), maxScans)) ?? .infinity
         }
     }
 
@@ -190,10 +227,13 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
 
     /// Current value of the e-process (1 before any scan; for the model-free construction the
     /// running maximum of per-scan e-values, 0 before any scan is shown as 1).
-    public var value: Double { logPath.last.map(exp) ?? 1 }
+    /// For the calibrated boundary: the standardised evidence Z after the last scan (0 before any).
+    public var value: Double {
+        construction == .calibratedBoundary ? (logPath.last ?? 0) : (logPath.last.map(exp) ?? 1)
+    }
 
-    /// The e-process path over scans (value after each scan).
-    public var path: [Double] { logPath.map(exp) }
+    /// The e-process path over scans (value after each scan; Z for the calibrated boundary).
+    public var path: [Double] { construction == .calibratedBoundary ? logPath : logPath.map(exp) }
 
     public var claim: RepeatScanClaim {
         if let t = firstCrossing { return .notClass(rival: rival, alpha: alpha, atScan: t) }
@@ -229,12 +269,23 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
             likelihoodRatio = lr
         case .modelFree:
             logValue = runningMaximum.add(logE)
+        case .calibratedBoundary:
+            guard let null = dependenceModel?.null else {
+                throw RepeatScanError.invalidParameter(name: "dependenceModel", value: "nil", reason: "calibrated-boundary claim has no model")
+            }
+            logValue = CalibratedBoundary.standardizedMean(sum: perScanLogEValues.reduce(0, +), count: scanIDs.count, null: null)
         }
         logPath.append(logValue)
-        // The model-free union bound covers only the first M scans.
-        let eligible = construction == .modelBased || scanIDs.count <= maxScans
-        if firstCrossing == nil, eligible, logValue >= logThreshold {
-            firstCrossing = scanIDs.count
+        if firstCrossing == nil {
+            switch construction {
+            case .modelBased: if logValue >= logThreshold { firstCrossing = scanIDs.count }
+            // The model-free union bound covers only the first M scans.
+            case .modelFree: if scanIDs.count <= maxScans, logValue >= logThreshold { firstCrossing = scanIDs.count }
+            // The boundary was set for the first M scans; a later scan cannot earn a claim.
+            case .calibratedBoundary:
+                if let b = boundary, let null = dependenceModel?.null,
+                   b.crosses(sum: perScanLogEValues.reduce(0, +), count: scanIDs.count, null: null) { firstCrossing = scanIDs.count }
+            }
         }
     }
 

@@ -61,9 +61,11 @@ public struct RepeatScanAssessment: Sendable, Equatable, Codable {
     }
 
     /// Builds the assessment. Every scan given is counted, in the order given (acquisition order).
-    /// With a dependence model both constructions are computed, otherwise only the model-free one.
+    /// With a dependence model both constructions are computed, otherwise only the model-free one;
+    /// with a calibrated claim model, the calibrated-boundary claim too.
     public init(caseID: String, scans: [ScanObservation], prevalences: [Double], policy: RepeatScanPolicy,
-                dependenceModel: ScanDependenceModel? = nil, recalibrator: PooledRecalibrator? = nil) throws {
+                dependenceModel: ScanDependenceModel? = nil, recalibrator: PooledRecalibrator? = nil,
+                calibratedClaims: CalibratedClaimModel? = nil) throws {
         guard !scans.isEmpty else { throw RepeatScanError.noScans(caseID: caseID) }
         try ScanDependenceModel.validatePrevalences(prevalences)
         for s in scans { try s.validate(classCount: prevalences.count) }
@@ -88,6 +90,12 @@ public struct RepeatScanAssessment: Sendable, Equatable, Codable {
                                      alpha: policy.alpha, maxScans: policy.maxScans)
             for s in scans { try e.record(s) }
             processes.append(e)
+            if let c = calibratedClaims?.rival(j) {
+                var e = try CaseEProcess(caseID: caseID, model: c.model, boundary: c.boundary, prevalence: prevalences[j],
+                                         alpha: policy.alpha, maxScans: policy.maxScans)
+                for s in scans { try e.record(s) }
+                processes.append(e)
+            }
         }
         eProcesses = processes
         sentence = scansAccountedSentence(scans.count)

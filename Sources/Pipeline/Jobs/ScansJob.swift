@@ -72,6 +72,9 @@ public struct ScansJob {
         let loadedPolicy = policy
         let claimAlpha = alpha ?? loadedPolicy.repeatScans.claimAlpha
         let scanLimit = maxScans ?? loadedPolicy.repeatScans.maxScans
+        var claimRules = loadedPolicy.repeatScans
+        claimRules.claimAlpha = claimAlpha
+        claimRules.maxScans = scanLimit
         var overridden: [String] = []
         if alpha != nil { overridden.append("claim_alpha") }
         if maxScans != nil { overridden.append("max_scans") }
@@ -83,7 +86,8 @@ public struct ScansJob {
             guard let calibration = try ArtefactLoader.calibration(db, model: loaded, calibratorId: calibratorID) else {
                 throw PipelineError.missing("model \(loaded.id) has no fitted calibrator; fit one first")
             }
-            let fits = try ArtefactLoader.repeatScans(db, classifier: loaded.classifier, calibration: calibration, notes: &notes)
+            let fits = try ArtefactLoader.repeatScans(db, classifier: loaded.classifier, calibration: calibration,
+                                                      claimsFor: claimRules, notes: &notes)
             return (try CaseStore.caseRecord(db, id: caseID), try CaseStore.scans(db, caseId: caseID), loaded, calibration, fits)
         }
         guard !caseScans.isEmpty else { throw PipelineError.missing("case '\(caseID)' has no scans") }
@@ -108,7 +112,7 @@ public struct ScansJob {
             rsPolicy = try RepeatScanPolicy(alpha: claimAlpha, maxScans: scanLimit)
             assessment = try RepeatScanAssessment(caseID: caseID, scans: observations, prevalences: prevalences,
                                                   policy: rsPolicy, dependenceModel: dependence,
-                                                  recalibrator: recalibrator)
+                                                  recalibrator: recalibrator, calibratedClaims: fits.calibratedClaims)
         } catch {
             throw PipelineError.badInput("case '\(caseID)': \(error)")
         }
