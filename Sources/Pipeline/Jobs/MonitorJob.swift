@@ -176,30 +176,36 @@ public struct MonitorJob {
         let sets = rows.compactMap(\.set)
         if !sets.isEmpty { p.meanSetSize = Double(sets.map(\.count).reduce(0, +)) / Double(sets.count) }
 
-        let labelled = withConfidence.filter { $0.truth != nil }
+        // Accuracy over every proposal with an outcome; calibration figures over those with a confidence.
+        let answered = rows.filter { $0.predicted != nil && $0.truth != nil }
         p.labelled = rows.filter { $0.truth != nil }.count
-        guard !labelled.isEmpty else { return p }
-        let confidences = labelled.map { min(max($0.confidence!, 0), 1) }
-        let correct = labelled.map { $0.predicted == $0.truth }
-        var o = MonitoringReport.Outcomes(count: labelled.count,
-                                          accuracy: try BinomialInterval(successes: correct.filter { $0 }.count, trials: correct.count, level: Self.level))
-        let ece = try CalibrationErrorEstimate(confidences: confidences, outcomes: correct, scheme: Self.bins, target: .topLabel)
-        let interval = try Bootstrap.percentileInterval(count: confidences.count, replicates: Self.bootstrapReplicates, level: Self.level,
-                                                        seed: seed) { idx in
-            (try? CalibrationErrorEstimate(confidences: idx.map { confidences[$0] }, outcomes: idx.map { correct[$0] },
-                                           scheme: Self.bins, target: .topLabel).ece) ?? .nan
+        guard !answered.isEmpty else { return p }
+        let right = answered.filter { $0.predicted == $0.truth }.count
+        var o = MonitoringReport.Outcomes(count: answered.count,
+                                          accuracy: try BinomialInterval(successes: right, trials: answered.count, level: Self.level))
+        let labelled = answered.filter { $0.confidence != nil }
+        if !labelled.isEmpty {
+            let confidences = labelled.map { min(max($0.confidence!, 0), 1) }
+            let correct = labelled.map { $0.predicted == $0.truth }
+            let ece = try CalibrationErrorEstimate(confidences: confidences, outcomes: correct, scheme: Self.bins, target: .topLabel)
+            let interval = try Bootstrap.percentileInterval(count: confidences.count, replicates: Self.bootstrapReplicates, level: Self.level,
+                                                            seed: seed) { idx in
+                (try? CalibrationErrorEstimate(confidences: idx.map { confidences[$0] }, outcomes: idx.map { correct[$0] },
+                                               scheme: Self.bins, target: .topLabel).ece) ?? .nan
+            }
+            let floor = try ECENoiseFloor(confidences: confidences, scheme: Self.bins, simulations: Self.noiseFloorSimulations, seed: seed)
+            o.ece = .init(value: ece.ece, bins: Self.bins.count, binning: Self.bins.description, lower: interval.lower, upper: interval.upper,
+                          noiseFloorMean: floor.mean, noiseFloor95: floor.percentile95,
+                          reliability: ece.bins.filter { $0.count > 0 }.map {
+                              .init(lower: $0.lower, upper: $0.upper, count: $0.count, meanConfidence: $0.meanConfidence, accuracy: $0.observedFrequency)
+                          })
+            // The label-free estimate against realised accuracy on the same cases.
+            let estimate = try ConfidenceBasedAccuracy(confidences: confidences, level: Self.level)
+            o.estimateOnLabelled = estimate.estimate
+            o.estimateError = estimate.estimate - Double(correct.filter { $0 }.count) / Double(correct.count)
         }
-        let floor = try ECENoiseFloor(confidences: confidences, scheme: Self.bins, simulations: Self.noiseFloorSimulations, seed: seed)
-        o.ece = .init(value: ece.ece, bins: Self.bins.count, binning: Self.bins.description, lower: interval.lower, upper: interval.upper,
-                      noiseFloorMean: floor.mean, noiseFloor95: floor.percentile95,
-                      reliability: ece.bins.filter { $0.count > 0 }.map {
-                          .init(lower: $0.lower, upper: $0.upper, count: $0.count, meanConfidence: $0.meanConfidence, accuracy: $0.observedFrequency)
-                      })
-        let estimate = try ConfidenceBasedAccuracy(confidences: confidences, level: Self.level)
-        o.estimateOnLabelled = estimate.estimate
-        o.estimateError = estimate.estimate - o.accuracy.proportion
 
-        let covered = labelled.filter { $0.set != nil && $0.alpha != nil }
+        let covered = rows.filter { $0.truth != nil && $0.set != nil && $0.alpha != nil }
         if let alpha = covered.first?.alpha {
             o.coverageAlpha = alpha
             o.classConditional = covered.first?.classConditional ?? false
