@@ -64,7 +64,7 @@ public struct FHIRExport {
                 let signed = signOffs[record.caseId] ?? []
                 try CaseStore.requireAttested(db, signed.compactMap { $0.id.map(RecordRef.signoff) })
                 let signatures = try signed.map { s -> FHIRRunExport.Signature in
-                    let o = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8))
+                    let o = try s.signed()
                     return FHIRRunExport.Signature(
                         reviewerId: o.reviewerId, printedName: o.printedName, meaning: o.meaning.rawValue, decision: o.decision.rawValue,
                         decidedClass: o.decidedClass, reasonCode: o.reasonCode, signedAt: o.signedAt, reportVersion: o.reportVersion,

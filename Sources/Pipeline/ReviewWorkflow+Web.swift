@@ -64,7 +64,7 @@ extension ReviewWorkflow {
             let signOffs = try CaseStore.signOffs(db, runId: run.id, caseId: caseId)
             if let id = session.id { try CaseStore.requireAttested(db, [.reviewSession(id)] + signOffs.compactMap { $0.id.map(RecordRef.signoff) }) }
             let signatures = try signOffs.map { s -> CaseView.Signature in
-                let signed = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8))
+                let signed = try s.signed()
                 return CaseView.Signature(reviewerId: signed.reviewerId, printedName: signed.printedName, meaning: signed.meaning.rawValue,
                                           decision: signed.decision.rawValue, signedAt: signed.signedAt)
             }

@@ -307,7 +307,7 @@ public struct ReviewWorkflow: Sendable {
             // The next report version carries every manifestation so far (21 CFR 11.50); earlier versions stay.
             let all = try CaseStore.signOffs(db, runId: run.id, caseId: r.caseId)
             model.signOffs = try all.map { s in
-                let signed = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8))
+                let signed = try s.signed()
                 return Reports.SignOff(reviewerId: signed.reviewerId, printedName: signed.printedName, signedAt: signed.signedAt,
                                        meaning: signed.meaning.rawValue, decision: signed.decision.rawValue,
                                        decidedClass: signed.decidedClass, reasonCode: signed.reasonCode.isEmpty ? nil : signed.reasonCode,
@@ -394,7 +394,7 @@ public struct ReviewWorkflow: Sendable {
 
     static func observations(_ db: StoreReader, runId: String?) throws -> [ReviewObservation] {
         try CaseStore.signOffs(db, runId: runId).map { s in
-            let signed = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8))
+            let signed = try s.signed()
             let trial = try CaseStore.catchTrial(db, runId: s.runId, caseId: s.caseId)
             let confidence = try CaseStore.assessment(db, runId: s.runId, caseId: s.caseId)
                 .flatMap { try AssessmentSummary.decode($0.assessment).evidence.calibratedConfidence }
@@ -526,4 +526,9 @@ public struct ReviewWorkflow: Sendable {
                     minSeconds: p.review.minSeconds, blindFirstRead: p.review.blindFirstRead, catchTrialRate: p.review.catchTrialRate,
                     overrideReasons: p.review.overrideReasons)
     }
+}
+
+extension SignOffRecord {
+    /// The signed record as the reviewer signed it (the stored JSON of `Review.SignOff`).
+    func signed() throws -> Review.SignOff { try JSONDecoder().decode(Review.SignOff.self, from: Data(record.utf8)) }
 }

@@ -42,9 +42,12 @@ public struct CalibratedBoundary: Sendable, Equatable, Codable {
     /// The boundary at scan t (1-based).
     public func boundary(atScan t: Int) -> Double { constant * pow(Double(maxScans) / Double(t), shape) }
 
+    /// Whether the statistic Z_t after t scans establishes the claim (never past M scans).
+    public func crosses(statistic z: Double, count t: Int) -> Bool { t <= maxScans && z >= boundary(atScan: t) }
+
     /// Whether the running sum of evidence after t scans establishes the claim.
     public func crosses(sum: Double, count t: Int, null: RandomEffectParameters) -> Bool {
-        t <= maxScans && Self.standardizedMean(sum: sum, count: t, null: null) >= boundary(atScan: t)
+        crosses(statistic: Self.standardizedMean(sum: sum, count: t, null: null), count: t)
     }
 
     public static func fit(_ model: RivalDependenceModel, maxScans m: Int, alpha: Double, shape: Double = defaultShape,

@@ -283,8 +283,8 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
             case .modelFree: if scanIDs.count <= maxScans, logValue >= logThreshold { firstCrossing = scanIDs.count }
             // The boundary was set for the first M scans; a later scan cannot earn a claim.
             case .calibratedBoundary:
-                if let b = boundary, let null = dependenceModel?.null,
-                   b.crosses(sum: perScanLogEValues.reduce(0, +), count: scanIDs.count, null: null) { firstCrossing = scanIDs.count }
+                // logValue is already Z_t for this construction.
+                if let b = boundary, b.crosses(statistic: logValue, count: scanIDs.count) { firstCrossing = scanIDs.count }
             }
         }
     }

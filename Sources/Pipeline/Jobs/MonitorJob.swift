@@ -68,7 +68,7 @@ public struct MonitorJob {
                 let signOffs = try CaseStore.signOffs(db, runId: run.id)
                 try CaseStore.requireAttested(db, signOffs.compactMap { $0.id.map(RecordRef.signoff) })
                 for s in signOffs {
-                    let decision = try JSONDecoder().decode(Review.SignOff.self, from: Data(s.record.utf8)).decision
+                    let decision = try s.signed().decision
                     signed[s.caseId, default: (0, 0)].0 += 1
                     if decision == .override { signed[s.caseId, default: (0, 0)].1 += 1 }
                 }
