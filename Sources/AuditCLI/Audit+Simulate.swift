@@ -9,8 +9,8 @@ extension Audit {
     struct Simulate: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "simulate",
-            abstract: "Simulations that check Countersign's guarantees (outcome shopping).",
-            subcommands: [Shopping.self])
+            abstract: "Simulations that check Countersign's guarantees (outcome shopping, the next-scan advisor).",
+            subcommands: [Shopping.self, Advisor.self])
     }
 }
 
@@ -152,6 +152,123 @@ extension Audit.Simulate {
         private func fmt(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
         private func pad(_ s: String, _ width: Int) -> String {
             s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
+        }
+    }
+}
+
+extension Audit.Simulate {
+    /// `audit simulate advisor`: the next-scan advisor against the cohort's fixed order of configurations.
+    struct Advisor: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "advisor",
+            abstract: "Choosing the next illumination: false reassurance and scans to clear a benign lesion, advised vs fixed order.",
+            discussion: """
+                Each repeat scan is taken under one of several scanner configurations with its own separation \
+                d_k (--configurations, --separations). Per scan under configuration k the latent score is \
+                l = ±d_k/2 + b + e, with the lesion effect b ~ N(0, ρ) shared by every configuration and scan \
+                noise e ~ N(0, 1 − ρ); its calibrated probability of benign is σ(logit π + d_k·l). The \
+                configuration evidence and the calibrated boundary over standardised evidence are fitted on \
+                calibration lesions scanned in the fixed order. A shopper rescans until "not malignant" is \
+                established or --max-scans scans were taken. Choices: fixed-order (scan t under configuration \
+                t mod K), advised (the NextScanAdvisor, from past scans only), and peeking (every configuration \
+                scanned, the most reassuring one counted: not valid, shown so the check visibly fails). Every \
+                choice sees the same lesions and scan noise. Rates carry Monte-Carlo standard errors.
+                """)
+
+        @OptionGroup var output: OutputOptions
+        @Option(help: "Comma-separated within-lesion correlations ρ in [0, 1).") var rho: String = "0,0.3,0.7"
+        @Option(help: "Lesions simulated per class for each ρ.") var cases: Int = 10_000
+        @Option(help: "Policy maximum number of scans M.") var maxScans: Int = 8
+        @Option(help: "Level α of the claim.") var alpha: Double = 0.05
+        @Option(help: "Random seed.") var seed: UInt64 = 1
+        @Option(help: "Comma-separated configuration names (default: four illumination settings).")
+        var configurations: String = ScanAdvisorSimulationConfiguration.defaultConfigurations.joined(separator: ",")
+        @Option(help: "Comma-separated separations d_k, one per configuration.")
+        var separations: String = ScanAdvisorSimulationConfiguration.defaultSeparations.map { String($0) }.joined(separator: ",")
+        @Option(help: "Malignant prevalence the per-scan probabilities are calibrated against.") var prevalence: Double = 0.5
+        @Option(help: "Calibration lesions per class.") var calibrationLesions: Int = 300
+        @Option(help: "Scans per calibration lesion (in the fixed order).") var calibrationScans: Int = 8
+        @Option(help: "Independent calibration sets per ρ; lesions are split evenly between them.") var calibrationRefits: Int = 5
+
+        func validate() throws {
+            do { try makeConfiguration().validate() } catch let e as ValidationError { throw e } catch { throw ValidationError("\(error)") }
+        }
+
+        func makeConfiguration() throws -> ScanAdvisorSimulationConfiguration {
+            func numbers(_ s: String, _ flag: String) throws -> [Double] {
+                let v = s.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("\(flag) must be comma-separated numbers") }
+                return v.compactMap { $0 }
+            }
+            let names = configurations.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            return ScanAdvisorSimulationConfiguration(
+                rhos: try numbers(rho, "--rho"), casesPerClass: cases, maxScans: maxScans, alpha: alpha, seed: seed,
+                configurations: names, separations: try numbers(separations, "--separations"), malignantPrevalence: prevalence,
+                calibrationLesionsPerClass: calibrationLesions, calibrationScansPerLesion: calibrationScans,
+                calibrationRefits: calibrationRefits)
+        }
+
+        struct Document: Encodable {
+            var results: [ScanAdvisorResult]
+            var configuration: ScanAdvisorSimulationConfiguration
+            var generativeModel: String
+            var evidence: [ScanConfigurationEvidence]
+            /// Per ρ (as written in --rho order): 1 − advised / fixed-order mean scans to clear a benign lesion.
+            var scansToClearReduction: [String: Double]
+            /// Per ρ: the same on the benign lesions both clear, and in scans per benign lesion.
+            var pairedScansToClearReduction: [String: Double]
+            var benignScansReduction: [String: Double]
+            var seconds: Double
+            enum CodingKeys: String, CodingKey {
+                case results, configuration, generativeModel = "generative_model", evidence
+                case scansToClearReduction = "scans_to_clear_reduction"
+                case pairedScansToClearReduction = "paired_scans_to_clear_reduction"
+                case benignScansReduction = "benign_scans_reduction", seconds
+            }
+        }
+
+        func run() throws {
+            let config = try makeConfiguration()
+            if !output.quiet && !output.json {
+                Console.err("simulating \(cases) malignant and \(cases) benign lesions for each of \(config.rhos.count) ρ…")
+            }
+            let start = Date()
+            let report: ScanAdvisorReport
+            do { report = try ScanAdvisorSimulation.run(config) } catch let e as RepeatScanError { throw CLIError.badInput("\(e)") }
+            let seconds = Date().timeIntervalSince(start)
+            var reduction: [String: Double] = [:], pairedReduction: [String: Double] = [:], benignReduction: [String: Double] = [:]
+            for rho in config.rhos {
+                guard let a = report.result(rho: rho, choice: .advised), let f = report.result(rho: rho, choice: .fixedOrder) else { continue }
+                if let x = a.meanScansToClear, let y = f.meanScansToClear, y > 0 { reduction[String(rho)] = 1 - x / y }
+                pairedReduction[String(rho)] = a.pairedReduction
+                benignReduction[String(rho)] = a.benignScanReduction(against: f)
+            }
+            if output.json {
+                try Console.json(Document(results: report.results, configuration: config, generativeModel: report.generativeModel,
+                                          evidence: report.evidence, scansToClearReduction: reduction,
+                                          pairedScansToClearReduction: pairedReduction, benignScansReduction: benignReduction,
+                                          seconds: seconds))
+                return
+            }
+            func fmt(_ x: Double?, _ d: Int) -> String { x.map { String(format: "%.\(d)f", $0) } ?? "—" }
+            func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count) }
+            Console.out("Next-scan advisor: \(cases) lesions per class per ρ, at most \(maxScans) scans, α = \(alpha), seed \(seed)")
+            Console.out("configurations: " + zip(config.configurations, config.separations).map { "\($0) (d = \($1))" }.joined(separator: ", "))
+            Console.out(pad("rho", 6) + pad("choice", 13) + pad("false reassurance", 20) + pad("benign cleared", 18)
+                + pad("scans to clear", 18) + "scans per configuration")
+            for r in report.results {
+                Console.out(pad(fmt(r.rho, 2), 6) + pad(r.choice.rawValue, 13)
+                    + pad("\(fmt(r.falseReassurance, 4)) ± \(fmt(r.falseReassuranceSE, 4))", 20)
+                    + pad("\(fmt(r.benignCleared, 3)) ± \(fmt(r.benignClearedSE, 3))", 18)
+                    + pad("\(fmt(r.meanScansToClear, 2)) ± \(fmt(r.meanScansToClearSE, 2))", 18)
+                    + r.configurationShare.map { fmt($0, 2) }.joined(separator: " / "))
+            }
+            for rho in config.rhos {
+                let key = String(rho)
+                Console.out("ρ = \(fmt(rho, 2)): advised vs fixed order, fewer scans — to clear a cleared benign lesion \(fmt(reduction[key].map { 100 * $0 }, 0))%, "
+                    + "on the benign lesions both clear \(fmt(pairedReduction[key].map { 100 * $0 }, 0))%, per benign lesion (until cleared or M) \(fmt(benignReduction[key].map { 100 * $0 }, 0))%")
+            }
+            Console.out("peeking looks at the scan it counts and is not a valid claim; it is shown so the check can be seen to fail")
         }
     }
 }
