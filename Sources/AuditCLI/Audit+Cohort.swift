@@ -43,6 +43,8 @@ extension Audit.Cohort {
         @Option(help: "lesion: most scans per lesion.") var maxScans: Int?
         @Option(help: "lesion: SD of the measurement noise on each stored value.") var noise: Double?
         @Option(help: "lesion: name of a later batch (case ids <study>-<batch>-NNNN), so it can join a study that holds a cohort.") var batch: String?
+        @Flag(help: "lesion: take scan j under scanner configuration j mod 4 (four settings of increasing evidence; the acquisition text names it).")
+        var scannerConfigurations = false
         // Lineage.
         @Option(help: "lineage: fraction of MegE tracks.") var megeFraction: Double?
         @Option(help: "lineage: scale of the lineage differences (0 = none).") var separability: Double?
@@ -52,9 +54,9 @@ extension Audit.Cohort {
         func validate() throws {
             guard cases > 0 else { throw ValidationError("--cases must be positive") }
             let lesionOnly = [rho, separation, prevalence, atypical, artefactRate, noise].contains { $0 != nil } || minScans != nil || maxScans != nil
-                || batch != nil
+                || batch != nil || scannerConfigurations
             let lineageOnly = megeFraction != nil || separability != nil || minFrames != nil || maxFrames != nil
-            if kind == .lineage && lesionOnly { throw ValidationError("--rho, --separation, --prevalence, --atypical, --artefact-rate, --min-scans, --max-scans, --noise, --batch are lesion options") }
+            if kind == .lineage && lesionOnly { throw ValidationError("--rho, --separation, --prevalence, --atypical, --artefact-rate, --min-scans, --max-scans, --noise, --batch, --scanner-configurations are lesion options") }
             if kind == .lesion && lineageOnly { throw ValidationError("--mege-fraction, --separability, --min-frames, --max-frames are lineage options") }
             if let splits { _ = try Self.parseSplits(splits) }
         }
@@ -100,6 +102,7 @@ extension Audit.Cohort {
                 if let maxScans { p.maxScans = maxScans }
                 if let noise { p.measurementNoise = noise }
                 p.batch = batch
+                if scannerConfigurations { p.scannerConfigurations = true }
                 return try LesionCohort.generate(p, seed: seed)
             }
         }

@@ -22,6 +22,13 @@ extension Audit {
                 there are too few, only the model-free e-process (threshold M/α) is reported, and why. \
                 Calibration cases the model cannot read are left out of those fits and counted in a note, \
                 exactly as in `audit run` (both load through the same loader).
+
+                With --advise (scans that name their scanner configuration in an acquisition clause \
+                "scanner configuration: NAME", on the calibration split too): what each configuration is worth \
+                on the calibration split (mean log e-value per scan toward each class's claims, and the same \
+                standardised by the configuration's null mean and SD), the configuration the policy's \
+                next_configuration rule names for the next scan, and the scans taken against that rule or after \
+                the pre-registered stopping point.
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
@@ -34,6 +41,8 @@ extension Audit {
         @Option(help: "Level α of the \"not class j\" claims (overrides the policy's claim_alpha).") var alpha: Double?
         @Option(help: "Maximum number of scans M (escalation; model-free threshold M/α; overrides the policy's max_scans).")
         var maxScans: Int?
+        @Flag(help: "Name the scanner configuration for the next scan, with each configuration's evidence on the calibration split.")
+        var advise = false
 
         func validate() throws {
             if let alpha { guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must be in (0, 1)") } }
@@ -46,6 +55,7 @@ extension Audit {
             job.calibratorId = calibrator
             job.alpha = alpha
             job.maxScans = maxScans
+            job.advise = advise
             let doc = try job.run()
             if output.json {
                 try Console.json(doc)
@@ -82,6 +92,18 @@ extension Audit {
             for r in a.escalationReasons { Console.out("escalate: \(r)") }
             for r in a.reviewReasons { Console.out("review: \(r)") }
             for n in doc.notes { Console.out("note: \(n)") }
+            if let e = doc.configurationEvidence {
+                Console.out("scanner configurations on the calibration split (mean per scan toward each class's claims: log e-value / standardised):")
+                for p in e.profiles {
+                    let growth = doc.classes.indices.map { "\(doc.classes[$0]) \(f(p.logEValueGrowth[$0], 2)) / \(f(p.standardisedGrowth[$0], 2))" }
+                    Console.out("  \(p.name): \(growth.joined(separator: ", ")) (\(p.scanCounts.reduce(0, +)) scans)")
+                }
+            }
+            if advise, let r = a.configurations {
+                Console.out("configuration rule: \(r.rule.rawValue); stopping rule: \(r.stoppingRule.rawValue)")
+                Console.out(r.nextSentence)
+                Console.out(r.deviationSentence)
+            }
         }
     }
 }

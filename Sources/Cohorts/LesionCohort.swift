@@ -29,6 +29,10 @@ public struct LesionParameters: Codable, Sendable, Equatable {
     /// pseudonyms carry the name, so it can join a study that already holds a cohort. Absent (nil)
     /// from the parameters JSON when unset, so earlier cohorts keep their bytes.
     public var batch: String?
+    /// Scans taken under the scanner configurations of `LesionCohort.scannerConfigurations` in their
+    /// fixed order (scan j under configuration j mod 4), each with its own strength of evidence; the
+    /// acquisition text names the configuration. Absent (nil) from the parameters JSON when unset.
+    public var scannerConfigurations: Bool?
 
     public init(study: String = "lesion", cases: Int = 300, malignantPrevalence: Double = 0.10,
                 atypicalPrevalence: Double = 0, rho: Double = 0.5, separation: Double = 2.0,
@@ -85,6 +89,13 @@ public struct LesionParameters: Codable, Sendable, Equatable {
 /// evidence after a random onset and adds noise of SD 1.5: it no longer follows the model, and its
 /// acquisition text says "motion artefact".
 public enum LesionCohort {
+    /// Scanner configurations a repeat scan can be taken under (`LesionParameters.scannerConfigurations`),
+    /// in the cohort's fixed order, with the factor that scales the class means of the latent evidence
+    /// (how much of the lesion's class one scan under it shows).
+    public static let scannerConfigurations: [(name: String, evidenceGain: Double)] = [
+        ("contact, non-polarised", 0.5), ("non-contact, cross-polarised", 0.8),
+        ("multispectral, visible", 1.1), ("multispectral, extended near-infrared", 1.4)]
+
     /// Illumination configurations, in acquisition order (the time axis of a scan).
     public static let illuminations = ["white cross-polarised", "white parallel-polarised", "405 nm", "470 nm",
                                        "530 nm", "590 nm", "660 nm", "850 nm"]
@@ -174,7 +185,8 @@ public enum LesionCohort {
                 var scans: [CohortScan] = []
                 var artefacts: [Int] = []
                 for j in 0..<scanCount {
-                    let z = mu + u + scanSD * rng.nextGaussian()
+                    let setting = p.scannerConfigurations == true ? Self.scannerConfigurations[j % Self.scannerConfigurations.count] : nil
+                    let z = mu * (setting?.evidenceGain ?? 1) + u + scanSD * rng.nextGaussian()
                     let artefact = rng.nextBernoulli(p.artefactRate)
                     let onset = artefact ? rng.nextInt(below: T) : T
                     var values = [Float](repeating: 0, count: T * C)
@@ -187,6 +199,7 @@ public enum LesionCohort {
                         }
                     }
                     var acquisition = "dermoscopic scan, illumination sequence: " + illuminations.joined(separator: "; ")
+                    if let setting { acquisition += "; scanner configuration: " + setting.name }
                     if artefact {
                         acquisition += "; motion artefact from configuration \(onset + 1) (\(illuminations[onset]))"
                         artefacts.append(j)

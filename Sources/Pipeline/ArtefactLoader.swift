@@ -94,6 +94,14 @@ public enum ArtefactLoader {
         var dependence: ScanDependenceModel?
         var recalibrator: PooledRecalibrator?
         var calibratedClaims: CalibratedClaimModel?
+        var configurations: ScanConfigurationEvidence?
+        if let configured = evidence.configured {
+            do {
+                configurations = try ScanConfigurationEvidence.fit(calibration: configured.lesions, names: configured.names, prevalences: prevalences)
+            } catch {
+                notes.append("scanner configurations not evaluated (\(configured.lesions.count) calibration cases name them): \(error)")
+            }
+        }
         if lesions.isEmpty {
             notes.append("no calibration case has repeat scans, so the within-case dependence cannot be modelled: claims use the model-free construction")
         } else {
@@ -106,7 +114,7 @@ public enum ArtefactLoader {
             if let rules, rules.claimConstruction == .calibratedBoundary {
                 do {
                     calibratedClaims = try CalibratedClaimModel.fit(calibration: lesions, prevalences: prevalences, alpha: rules.claimAlpha,
-                                                                    maxScans: rules.maxScans,
+                                                                    maxScans: rules.maxScans, configured: configurations == nil ? nil : evidence.configured,
                                                                     seed: 0xC1A1_B0DA &+ UInt64(calibration.record.id ?? 0))
                 } catch {
                     notes.append("the calibrated-boundary claim is not available (\(lesions.count) calibration cases with repeat scans): \(error)")
@@ -114,7 +122,7 @@ public enum ArtefactLoader {
             }
         }
         return RunContext.RepeatScanContext(prevalences: prevalences, dependence: dependence, calibratedClaims: calibratedClaims,
-                                            recalibrator: recalibrator,
+                                            recalibrator: recalibrator, configurations: configurations,
                                             calibrationLesions: lesions.count, calibrationCases: evidence.total)
     }
 

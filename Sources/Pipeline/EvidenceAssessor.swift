@@ -188,25 +188,20 @@ public final class EvidenceAssessor: CaseAssessor {
                             acquisition: pair.0.acquisition.isEmpty ? nil : pair.0.acquisition,
                             probabilities: pair.1, outOfDistribution: ood?[i])
         }
-        let rsPolicy = try RepeatScanPolicy(alpha: policy.repeatScans.claimAlpha, maxScans: policy.repeatScans.maxScans,
-                                            reviewOnOutOfDistribution: ood != nil)
+        let (wanted, constructionNote) = rs.construction(for: policy.repeatScans)
+        if let constructionNote { notes.append(constructionNote) }
+        let rsPolicy = try rs.scanPolicy(policy.repeatScans, reviewOnOutOfDistribution: ood != nil)
         let a = try RepeatScanAssessment(caseID: c.id, scans: observations, prevalences: rs.prevalences, policy: rsPolicy,
                                          dependenceModel: rs.dependence, recalibrator: rs.recalibrator,
-                                         calibratedClaims: rs.calibratedClaims)
+                                         calibratedClaims: rs.calibratedClaims, configurationEvidence: rs.configurations)
+        if wanted == .calibratedBoundary, rs.configurations != nil, rs.calibratedClaims?.configurations == nil {
+            notes.append("the calibrated-boundary claim pools the scans as they are: its configuration standardisation could not be fitted")
+        }
         let useRecalibrated = policy.repeatScans.merge == .pooledRecalibration && a.pooledRecalibrated != nil
         if policy.repeatScans.merge == .pooledRecalibration && a.pooledRecalibrated == nil {
             notes.append("pooled recalibration is not available; the mean of calibrated probabilities is used")
         }
         let pooled = useRecalibrated ? a.pooledRecalibrated! : a.pooledMean
-        let wanted: EProcessConstruction
-        switch policy.repeatScans.claimConstruction {
-        case .modelBased where rs.dependence != nil: wanted = .modelBased
-        case .calibratedBoundary where rs.calibratedClaims != nil: wanted = .calibratedBoundary
-        case .modelFree: wanted = .modelFree
-        default:
-            wanted = .modelFree
-            notes.append("the \(policy.repeatScans.claimConstruction.rawValue) claim needs calibration cases with repeat scans; the model-free construction (threshold M/α) is used")
-        }
         let predicted = pooled.indices.max { pooled[$0] < pooled[$1] } ?? 0
         var claims: [ClaimEvidence] = []
         var shown: CaseEProcess?
@@ -251,7 +246,8 @@ public final class EvidenceAssessor: CaseAssessor {
             pooledProbabilities: pooled, eValuePath: shown?.construction == .calibratedBoundary ? [] : (shown?.path ?? []),
             eValueThreshold: shown?.construction == .calibratedBoundary ? 1 / rsPolicy.alpha : (shown?.threshold ?? 1 / rsPolicy.alpha),
             claim: claimText, claimEstablished: shown?.claim.isEstablished ?? false,
-            merge: useRecalibrated ? "pooled recalibration (design effect)" : "mean of calibrated probabilities")
+            merge: useRecalibrated ? "pooled recalibration (design effect)" : "mean of calibrated probabilities",
+            nextScan: a.configurations?.nextSentence, configurationDeviations: a.configurations?.deviationSentence)
         details["repeat_scans"] = try JSONValue(encoding: a)
         return pooled
     }

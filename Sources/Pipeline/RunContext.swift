@@ -44,9 +44,35 @@ public struct RunContext {
         /// Fitted only when the policy's claim construction is calibrated-boundary.
         public var calibratedClaims: CalibratedClaimModel?
         public var recalibrator: PooledRecalibrator?
+        /// Per-configuration evidence, when every calibration scan names its scanner configuration.
+        public var configurations: ScanConfigurationEvidence?
         public var calibrationLesions: Int
         /// Verified calibration cases whose labels the model knows (the prevalences' denominator).
         public var calibrationCases: Int
+
+        /// The construction a policy's claims are made with here: the one it names when its fits
+        /// exist, else the model-free one with a note saying why.
+        public func construction(for rules: AuditPolicy.RepeatScanRules) -> (EProcessConstruction, note: String?) {
+            switch rules.claimConstruction {
+            case .modelBased where dependence != nil: return (.modelBased, nil)
+            case .calibratedBoundary where calibratedClaims != nil: return (.calibratedBoundary, nil)
+            case .modelFree: return (.modelFree, nil)
+            default:
+                return (.modelFree, "the \(rules.claimConstruction.rawValue) claim needs calibration cases with repeat scans; the model-free construction (threshold M/α) is used")
+            }
+        }
+
+        /// The repeat-scan policy for one case under `rules`: α, M, and — when the calibration scans
+        /// name scanner configurations — the configuration rule, stopping rule and deciding construction.
+        public func scanPolicy(_ rules: AuditPolicy.RepeatScanRules, reviewOnOutOfDistribution: Bool) throws -> RepeatScanPolicy {
+            var p = try RepeatScanPolicy(alpha: rules.claimAlpha, maxScans: rules.maxScans, reviewOnOutOfDistribution: reviewOnOutOfDistribution)
+            if configurations != nil {
+                p.nextConfiguration = NextConfigurationRule(rawValue: rules.nextConfiguration.rawValue)
+                p.stoppingRule = StoppingRule(rawValue: rules.stoppingRule.rawValue)
+                p.claimConstruction = construction(for: rules).0
+            }
+            return p
+        }
     }
 
     public struct RetrievalContext {

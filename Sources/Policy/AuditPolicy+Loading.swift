@@ -19,7 +19,7 @@ extension AuditPolicy {
         "escalate": ["on_scans_over_limit", "on_dangerous_class_not_excluded"],
         "review": ["reviewers", "second_reviewer_for_classes", "min_seconds", "blind_first_read", "catch_trial_rate",
                    "override_reasons"],
-        "repeat_scans": ["max_scans", "merge", "claim_construction", "claim_alpha"],
+        "repeat_scans": ["max_scans", "merge", "claim_construction", "claim_alpha", "next_configuration", "stopping_rule"],
         "audit_log": ["witness_folder"],
         "web": ["idle_timeout_minutes", "absolute_timeout_hours", "max_failed_sign_ins", "lockout_minutes"],
         "monitoring": ["min_cases", "min_labelled", "min_accuracy", "min_estimated_accuracy", "max_ece", "coverage_below_guarantee",
@@ -164,7 +164,9 @@ extension AuditPolicy {
             merge: try scans.choice("merge", default: ScanMerge.average),
             claimConstruction: try scans.choice("claim_construction", default: ClaimConstruction.modelFree),
             claimAlpha: try scans.requiredDouble("claim_alpha", default: 0.05,
-                                                 range: NumberRange(lower: 0, upper: 0.5, lowerOpen: true)))
+                                                 range: NumberRange(lower: 0, upper: 0.5, lowerOpen: true)),
+            nextConfiguration: try scans.choice("next_configuration", default: NextConfiguration.fixed),
+            stoppingRule: try scans.choice("stopping_rule", default: StoppingRule.firstClaim))
 
         let logSection = try Self.section("audit_log", of: top)
         auditLog = AuditLogRules(witnessFolder: logSection.has("witness_folder") ? try logSection.string("witness_folder") : nil)

@@ -213,15 +213,32 @@ public struct AuditPolicy: Sendable, Equatable {
         public init(witnessFolder: String?) { self.witnessFolder = witnessFolder }
     }
 
+    /// How the next scan's scanner configuration is meant to be chosen (same words as
+    /// `RepeatScan.NextConfigurationRule`).
+    public enum NextConfiguration: String, Sendable, Equatable, CaseIterable, Codable {
+        case advised
+        case fixed
+    }
+
+    /// The stopping rule a site pre-registers (same words as `RepeatScan.StoppingRule`).
+    public enum StoppingRule: String, Sendable, Equatable, CaseIterable, Codable {
+        case firstClaim = "first-claim"
+        case maxScans = "max-scans"
+    }
+
     public struct RepeatScanRules: Sendable, Equatable {
         public var maxScans: Int
         public var merge: ScanMerge
         public var claimConstruction: ClaimConstruction
         /// Level α of "not class j" claims (threshold 1/α, or M/α model-free).
         public var claimAlpha: Double
-        public init(maxScans: Int, merge: ScanMerge, claimConstruction: ClaimConstruction, claimAlpha: Double) {
+        public var nextConfiguration: NextConfiguration
+        public var stoppingRule: StoppingRule
+        public init(maxScans: Int, merge: ScanMerge, claimConstruction: ClaimConstruction, claimAlpha: Double,
+                    nextConfiguration: NextConfiguration = .fixed, stoppingRule: StoppingRule = .firstClaim) {
             self.maxScans = maxScans; self.merge = merge
             self.claimConstruction = claimConstruction; self.claimAlpha = claimAlpha
+            self.nextConfiguration = nextConfiguration; self.stoppingRule = stoppingRule
         }
     }
 }

@@ -86,23 +86,39 @@ public struct CalibratedBoundary: Sendable, Equatable, Codable {
 
 /// What a policy with `claim_construction: calibrated-boundary` needs, fitted once per run: the
 /// dependence model fitted on the calibration cases with repeat scans (null lesion variance at its
-/// upper 80% limit) and, per rival class, the boundary for the policy's α and M.
+/// upper 80% limit) and, per rival class, the boundary for the policy's α and M. When the
+/// calibration scans name their scanner configurations, the model and boundaries are those of the
+/// evidence standardised per configuration (`ScanConfigurationEvidence`), so the claim stays valid
+/// when the next configuration is chosen from the scans already taken.
 public struct CalibratedClaimModel: Sendable, Equatable, Codable {
     public struct Rival: Sendable, Equatable, Codable {
         public var model: RivalDependenceModel
         public var boundary: CalibratedBoundary
     }
     public var rivals: [Rival]
+    /// Per-configuration evidence the claims standardise with (nil: scans pooled as they are).
+    public var configurations: ScanConfigurationEvidence?
 
     /// Fits from calibration lesions; the boundary of rival j is simulated with seed `seed + j`.
+    /// With `configured` lesions (every calibration scan's configuration known) the fit is on
+    /// standardised evidence.
     public static func fit(calibration: [CalibrationLesion], prevalences: [Double], alpha: Double, maxScans: Int,
+                           configured: (lesions: [ConfiguredCalibrationLesion], names: [String])? = nil,
                            simulations: Int = CalibratedBoundary.defaultSimulations, seed: UInt64) throws -> CalibratedClaimModel {
-        let dependence = try ScanDependenceModel.fit(calibration: calibration, prevalences: prevalences,
-                                                      nullLesionVarianceConfidence: CalibratedBoundary.nullLesionVarianceConfidence)
+        var evidence: ScanConfigurationEvidence?
+        let dependence: ScanDependenceModel
+        if let configured {
+            let e = try ScanConfigurationEvidence.fit(calibration: configured.lesions, names: configured.names, prevalences: prevalences)
+            evidence = e
+            dependence = e.standardisedDependence
+        } else {
+            dependence = try ScanDependenceModel.fit(calibration: calibration, prevalences: prevalences,
+                                                     nullLesionVarianceConfidence: CalibratedBoundary.nullLesionVarianceConfidence)
+        }
         return CalibratedClaimModel(rivals: try dependence.rivals.map { m in
             Rival(model: m, boundary: try CalibratedBoundary.fit(m, maxScans: maxScans, alpha: alpha, simulations: simulations,
                                                                  seed: seed &+ UInt64(m.rival)))
-        })
+        }, configurations: evidence)
     }
 
     public func rival(_ j: Int) -> Rival? { rivals.first { $0.model.rival == j } }

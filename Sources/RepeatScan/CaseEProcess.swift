@@ -85,6 +85,12 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
     public let dependenceModel: RivalDependenceModel?
     /// The calibrated boundary (calibrated-boundary only).
     public let boundary: CalibratedBoundary?
+    /// Calibrated boundary over scans taken under several scanner configurations: each scan's
+    /// evidence is standardised by its configuration's null mean and SD before it is pooled.
+    public let standardisation: ConfigurationStandardisation?
+    /// Index into `standardisation.names` of each counted scan (with a standardisation only).
+    public private(set) var scanConfigurations: [Int] = []
+    private var standardisedSum = 0.0
 
     private var likelihoodRatio: RandomEffectLikelihoodRatio?
     private var runningMaximum = RunningMaximumEValue()
@@ -93,7 +99,7 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         case caseID = "case_id", rival, construction, alpha, maxScans = "max_scans", prevalence
         case scanIDs = "scan_ids", perScanLogEValues = "per_scan_log_e_values", logPath = "log_path"
         case firstCrossing = "first_crossing", dependenceModel = "dependence_model"
-        case threshold, boundary
+        case threshold, boundary, standardisation, scanConfigurations = "scan_configurations"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -111,6 +117,10 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         try c.encodeIfPresent(firstCrossing, forKey: .firstCrossing)
         try c.encodeIfPresent(dependenceModel, forKey: .dependenceModel)
         try c.encodeIfPresent(boundary, forKey: .boundary)
+        if let standardisation {
+            try c.encode(standardisation, forKey: .standardisation)
+            try c.encode(scanConfigurations, forKey: .scanConfigurations)
+        }
     }
 
     /// Decoding rebuilds the running state by replaying the stored per-scan e-values, so a decoded
@@ -125,6 +135,7 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         prevalence = try c.decode(Double.self, forKey: .prevalence)
         dependenceModel = try c.decodeIfPresent(RivalDependenceModel.self, forKey: .dependenceModel)
         boundary = try c.decodeIfPresent(CalibratedBoundary.self, forKey: .boundary)
+        standardisation = try c.decodeIfPresent(ConfigurationStandardisation.self, forKey: .standardisation)
         try CaseEProcess.validate(alpha: alpha, maxScans: maxScans, prevalence: prevalence)
         if construction == .calibratedBoundary && (boundary == nil || dependenceModel == nil) {
             throw DecodingError.dataCorruptedError(forKey: .boundary, in: c,
@@ -145,7 +156,16 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
             throw DecodingError.dataCorruptedError(forKey: .perScanLogEValues, in: c,
                 debugDescription: "\(ids.count) scan ids but \(logE.count) per-scan e-values")
         }
-        for (id, e) in zip(ids, logE) { try append(scanID: id, logEValue: e) }
+        var configurations: [Int?] = [Int?](repeating: nil, count: ids.count)
+        if let standardisation {
+            let stored = try c.decode([Int].self, forKey: .scanConfigurations)
+            guard stored.count == ids.count, stored.allSatisfy({ standardisation.names.indices.contains($0) }) else {
+                throw DecodingError.dataCorruptedError(forKey: .scanConfigurations, in: c,
+                    debugDescription: "\(stored.count) scan configurations for \(ids.count) scans, or one outside the \(standardisation.names.count) named")
+            }
+            configurations = stored
+        }
+        for i in ids.indices { try append(scanID: ids[i], logEValue: logE[i], configuration: configurations[i]) }
     }
 
     /// Model-based e-process: needs the dependence model fitted for this rival.
@@ -160,13 +180,14 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         self.prevalence = prevalence
         self.dependenceModel = model
         self.boundary = nil
+        self.standardisation = nil
         self.likelihoodRatio = RandomEffectLikelihoodRatio(null: model.null, alternative: model.alternative)
     }
 
     /// Calibrated-boundary claim: the dependence model and the boundary fitted on it for this
     /// policy's α and M.
     public init(caseID: String, model: RivalDependenceModel, boundary: CalibratedBoundary, prevalence: Double,
-                alpha: Double, maxScans: Int) throws {
+                alpha: Double, maxScans: Int, standardisation: ConfigurationStandardisation? = nil) throws {
         try CaseEProcess.validate(alpha: alpha, maxScans: maxScans, prevalence: prevalence)
         guard boundary.maxScans == maxScans, boundary.alpha == alpha else {
             throw RepeatScanError.invalidParameter(name: "boundary", value: "M = \(boundary.maxScans), α = \(boundary.alpha)",
@@ -180,6 +201,7 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         self.prevalence = prevalence
         self.dependenceModel = model
         self.boundary = boundary
+        self.standardisation = standardisation
         self.likelihoodRatio = nil
     }
 
@@ -194,6 +216,7 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         self.prevalence = prevalence
         self.dependenceModel = nil
         self.boundary = nil
+        self.standardisation = nil
         self.likelihoodRatio = nil
     }
 
@@ -240,8 +263,9 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         return .notEstablished(rival: rival, alpha: alpha)
     }
 
-    /// Counts one more scan. `probabilityOfRival` is the scan's calibrated probability q_j.
-    public mutating func record(scanID: String, probabilityOfRival qj: Double) throws {
+    /// Counts one more scan. `probabilityOfRival` is the scan's calibrated probability q_j;
+    /// `configuration` its scanner configuration (required when the claim standardises by configuration).
+    public mutating func record(scanID: String, probabilityOfRival qj: Double, configuration: String? = nil) throws {
         guard qj.isFinite, qj >= 0, qj <= 1 else {
             throw RepeatScanError.invalidProbabilities(scanID: scanID, field: "probabilities[\(rival)]",
                                                        reason: "value \(qj) is not in [0, 1]")
@@ -249,12 +273,26 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
         guard !scanIDs.contains(scanID) else {
             throw RepeatScanError.duplicateScan(caseID: caseID, scanID: scanID)
         }
-        try append(scanID: scanID, logEValue: perScanLogEvidence(againstProbability: qj, prevalence: prevalence))
+        var k: Int?
+        if let standardisation {
+            guard let name = configuration, let index = standardisation.names.firstIndex(of: name) else {
+                throw RepeatScanError.unknownConfiguration(scanID: scanID, configuration: configuration, known: standardisation.names)
+            }
+            k = index
+        }
+        try append(scanID: scanID, logEValue: perScanLogEvidence(againstProbability: qj, prevalence: prevalence), configuration: k)
     }
 
-    private mutating func append(scanID: String, logEValue logE: Double) throws {
+    private mutating func append(scanID: String, logEValue logE: Double, configuration k: Int? = nil) throws {
         guard !scanIDs.contains(scanID) else {
             throw RepeatScanError.duplicateScan(caseID: caseID, scanID: scanID)
+        }
+        if let standardisation {
+            guard let k else {
+                throw RepeatScanError.unknownConfiguration(scanID: scanID, configuration: nil, known: standardisation.names)
+            }
+            scanConfigurations.append(k)
+            standardisedSum += standardisation.standardised(logE, configuration: k)
         }
         scanIDs.append(scanID)
         perScanLogEValues.append(logE)
@@ -273,7 +311,8 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
             guard let null = dependenceModel?.null else {
                 throw RepeatScanError.invalidParameter(name: "dependenceModel", value: "nil", reason: "calibrated-boundary claim has no model")
             }
-            logValue = CalibratedBoundary.standardizedMean(sum: perScanLogEValues.reduce(0, +), count: scanIDs.count, null: null)
+            let sum = standardisation == nil ? perScanLogEValues.reduce(0, +) : standardisedSum
+            logValue = CalibratedBoundary.standardizedMean(sum: sum, count: scanIDs.count, null: null)
         }
         logPath.append(logValue)
         if firstCrossing == nil {
@@ -296,7 +335,7 @@ public struct CaseEProcess: Sendable, Equatable, Codable {
                                                      found: scan.probabilities.count)
         }
         try ScanObservation.validateDistribution(scan.probabilities, scanID: scan.scanID)
-        try record(scanID: scan.scanID, probabilityOfRival: scan.probabilities[rival])
+        try record(scanID: scan.scanID, probabilityOfRival: scan.probabilities[rival], configuration: scan.configuration)
     }
 }
 

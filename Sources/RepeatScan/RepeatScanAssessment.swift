@@ -13,11 +13,18 @@ public struct RepeatScanPolicy: Sendable, Equatable, Codable {
     public var maxClassFlipsBeforeReview: Int?
     /// Review when retrieval marks any scan out of distribution.
     public var reviewOnOutOfDistribution: Bool
+    /// How the next configuration is meant to be chosen, and the pre-registered stopping rule
+    /// (nil: scans name no configurations, nothing is checked).
+    public var nextConfiguration: NextConfigurationRule?
+    public var stoppingRule: StoppingRule?
+    /// The construction whose claims decide the stopping point (nil: any construction computed).
+    public var claimConstruction: EProcessConstruction?
 
     enum CodingKeys: String, CodingKey {
         case alpha, maxScans = "max_scans", maxSpreadBeforeReview = "max_spread_before_review"
         case maxClassFlipsBeforeReview = "max_class_flips_before_review"
         case reviewOnOutOfDistribution = "review_on_out_of_distribution"
+        case nextConfiguration = "next_configuration", stoppingRule = "stopping_rule", claimConstruction = "claim_construction"
     }
 
     public init(alpha: Double, maxScans: Int, maxSpreadBeforeReview: Double? = 0.5,
@@ -53,19 +60,23 @@ public struct RepeatScanAssessment: Sendable, Equatable, Codable {
     /// Disagreement between scans that policy sends to review.
     public var review: Bool
     public var reviewReasons: [String]
+    /// With scanner configurations: each scan against the policy's configuration rule, and the next one.
+    public var configurations: ConfigurationReview?
 
     enum CodingKeys: String, CodingKey {
         case caseID = "case_id", scans, pooledMean = "pooled_mean", pooledRecalibrated = "pooled_recalibrated"
         case recalibration, disagreement, eProcesses = "e_processes", policy, sentence, escalate
-        case escalationReasons = "escalation_reasons", review, reviewReasons = "review_reasons"
+        case escalationReasons = "escalation_reasons", review, reviewReasons = "review_reasons", configurations
     }
 
     /// Builds the assessment. Every scan given is counted, in the order given (acquisition order).
     /// With a dependence model both constructions are computed, otherwise only the model-free one;
-    /// with a calibrated claim model, the calibrated-boundary claim too.
+    /// with a calibrated claim model, the calibrated-boundary claim too. With configuration evidence
+    /// (given, or the calibrated claim model's) every scan is checked against the policy's
+    /// configuration rule and the next configuration is named.
     public init(caseID: String, scans: [ScanObservation], prevalences: [Double], policy: RepeatScanPolicy,
                 dependenceModel: ScanDependenceModel? = nil, recalibrator: PooledRecalibrator? = nil,
-                calibratedClaims: CalibratedClaimModel? = nil) throws {
+                calibratedClaims: CalibratedClaimModel? = nil, configurationEvidence: ScanConfigurationEvidence? = nil) throws {
         guard !scans.isEmpty else { throw RepeatScanError.noScans(caseID: caseID) }
         try ScanDependenceModel.validatePrevalences(prevalences)
         for s in scans { try s.validate(classCount: prevalences.count) }
@@ -92,7 +103,8 @@ public struct RepeatScanAssessment: Sendable, Equatable, Codable {
             processes.append(e)
             if let c = calibratedClaims?.rival(j) {
                 var e = try CaseEProcess(caseID: caseID, model: c.model, boundary: c.boundary, prevalence: prevalences[j],
-                                         alpha: policy.alpha, maxScans: policy.maxScans)
+                                         alpha: policy.alpha, maxScans: policy.maxScans,
+                                         standardisation: calibratedClaims?.configurations?.standardisation(rival: j))
                 for s in scans { try e.record(s) }
                 processes.append(e)
             }
@@ -121,6 +133,13 @@ public struct RepeatScanAssessment: Sendable, Equatable, Codable {
         }
         reviewReasons = rev
         review = !rev.isEmpty
+
+        if let evidence = configurationEvidence ?? calibratedClaims?.configurations {
+            let deciding = processes.filter { policy.claimConstruction == nil || $0.construction == policy.claimConstruction }
+            configurations = try ConfigurationReview(
+                scans: scans, evidence: evidence, rule: policy.nextConfiguration ?? .fixed, stoppingRule: policy.stoppingRule ?? .firstClaim,
+                maxScans: policy.maxScans, stopAt: deciding.compactMap(\.firstCrossing).min())
+        }
     }
 
     /// The e-process against class `j` with the given construction, if computed.

@@ -15,6 +15,8 @@ public enum RepeatScanError: Error, Equatable, CustomStringConvertible, Localize
     case insufficientCalibrationData(what: String, reason: String)
     /// A case has no scans.
     case noScans(caseID: String)
+    /// A scan's scanner configuration is missing or has no calibration evidence.
+    case unknownConfiguration(scanID: String, configuration: String?, known: [String])
 
     public var description: String {
         switch self {
@@ -30,6 +32,10 @@ public enum RepeatScanError: Error, Equatable, CustomStringConvertible, Localize
             return "cannot fit \(what): \(reason)"
         case let .noScans(caseID):
             return "case \(caseID): no scans"
+        case let .unknownConfiguration(scanID, configuration, known):
+            let what = configuration.map { "was taken under scanner configuration \"\($0)\", which the calibration split has no evidence for" }
+                ?? "names no scanner configuration (acquisition clause \"\(ScanObservation.configurationClause)NAME\")"
+            return "scan \(scanID): field acquisition: \(what); calibrated configurations: \(known.joined(separator: ", "))"
         }
     }
 

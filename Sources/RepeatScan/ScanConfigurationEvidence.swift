@@ -188,7 +188,7 @@ public struct ScanConfigurationEvidence: Sendable, Equatable, Codable {
 
     /// w_j = (u_j − m_kj) / s_kj for a scan under configuration k.
     public func standardised(_ u: Double, configuration k: Int, rival j: Int) -> Double {
-        (u - profiles[k].nullMeans[j]) / profiles[k].nullSDs[j]
+        ConfigurationStandardisation.standardise(u, mean: profiles[k].nullMeans[j], sd: profiles[k].nullSDs[j])
     }
 
     /// Standardised evidence against `rival` of a scan with calibrated probabilities `p`.
@@ -196,8 +196,25 @@ public struct ScanConfigurationEvidence: Sendable, Equatable, Codable {
         standardised(perScanLogEvidence(againstProbability: p[j], prevalence: prevalences[j]), configuration: k, rival: j)
     }
 
+    /// What a claim against `rival` standardises each configuration's evidence with.
+    public func standardisation(rival j: Int) -> ConfigurationStandardisation {
+        ConfigurationStandardisation(names: names, means: profiles.map { $0.nullMeans[j] }, sds: profiles.map { $0.nullSDs[j] })
+    }
+
     /// Index of a configuration by name.
     public func index(of name: String) -> Int? { profiles.firstIndex { $0.name == name } }
+}
+
+/// One rival's per-configuration null means and SDs (`ScanConfigurationEvidence.standardisation(rival:)`).
+public struct ConfigurationStandardisation: Sendable, Equatable, Codable {
+    public var names: [String]
+    public var means: [Double]
+    public var sds: [Double]
+
+    public func standardised(_ u: Double, configuration k: Int) -> Double { Self.standardise(u, mean: means[k], sd: sds[k]) }
+
+    @inline(__always)
+    public static func standardise(_ u: Double, mean: Double, sd: Double) -> Double { (u - mean) / sd }
 }
 
 /// The configuration to scan under next, and why.

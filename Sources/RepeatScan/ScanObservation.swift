@@ -28,6 +28,25 @@ public struct ScanObservation: Sendable, Equatable, Codable {
         case outOfDistribution = "out_of_distribution"
     }
 
+    /// The scanner configuration the scan was acquired under, from its acquisition text.
+    public var configuration: String? { acquisition.flatMap(Self.scannerConfiguration(inAcquisition:)) }
+
+    /// The clause that names a scan's scanner configuration in its acquisition text: clauses are
+    /// separated by "; ", and this one reads "scanner configuration: NAME".
+    public static let configurationClause = "scanner configuration: "
+
+    /// NAME from a "scanner configuration: NAME" clause of an acquisition text, if there is one.
+    public static func scannerConfiguration(inAcquisition text: String) -> String? {
+        for clause in text.components(separatedBy: ";") {
+            let c = clause.trimmingCharacters(in: .whitespaces)
+            if c.hasPrefix(configurationClause) {
+                let name = c.dropFirst(configurationClause.count).trimmingCharacters(in: .whitespaces)
+                return name.isEmpty ? nil : name
+            }
+        }
+        return nil
+    }
+
     /// Checks that the probabilities form a distribution over `classCount` classes.
     public func validate(classCount: Int) throws {
         guard probabilities.count == classCount else {

@@ -111,4 +111,105 @@ final class ScanAdvisorTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("need at least"), "\($0)")
         }
     }
+
+    // MARK: production pieces
+
+    static func evidence() throws -> ScanConfigurationEvidence {
+        let d = [1.0, 2.5]
+        var rng = SeededGenerator(seed: 11)
+        var lesions: [ConfiguredCalibrationLesion] = []
+        for label in [0, 1] {
+            for _ in 0..<200 {
+                let b = 0.3.squareRoot() * rng.standardNormal()
+                let cfgs = (0..<4).map { $0 % 2 }
+                let probs = cfgs.map { k -> [Double] in
+                    let l = (label == 0 ? d[k] / 2 : -d[k] / 2) + b + 0.7.squareRoot() * rng.standardNormal()
+                    let q = 1 / (1 + exp(-d[k] * l))
+                    return [q, 1 - q]
+                }
+                lesions.append(ConfiguredCalibrationLesion(label: label, scanProbabilities: probs, configurations: cfgs))
+            }
+        }
+        return try ScanConfigurationEvidence.fit(calibration: lesions, names: ["dim", "bright"], prevalences: [0.5, 0.5])
+    }
+
+    static func scan(_ i: Int, _ pBenign: Double, _ configuration: String?) -> ScanObservation {
+        ScanObservation(scanID: "c#\(i)", acquisition: "sweep" + (configuration.map { "; scanner configuration: \($0)" } ?? ""),
+                        probabilities: [pBenign, 1 - pBenign])
+    }
+
+    func testAcquisitionClauseNamesTheConfiguration() {
+        XCTAssertEqual(ScanObservation.scannerConfiguration(inAcquisition: "sweep: a; b; scanner configuration: multispectral, visible; motion artefact"),
+                       "multispectral, visible")
+        XCTAssertNil(ScanObservation.scannerConfiguration(inAcquisition: "dermoscopic scan, illumination sequence: 405 nm; 470 nm"))
+        XCTAssertNil(ScanObservation.scannerConfiguration(inAcquisition: "scanner configuration: "))
+    }
+
+    /// The claim's statistic is the standardised mean of per-configuration standardised evidence,
+    /// recomputed here from the fitted means and SDs; a decoded claim replays to the same path.
+    func testConfiguredClaimStandardisesEachScanByItsConfiguration() throws {
+        let model = try CalibratedClaimModel.fit(calibration: [], prevalences: [0.5, 0.5], alpha: 0.05, maxScans: 6,
+                                                 configured: (try Self.configuredLesions(), ["dim", "bright"]), simulations: 2000, seed: 3)
+        let rival = try XCTUnwrap(model.rival(1))
+        let fitted = try XCTUnwrap(model.configurations)
+        var process = try CaseEProcess(caseID: "c", model: rival.model, boundary: rival.boundary, prevalence: 0.5, alpha: 0.05, maxScans: 6,
+                                       standardisation: fitted.standardisation(rival: 1))
+        let scans = [Self.scan(0, 0.8, "bright"), Self.scan(1, 0.6, "dim"), Self.scan(2, 0.9, "bright")]
+        var sum = 0.0
+        for (t, s) in scans.enumerated() {
+            try process.record(s)
+            let k = s.configuration == "dim" ? 0 : 1
+            let u = log(s.probabilities[0] / 0.5) - log(s.probabilities[1] / 0.5)
+            sum += (u - fitted.profiles[k].nullMeans[1]) / fitted.profiles[k].nullSDs[1]
+            let z = (sum / Double(t + 1) - rival.model.null.mean) / (rival.model.null.lesionVariance + rival.model.null.scanVariance / Double(t + 1)).squareRoot()
+            XCTAssertEqual(process.value, z, accuracy: 1e-12)
+        }
+        XCTAssertEqual(process.scanConfigurations, [1, 0, 1])
+        let decoded = try JSONDecoder().decode(CaseEProcess.self, from: try JSONEncoder().encode(process))
+        XCTAssertEqual(decoded.path, process.path)
+        XCTAssertEqual(decoded.scanConfigurations, process.scanConfigurations)
+        // A scan under a configuration the calibration split has no evidence for cannot be counted.
+        XCTAssertThrowsError(try process.record(Self.scan(3, 0.7, "ultraviolet"))) {
+            XCTAssertTrue("\($0)".contains("field acquisition") && "\($0)".contains("ultraviolet"), "\($0)")
+        }
+        XCTAssertThrowsError(try process.record(Self.scan(4, 0.7, nil))) {
+            XCTAssertTrue("\($0)".contains("names no scanner configuration"), "\($0)")
+        }
+        XCTAssertEqual(process.scanCount, 3, "a refused scan is not counted")
+    }
+
+    static func configuredLesions() throws -> [ConfiguredCalibrationLesion] {
+        var rng = SeededGenerator(seed: 12)
+        return [0, 1].flatMap { label in
+            (0..<150).map { _ -> ConfiguredCalibrationLesion in
+                let b = 0.3.squareRoot() * rng.standardNormal()
+                let cfgs = [0, 1, 0, 1]
+                return ConfiguredCalibrationLesion(label: label, scanProbabilities: cfgs.map { k in
+                    let d = k == 0 ? 1.0 : 2.5
+                    let l = (label == 0 ? d / 2 : -d / 2) + b + 0.7.squareRoot() * rng.standardNormal()
+                    let q = 1 / (1 + exp(-d * l))
+                    return [q, 1 - q]
+                }, configurations: cfgs)
+            }
+        }
+    }
+
+    func testReviewCountsScansAgainstTheRuleAndAfterTheStop() throws {
+        let e = try Self.evidence()
+        let scans = [Self.scan(0, 0.6, "dim"), Self.scan(1, 0.7, "bright"), Self.scan(2, 0.8, "dim")]
+        let fixed = try ConfigurationReview(scans: scans, evidence: e, rule: .fixed, stoppingRule: .firstClaim, maxScans: 5, stopAt: nil)
+        XCTAssertEqual(fixed.againstRule, 0, "dim, bright, dim is the fixed order")
+        XCTAssertEqual(fixed.next?.name, "bright")
+        let advised = try ConfigurationReview(scans: scans, evidence: e, rule: .advised, stoppingRule: .firstClaim, maxScans: 5, stopAt: 2)
+        XCTAssertEqual(advised.checks.map(\.expected), ["bright", "bright", "bright"])
+        XCTAssertEqual(advised.againstRule, 2)
+        XCTAssertEqual(advised.scansAfterStop, 1)
+        XCTAssertNil(advised.next, "a claim is established and the site stops at the first claim")
+        XCTAssertTrue(advised.deviationSentence.contains("2 of 3 scans were taken against the advice"), advised.deviationSentence)
+        let keepGoing = try ConfigurationReview(scans: scans, evidence: e, rule: .advised, stoppingRule: .maxScans, maxScans: 5, stopAt: 2)
+        XCTAssertEqual(keepGoing.scansAfterStop, 0)
+        XCTAssertEqual(keepGoing.next?.name, "bright")
+        XCTAssertThrowsError(try ConfigurationReview(scans: [Self.scan(0, 0.6, nil)], evidence: e, rule: .fixed, stoppingRule: .firstClaim,
+                                                     maxScans: 5, stopAt: nil))
+    }
 }

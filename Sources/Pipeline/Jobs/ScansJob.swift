@@ -19,6 +19,8 @@ public struct ScansJob {
     /// Overrides of the policy's claim_alpha and max_scans.
     public var alpha: Double?
     public var maxScans: Int?
+    /// Name the next scanner configuration (needs calibration scans that name theirs).
+    public var advise = false
 
     public init(store: CaseStore, caseID: String, modelId: String, policy: AuditPolicy) {
         self.store = store; self.caseID = caseID; self.modelId = modelId; self.policy = policy
@@ -60,10 +62,13 @@ public struct ScansJob {
         public var calibrationCasesWithRepeatScans: Int
         public var notes: [String]
         public var assessment: RepeatScanAssessment
+        /// With `advise`: what each scanner configuration is worth, fitted on the calibration split.
+        public var configurationEvidence: ScanConfigurationEvidence?
         enum CodingKeys: String, CodingKey {
             case caseID = "case_id", study, modelID = "model_id", calibrator, policy, classes, prevalences
             case prevalenceSource = "prevalence_source"
             case calibrationCasesWithRepeatScans = "calibration_cases_with_repeat_scans", notes, assessment
+            case configurationEvidence = "configuration_evidence"
         }
     }
 
@@ -106,13 +111,18 @@ public struct ScansJob {
             ScanObservation(scanID: "\(caseID)#\(s.scanIndex)", acquiredAt: s.acquiredAt,
                             acquisition: s.acquisition.isEmpty ? nil : s.acquisition, probabilities: p)
         }
+        if advise && fits.configurations == nil {
+            throw PipelineError.missing("no advice for case '\(caseID)': the calibration split's scans do not all name a scanner configuration (acquisition clause \"\(ScanObservation.configurationClause)NAME\")"
+                + (notes.isEmpty ? "" : "; " + notes.joined(separator: "; ")))
+        }
         let rsPolicy: RepeatScanPolicy
         let assessment: RepeatScanAssessment
         do {
-            rsPolicy = try RepeatScanPolicy(alpha: claimAlpha, maxScans: scanLimit)
+            rsPolicy = try fits.scanPolicy(claimRules, reviewOnOutOfDistribution: true)
             assessment = try RepeatScanAssessment(caseID: caseID, scans: observations, prevalences: prevalences,
                                                   policy: rsPolicy, dependenceModel: dependence,
-                                                  recalibrator: recalibrator, calibratedClaims: fits.calibratedClaims)
+                                                  recalibrator: recalibrator, calibratedClaims: fits.calibratedClaims,
+                                                  configurationEvidence: fits.configurations)
         } catch {
             throw PipelineError.badInput("case '\(caseID)': \(error)")
         }
@@ -127,7 +137,8 @@ public struct ScansJob {
                                merge: loadedPolicy.repeatScans.merge.rawValue, overridden: overridden),
             classes: classes, prevalences: prevalences,
             prevalenceSource: "verified labels of \(fits.calibrationCases) \(calRecord.calibrationSplit) cases of study \(calRecord.study), add-one smoothed",
-            calibrationCasesWithRepeatScans: fits.calibrationLesions, notes: notes, assessment: assessment)
+            calibrationCasesWithRepeatScans: fits.calibrationLesions, notes: notes, assessment: assessment,
+            configurationEvidence: advise ? fits.configurations : nil)
         return doc
     }
 }

@@ -80,7 +80,8 @@ enum EmbeddedReportResources {
 <tr><th colspan="3">Pooled over all scans{{#hasMerge}} ({{merge}}){{/hasMerge}}</th>{{#pooled}}<td class="num"><strong>{{.}}</strong></td>{{/pooled}}<td class="num"><strong>{{finalEValue}}</strong></td><td></td></tr>
 </tbody>
 </table>
-<p>Claim: {{claim}} — {{#claimEstablished}}<span class="status-pass">established</span>{{/claimEstablished}}{{^claimEstablished}}<span class="status-warn">not established</span>{{/claimEstablished}} (e-value {{finalEValue}} against threshold 1/α = {{threshold}}; the e-value stays valid however many scans are taken).</p>
+<p>Claim: {{claim}} — {{#claimEstablished}}<span class="status-pass">established</span>{{/claimEstablished}}{{^claimEstablished}}<span class="status-warn">not established</span>{{/claimEstablished}} (e-value {{finalEValue}} against threshold 1/α = {{threshold}}; the e-value stays valid however many scans are taken).</p>{{#hasConfigurations}}
+<p class="next-scan">Scanner configuration: {{nextScan}} {{configurationDeviations}}</p>{{/hasConfigurations}}
 {{/scansSection}}
 {{^scansSection}}
 {{> partials/not-evaluated}}
@@ -664,6 +665,8 @@ footer { margin-top: 32px; color: var(--muted); font-size: 0.85em; border-top: 1
           </xs:complexType>
         </xs:element>
         <xs:element name="merge" type="xs:string" minOccurs="0"/>
+        <xs:element name="nextScan" type="xs:string" minOccurs="0"/>
+        <xs:element name="configurationDeviations" type="xs:string" minOccurs="0"/>
       </xs:sequence>
     </xs:choice>
     <xs:attribute name="count" type="xs:nonNegativeInteger"/>

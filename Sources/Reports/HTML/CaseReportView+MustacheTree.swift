@@ -66,7 +66,8 @@ extension CaseReportView.ScansView: MustacheTreeConvertible {
     var mustacheTree: [String: Any] {
         ["allScansSentence": allScansSentence, "scanChartSvg": scanChartSvg, "classLabels": list(classLabels),
          "rows": list(rows), "pooled": list(pooled), "finalEValue": finalEValue, "threshold": threshold, "claim": claim,
-         "claimEstablished": claimEstablished, "merge": merge, "hasMerge": hasMerge]
+         "claimEstablished": claimEstablished, "merge": merge, "hasMerge": hasMerge,
+         "nextScan": nextScan, "configurationDeviations": configurationDeviations, "hasConfigurations": hasConfigurations]
     }
 }
 

@@ -86,6 +86,9 @@ struct CaseReportView {
         let claimEstablished: Bool
         let merge: String
         let hasMerge: Bool
+        let nextScan: String
+        let configurationDeviations: String
+        let hasConfigurations: Bool
     }
 
     struct NeighbourView {
@@ -227,7 +230,9 @@ extension CaseReportView {
                 },
                 finalEValue: ReportCell.general(s.eValuePath.last),
                 threshold: ReportNumber.general(s.eValueThreshold), claim: d(s.claim),
-                claimEstablished: s.claimEstablished, merge: d(s.merge ?? ""), hasMerge: s.merge != nil)
+                claimEstablished: s.claimEstablished, merge: d(s.merge ?? ""), hasMerge: s.merge != nil,
+                nextScan: d(s.nextScan ?? ""), configurationDeviations: d(s.configurationDeviations ?? ""),
+                hasConfigurations: s.nextScan != nil || s.configurationDeviations != nil)
         }
         neighboursSection = m.neighbours.map { n in
             NeighboursView(

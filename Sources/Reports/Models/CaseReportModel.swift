@@ -166,10 +166,14 @@ public struct ScansSection: Codable, Sendable, Equatable {
     public var claimEstablished: Bool
     /// How scans were merged, e.g. "average".
     public var merge: String?
+    /// With scanner configurations: the configuration to scan under next (or why to stop), and the
+    /// scans taken against the policy's configuration rule or after its stopping point.
+    public var nextScan: String?
+    public var configurationDeviations: String?
 
     public init(classLabels: [String], scans: [ScanRow], pooledProbabilities: [Double],
                 eValuePath: [Double], eValueThreshold: Double, claim: String, claimEstablished: Bool,
-                merge: String? = nil) {
+                merge: String? = nil, nextScan: String? = nil, configurationDeviations: String? = nil) {
         self.classLabels = classLabels
         self.scans = scans
         self.pooledProbabilities = pooledProbabilities
@@ -178,6 +182,8 @@ public struct ScansSection: Codable, Sendable, Equatable {
         self.claim = claim
         self.claimEstablished = claimEstablished
         self.merge = merge
+        self.nextScan = nextScan
+        self.configurationDeviations = configurationDeviations
     }
 
     /// The sentence every case report carries about outcome shopping.

@@ -114,6 +114,8 @@ public enum XMLReportWriter {
                 x.leaf("eValueThreshold", s.eValueThreshold)
                 x.leaf("claim", s.claim, [("established", s.claimEstablished ? "true" : "false")])
                 x.leaf("merge", s.merge)
+                x.leaf("nextScan", s.nextScan)
+                x.leaf("configurationDeviations", s.configurationDeviations)
             }
             section("neighbours", m.neighbours, into: &x) { n, x in
                 x.leaf("outOfDistributionSentence", n.outOfDistributionSentence)
