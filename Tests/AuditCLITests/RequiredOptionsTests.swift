@@ -28,6 +28,7 @@ final class RequiredOptionsTests: XCTestCase {
         "neighbours": [:],
         "scans": ["case-id": "c1", "--model": "0123456789abcdef"],
         "simulate shopping": [:],
+        "simulate advisor": [:],
         "log verify": [:],
         "log show": [:],
         "log checkpoint": [:],

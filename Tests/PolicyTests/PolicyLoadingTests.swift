@@ -53,6 +53,21 @@ final class PolicyLoadingTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(policyError(Self.minimal + "\nmonitoring:\n  min_acuracy: 0.9\n")).kind, .unknownKey)
     }
 
+    /// `repeat_scans.next_configuration` and `stopping_rule`: defaults, set values, a bad word named.
+    func testConfigurationAndStoppingRules() throws {
+        let defaults = try AuditPolicy.parse(Self.minimal, source: "minimal.yaml").repeatScans
+        XCTAssertEqual(defaults.nextConfiguration, .fixed)
+        XCTAssertEqual(defaults.stoppingRule, .firstClaim)
+        let set = try AuditPolicy.parse(Self.minimal + "\nrepeat_scans:\n  next_configuration: advised\n  stopping_rule: max-scans\n",
+                                        source: "s.yaml").repeatScans
+        XCTAssertEqual(set.nextConfiguration, .advised)
+        XCTAssertEqual(set.stoppingRule, .maxScans)
+        let error = try XCTUnwrap(policyError(Self.minimal + "\nrepeat_scans:\n  next_configuration: random\n"))
+        XCTAssertEqual(error.kind, .invalidValue)
+        XCTAssertEqual(error.keyPath, "repeat_scans.next_configuration")
+        XCTAssertTrue(error.description.contains("advised, fixed"), error.description)
+    }
+
     func testUnknownKeyNamesLineColumnKeyPathAndSuggestion() throws {
         let text = Self.minimal.replacingOccurrences(of: "  min_confidence: 0.9", with: "  min_confidense: 0.9")
         let error = try XCTUnwrap(policyError(text, source: "Policies/typo.yaml"))
