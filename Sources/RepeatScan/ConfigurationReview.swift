@@ -23,7 +23,8 @@ public struct ConfigurationReview: Sendable, Equatable, Codable {
     public struct Check: Sendable, Equatable, Codable {
         /// 1-based scan number.
         public var scan: Int
-        public var taken: String
+        /// The configuration the scan names (nil: none), which may be one the calibration split lacks.
+        public var taken: String?
         /// The configuration the rule named before this scan was taken.
         public var expected: String
         public var followed: Bool
@@ -33,6 +34,8 @@ public struct ConfigurationReview: Sendable, Equatable, Codable {
     public var stoppingRule: StoppingRule
     public var checks: [Check]
     public var againstRule: Int
+    /// 1-based numbers of scans naming no configuration, or one without calibration evidence.
+    public var uncalibrated: [Int]
     /// Scans taken after the pre-registered stopping point.
     public var scansAfterStop: Int
     /// The advice for one more scan; nil when the stopping rule says stop.
@@ -43,13 +46,15 @@ public struct ConfigurationReview: Sendable, Equatable, Codable {
     public var deviationSentence: String
 
     enum CodingKeys: String, CodingKey {
-        case rule, stoppingRule = "stopping_rule", checks, againstRule = "against_rule", scansAfterStop = "scans_after_stop"
+        case rule, stoppingRule = "stopping_rule", checks, againstRule = "against_rule", uncalibrated, scansAfterStop = "scans_after_stop"
         case next, nextSentence = "next_sentence", deviationSentence = "deviation_sentence"
     }
 
     /// `stopAt`: the scan count at which the policy's claim was first established, if it was.
+    /// A scan naming no configuration, or one the calibration split lacks, counts as taken against
+    /// the rule and is listed in `uncalibrated`.
     public init(scans: [ScanObservation], evidence: ScanConfigurationEvidence, rule: NextConfigurationRule,
-                stoppingRule: StoppingRule, maxScans: Int, stopAt: Int?) throws {
+                stoppingRule: StoppingRule, maxScans: Int, stopAt: Int?) {
         let advisor = NextScanAdvisor(evidence: evidence)
         let names = evidence.names
         func expected(after t: Int) -> NextScanAdvice {
@@ -63,13 +68,14 @@ public struct ConfigurationReview: Sendable, Equatable, Codable {
             }
         }
         var checks: [Check] = []
+        var uncalibrated: [Int] = []
         for (t, s) in scans.enumerated() {
-            guard let taken = s.configuration, names.contains(taken) else {
-                throw RepeatScanError.unknownConfiguration(scanID: s.scanID, configuration: s.configuration, known: names)
-            }
+            let taken = s.configuration
+            if taken.map({ !names.contains($0) }) ?? true { uncalibrated.append(t + 1) }
             let e = expected(after: t).name
             checks.append(Check(scan: t + 1, taken: taken, expected: e, followed: taken == e))
         }
+        self.uncalibrated = uncalibrated
         self.rule = rule
         self.stoppingRule = stoppingRule
         self.checks = checks
@@ -95,7 +101,10 @@ public struct ConfigurationReview: Sendable, Equatable, Codable {
         let against = checks.filter { !$0.followed }
         parts.append(against.isEmpty
             ? "Every scan followed \(ruleName)."
-            : "\(against.count) of \(scans.count) scans were taken against \(ruleName) (" + against.map { "scan \($0.scan): \($0.taken), \(rule == .advised ? "advised" : "expected") \($0.expected)" }.joined(separator: "; ") + "); they count like every other scan.")
+            : "\(against.count) of \(scans.count) scans were taken against \(ruleName) (" + against.map { "scan \($0.scan): \($0.taken ?? "no configuration named"), \(rule == .advised ? "advised" : "expected") \($0.expected)" }.joined(separator: "; ") + "); they count like every other scan.")
+        if !uncalibrated.isEmpty {
+            parts.append("Scan\(uncalibrated.count == 1 ? "" : "s") \(uncalibrated.map(String.init).joined(separator: ", ")) name\(uncalibrated.count == 1 ? "s" : "") no configuration the calibration split has evidence for.")
+        }
         if scansAfterStop > 0 {
             parts.append("\(scansAfterStop) scan\(scansAfterStop == 1 ? " was" : "s were") taken after the pre-registered stopping point (\(stoppingRule.rawValue)).")
         }

@@ -90,6 +90,7 @@ public struct RepeatScanAssessment: Sendable, Equatable, Codable {
         }
         disagreement = try ScanDisagreement(scans: scans)
         var processes: [CaseEProcess] = []
+        var uncalibratedScan: (String, String?)?
         for j in 0..<prevalences.count {
             if let model = dependenceModel?.model(against: j) {
                 var e = try CaseEProcess(caseID: caseID, model: model, prevalence: prevalences[j],
@@ -105,8 +106,13 @@ public struct RepeatScanAssessment: Sendable, Equatable, Codable {
                 var e = try CaseEProcess(caseID: caseID, model: c.model, boundary: c.boundary, prevalence: prevalences[j],
                                          alpha: policy.alpha, maxScans: policy.maxScans,
                                          standardisation: calibratedClaims?.configurations?.standardisation(rival: j))
-                for s in scans { try e.record(s) }
-                processes.append(e)
+                do {
+                    for s in scans { try e.record(s) }
+                    processes.append(e)
+                } catch let RepeatScanError.unknownConfiguration(scanID, configuration, _) {
+                    // The claim cannot standardise this scan; it is not made, and the case goes to review.
+                    uncalibratedScan = uncalibratedScan ?? (scanID, configuration)
+                }
             }
         }
         eProcesses = processes
@@ -131,12 +137,16 @@ public struct RepeatScanAssessment: Sendable, Equatable, Codable {
         if policy.reviewOnOutOfDistribution, !disagreement.outOfDistributionScans.isEmpty {
             rev.append("scans \(disagreement.outOfDistributionScans.map { String($0 + 1) }.joined(separator: ", ")) were marked out of distribution")
         }
+        if let (scanID, configuration) = uncalibratedScan {
+            rev.append("scan \(scanID) " + (configuration.map { "was taken under scanner configuration \"\($0)\", which the calibration split has no evidence for" }
+                ?? "names no scanner configuration") + ": the calibrated claim is not evaluated")
+        }
         reviewReasons = rev
         review = !rev.isEmpty
 
         if let evidence = configurationEvidence ?? calibratedClaims?.configurations {
             let deciding = processes.filter { policy.claimConstruction == nil || $0.construction == policy.claimConstruction }
-            configurations = try ConfigurationReview(
+            configurations = ConfigurationReview(
                 scans: scans, evidence: evidence, rule: policy.nextConfiguration ?? .fixed, stoppingRule: policy.stoppingRule ?? .firstClaim,
                 maxScans: policy.maxScans, stopAt: deciding.compactMap(\.firstCrossing).min())
         }

@@ -197,19 +197,38 @@ final class ScanAdvisorTests: XCTestCase {
     func testReviewCountsScansAgainstTheRuleAndAfterTheStop() throws {
         let e = try Self.evidence()
         let scans = [Self.scan(0, 0.6, "dim"), Self.scan(1, 0.7, "bright"), Self.scan(2, 0.8, "dim")]
-        let fixed = try ConfigurationReview(scans: scans, evidence: e, rule: .fixed, stoppingRule: .firstClaim, maxScans: 5, stopAt: nil)
+        let fixed = ConfigurationReview(scans: scans, evidence: e, rule: .fixed, stoppingRule: .firstClaim, maxScans: 5, stopAt: nil)
         XCTAssertEqual(fixed.againstRule, 0, "dim, bright, dim is the fixed order")
         XCTAssertEqual(fixed.next?.name, "bright")
-        let advised = try ConfigurationReview(scans: scans, evidence: e, rule: .advised, stoppingRule: .firstClaim, maxScans: 5, stopAt: 2)
+        let advised = ConfigurationReview(scans: scans, evidence: e, rule: .advised, stoppingRule: .firstClaim, maxScans: 5, stopAt: 2)
         XCTAssertEqual(advised.checks.map(\.expected), ["bright", "bright", "bright"])
         XCTAssertEqual(advised.againstRule, 2)
         XCTAssertEqual(advised.scansAfterStop, 1)
         XCTAssertNil(advised.next, "a claim is established and the site stops at the first claim")
         XCTAssertTrue(advised.deviationSentence.contains("2 of 3 scans were taken against the advice"), advised.deviationSentence)
-        let keepGoing = try ConfigurationReview(scans: scans, evidence: e, rule: .advised, stoppingRule: .maxScans, maxScans: 5, stopAt: 2)
+        let keepGoing = ConfigurationReview(scans: scans, evidence: e, rule: .advised, stoppingRule: .maxScans, maxScans: 5, stopAt: 2)
         XCTAssertEqual(keepGoing.scansAfterStop, 0)
         XCTAssertEqual(keepGoing.next?.name, "bright")
-        XCTAssertThrowsError(try ConfigurationReview(scans: [Self.scan(0, 0.6, nil)], evidence: e, rule: .fixed, stoppingRule: .firstClaim,
-                                                     maxScans: 5, stopAt: nil))
+        let unnamed = ConfigurationReview(scans: [Self.scan(0, 0.6, nil), Self.scan(1, 0.6, "ultraviolet")], evidence: e, rule: .fixed,
+                                          stoppingRule: .firstClaim, maxScans: 5, stopAt: nil)
+        XCTAssertEqual(unnamed.uncalibrated, [1, 2])
+        XCTAssertEqual(unnamed.againstRule, 2)
+        XCTAssertTrue(unnamed.deviationSentence.contains("Scans 1, 2 name no configuration the calibration split has evidence for"), unnamed.deviationSentence)
+    }
+
+    /// A scan the configured claim cannot standardise does not stop the assessment: the calibrated
+    /// claim is not made, the case goes to review, and the other constructions still count every scan.
+    func testUncalibratedConfigurationSendsTheCaseToReview() throws {
+        let model = try CalibratedClaimModel.fit(calibration: [], prevalences: [0.5, 0.5], alpha: 0.05, maxScans: 6,
+                                                 configured: (try Self.configuredLesions(), ["dim", "bright"]), simulations: 2000, seed: 3)
+        let scans = [Self.scan(0, 0.8, "bright"), Self.scan(1, 0.9, "ultraviolet")]
+        var policy = try RepeatScanPolicy(alpha: 0.05, maxScans: 6)
+        policy.nextConfiguration = .advised
+        let a = try RepeatScanAssessment(caseID: "c", scans: scans, prevalences: [0.5, 0.5], policy: policy, calibratedClaims: model)
+        XCTAssertNil(a.eProcess(against: 1, construction: .calibratedBoundary))
+        XCTAssertEqual(a.eProcess(against: 1, construction: .modelFree)?.scanCount, 2)
+        XCTAssertTrue(a.review)
+        XCTAssertTrue(a.reviewReasons.contains { $0.contains("\"ultraviolet\"") && $0.contains("not evaluated") }, "\(a.reviewReasons)")
+        XCTAssertEqual(a.configurations?.uncalibrated, [2])
     }
 }
