@@ -57,7 +57,13 @@ public enum ArtefactLoader {
         // Whole days elapsed: an age that moved with the wall clock would make a resumed run's
         // assessments differ from an uninterrupted run's.
         let age = Timestamp.date(from: record.fittedAt).map { (now.timeIntervalSince($0) / 86_400).rounded(.down) }
-        return RunContext.LoadedCalibration(record: record, calibrator: calibrator, predictor: predictor, ageDays: age)
+        // The model-free baseline comparison, stored with the figures (absent for calibrators fitted before it existed).
+        struct StoredBaseline: Decodable { var baseline: BaselineComparison? }
+        let baseline: BaselineComparison?
+        do { baseline = try JSONDecoder().decode(StoredBaseline.self, from: Data(record.metrics.utf8)).baseline } catch {
+            throw PipelineError.inconsistent("calibrator \(record.id ?? -1): field metrics.baseline: \(error)")
+        }
+        return RunContext.LoadedCalibration(record: record, calibrator: calibrator, predictor: predictor, ageDays: age, baseline: baseline)
     }
 
     /// Prevalences (add-one smoothed verified labels of the calibration split) and the repeat-scan

@@ -105,6 +105,12 @@ public final class EvidenceAssessor: CaseAssessor {
             evidence.calibratorPresent = true
             evidence.calibratorFittedForModel = cal.record.modelId == context.model?.id
             evidence.calibrationAgeDays = cal.ageDays
+            evidence.baseline = cal.baseline.map {
+                BaselineEvidence(modelBetter: $0.modelBetter,
+                                 measured: String(format: "accuracy %.3f vs %.3f, NLL %.3f vs %.3f (n = %d)", $0.modelAccuracy.value,
+                                                  $0.baselineAccuracy.value, $0.modelNLL.value, $0.baselineNLL.value, $0.n),
+                                 detail: $0.sentence)
+            }
         } else if context.model != nil {
             evidence.calibratorPresent = false
         }

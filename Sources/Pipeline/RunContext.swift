@@ -35,6 +35,8 @@ public struct RunContext {
         public var predictor: SplitConformalPredictor
         /// Days between fitting and the run's reference time.
         public var ageDays: Double?
+        /// The model against the model-free baseline at fitting time (nil: not compared).
+        public var baseline: BaselineComparison?
         public var label: String { "\(record.method) #\(record.id.map(String.init) ?? "?")" }
     }
 

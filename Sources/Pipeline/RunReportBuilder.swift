@@ -60,7 +60,7 @@ public enum RunReportBuilder {
         guard let before = ece("before"), let after = ece("after") else { return nil }
         return CalibrationSummary(calibrator: cal.label, calibrationSize: cal.record.calibrationN,
                                   reliabilityBefore: bins("reliability_before"), reliabilityAfter: bins("reliability_after"),
-                                  eceBefore: before, eceAfter: after)
+                                  eceBefore: before, eceAfter: after, baseline: cal.baseline?.sentence)
     }
 
     /// Empirical coverage of the conformal sets on the run's verified cases, per class.

@@ -25,6 +25,7 @@ extension AuditPolicy {
                       failReason: "The calibrator was fitted for a different model, so its probabilities do not apply to this one.",
                       missingReason: "Whether the calibrator belongs to this model was not checked."))
         add(calibrationAgeCheck(evidence))
+        add(baselineCheck(evidence))
         add(flagCheck(.driftAlarm, value: evidence.driftAlarm, enforced: abstain.onDriftAlarm,
                       good: false, onFailure: .abstain, reference: RegulatoryReference.postMarketMonitoring,
                       passReason: "Recent cases still look like the cases the model was calibrated on.",
@@ -79,6 +80,21 @@ extension AuditPolicy {
                                  reference: reference, onFailure: onFailure, enforced: enforced)
         guard let value else { return check.notEvaluatedIfEnforced(missingReason) }
         return check.outcome(value == good, measured: value ? "yes" : "no", pass: passReason, fail: failReason)
+    }
+
+    /// The model must be better than the model-free baseline on accuracy and NLL; `baseline.on_model_not_better`
+    /// says what happens when it is not (`warn`: shown, blocking nothing).
+    private func baselineCheck(_ e: CaseEvidence) -> Check? {
+        let action = baseline.onModelNotBetter.disposition
+        let check = CheckBuilder(id: .modelBeatsBaseline,
+                                 threshold: action == nil ? "noted only" : "better than the model-free baseline on accuracy and NLL",
+                                 reference: RegulatoryReference.baseline, onFailure: action ?? .review, enforced: action != nil)
+        guard let b = e.baseline else {
+            return check.notEvaluatedIfEnforced("The model was not compared with the model-free baseline when its calibrator was fitted.")
+        }
+        return check.outcome(b.modelBetter, measured: b.measured,
+                             pass: "The model does better than the model-free 1-NN baseline on accuracy and NLL. " + b.detail,
+                             fail: "The model does no better than the model-free 1-NN baseline, so its answers add nothing a nearest-neighbour lookup would not give. " + b.detail)
     }
 
     private func calibrationAgeCheck(_ e: CaseEvidence) -> Check? {

@@ -6,7 +6,7 @@ extension AuditPolicy {
     /// Top-level keys of schema version 1, in the order the README documents them.
     static let topLevelKeys = ["policy", "version", "intended_use", "applies_to", "dangerous_classes", "conformal",
                                "report_without_review", "abstain", "escalate", "review", "repeat_scans", "audit_log", "web",
-                               "monitoring"]
+                               "monitoring", "baseline"]
 
     /// Keys allowed inside each section of schema version 1.
     static let sectionKeys: [String: [String]] = [
@@ -21,6 +21,7 @@ extension AuditPolicy {
                    "override_reasons"],
         "repeat_scans": ["max_scans", "merge", "claim_construction", "claim_alpha", "next_configuration", "stopping_rule"],
         "audit_log": ["witness_folder"],
+        "baseline": ["on_model_not_better"],
         "web": ["idle_timeout_minutes", "absolute_timeout_hours", "max_failed_sign_ins", "lockout_minutes"],
         "monitoring": ["min_cases", "min_labelled", "min_accuracy", "min_estimated_accuracy", "max_ece", "coverage_below_guarantee",
                        "on_martingale_alarm", "max_abstention_rate", "max_escalation_rate", "max_override_rate", "max_estimate_error"],
@@ -167,6 +168,9 @@ extension AuditPolicy {
                                                  range: NumberRange(lower: 0, upper: 0.5, lowerOpen: true)),
             nextConfiguration: try scans.choice("next_configuration", default: NextConfiguration.fixed),
             stoppingRule: try scans.choice("stopping_rule", default: StoppingRule.firstClaim))
+
+        let baselineSection = try Self.section("baseline", of: top)
+        baseline = BaselineRules(onModelNotBetter: try baselineSection.choice("on_model_not_better", default: BaselineAction.warn))
 
         let logSection = try Self.section("audit_log", of: top)
         auditLog = AuditLogRules(witnessFolder: logSection.has("witness_folder") ? try logSection.string("witness_folder") : nil)

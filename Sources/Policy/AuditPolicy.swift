@@ -34,6 +34,8 @@ public struct AuditPolicy: Sendable, Equatable {
     public var repeatScans: RepeatScanRules
     /// `audit_log:`
     public var auditLog: AuditLogRules
+    /// `baseline:` — what a model that does not beat the model-free baseline gets.
+    public var baseline: BaselineRules
     /// `web:` — sign-in and sessions of `audit serve`.
     public var web: WebRules
     /// `monitoring:` — the thresholds `audit monitor` raises an alert on.
@@ -205,6 +207,26 @@ public struct AuditPolicy: Sendable, Equatable {
         case modelBased = "model-based"
         case modelFree = "model-free"
         case calibratedBoundary = "calibrated-boundary"
+    }
+
+    /// What the `model-beats-baseline` check does when the model is not better than the model-free
+    /// baseline on accuracy or NLL (measured when it was calibrated).
+    public enum BaselineAction: String, Sendable, Equatable, CaseIterable, Codable {
+        case warn, review, escalate
+
+        /// The disposition a failure asks for; nil for `warn` (shown, blocks nothing).
+        public var disposition: Disposition.Kind? {
+            switch self {
+            case .warn: return nil
+            case .review: return .review
+            case .escalate: return .escalate
+            }
+        }
+    }
+
+    public struct BaselineRules: Sendable, Equatable {
+        public var onModelNotBetter: BaselineAction
+        public init(onModelNotBetter: BaselineAction = .warn) { self.onModelNotBetter = onModelNotBetter }
     }
 
     public struct AuditLogRules: Sendable, Equatable {

@@ -36,13 +36,16 @@ public struct CaseEvidence: Codable, Equatable, Sendable {
     public var calibrationAgeDays: Double?
     /// Result of verifying the audit log before the run.
     public var logVerification: LogVerificationState?
+    /// The model against the model-free baseline, as measured when its calibrator was fitted.
+    public var baseline: BaselineEvidence?
 
     public init(studyClasses: [String]? = nil, predictedClass: String? = nil, calibratedConfidence: Double? = nil,
                 conformalSet: ConformalSetEvidence? = nil, credibility: Double? = nil,
                 oodPercentile: Double? = nil, scanCount: Int? = nil,
                 scanDisagreement: ScanDisagreementEvidence? = nil, claims: [ClaimEvidence]? = nil,
                 driftAlarm: Bool? = nil, calibratorPresent: Bool? = nil, calibratorFittedForModel: Bool? = nil,
-                calibrationAgeDays: Double? = nil, logVerification: LogVerificationState? = nil) {
+                calibrationAgeDays: Double? = nil, logVerification: LogVerificationState? = nil, baseline: BaselineEvidence? = nil) {
+        self.baseline = baseline
         self.studyClasses = studyClasses
         self.predictedClass = predictedClass; self.calibratedConfidence = calibratedConfidence
         self.conformalSet = conformalSet; self.credibility = credibility; self.oodPercentile = oodPercentile
@@ -58,8 +61,21 @@ public struct CaseEvidence: Codable, Equatable, Sendable {
         case scanCount = "scan_count", scanDisagreement = "scan_disagreement", claims
         case driftAlarm = "drift_alarm", calibratorPresent = "calibrator_present"
         case calibratorFittedForModel = "calibrator_fitted_for_model", calibrationAgeDays = "calibration_age_days"
-        case logVerification = "log_verification"
+        case logVerification = "log_verification", baseline
     }
+}
+
+/// Whether the model beat the model-free baseline on the calibrator's evaluation cases.
+public struct BaselineEvidence: Codable, Equatable, Sendable {
+    public var modelBetter: Bool
+    /// Short figures, e.g. "accuracy 0.77 vs 0.79, NLL 0.44 vs 0.46 (n = 105)".
+    public var measured: String
+    /// The full sentence with intervals.
+    public var detail: String
+    public init(modelBetter: Bool, measured: String, detail: String) {
+        self.modelBetter = modelBetter; self.measured = measured; self.detail = detail
+    }
+    enum CodingKeys: String, CodingKey { case modelBetter = "model_better", measured, detail }
 }
 
 extension CaseEvidence {

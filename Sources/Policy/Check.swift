@@ -20,6 +20,7 @@ public enum CheckID: String, Codable, Sendable, CaseIterable {
     case driftAlarm = "drift-alarm"
     case logVerification = "log-verification"
     case farOutOfDistribution = "far-out-of-distribution"
+    case modelBeatsBaseline = "model-beats-baseline"
     // Escalation conditions
     case scanLimit = "scan-limit"
     case dangerousClassExcluded = "dangerous-class-excluded"
@@ -73,6 +74,7 @@ public enum RegulatoryReference {
     public static let accuracyRobustness = "EU AI Act Art. 15(1) (accuracy, robustness)"
     public static let postMarketMonitoring = "EU AI Act Art. 72 (post-market monitoring); Vovk et al. 2003 exchangeability martingales"
     public static let calibration = "Guo et al. 2017 (calibration, ECE)"
+    public static let baseline = "EU AI Act Art. 15(1) (accuracy); Bagnall et al. 2017 (1-NN Euclidean, the time-series baseline)"
     public static let conformal = "Vovk et al. 2005 (conformal prediction)"
     public static let credibility = "Papernot & McDaniel 2018 (deep k-nearest neighbours, credibility)"
     public static let outOfDistribution = "Papernot & McDaniel 2018 (deep kNN); Lee et al. 2018 (Mahalanobis OOD)"

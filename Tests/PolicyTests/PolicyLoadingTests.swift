@@ -68,6 +68,28 @@ final class PolicyLoadingTests: XCTestCase {
         XCTAssertTrue(error.description.contains("advised, fixed"), error.description)
     }
 
+    /// `baseline.on_model_not_better`: default warn (noted only); review and escalate act on a model
+    /// that does not beat the baseline; without a comparison the enforced check is not evaluated.
+    func testBaselineAction() throws {
+        let worse = BaselineEvidence(modelBetter: false, measured: "accuracy 0.7 vs 0.88", detail: "worse")
+        var evidence = CaseEvidence(baseline: worse)
+        let noted = try AuditPolicy.parse(Self.minimal, source: "m.yaml")
+        XCTAssertEqual(noted.baseline.onModelNotBetter, .warn)
+        XCTAssertEqual(noted.checks(for: evidence).first { $0.id == .modelBeatsBaseline }?.status, .warn)
+        let escalating = try AuditPolicy.parse(Self.minimal + "\nbaseline:\n  on_model_not_better: escalate\n", source: "e.yaml")
+        let failed = try XCTUnwrap(escalating.checks(for: evidence).first { $0.id == .modelBeatsBaseline })
+        XCTAssertEqual(failed.status, .fail)
+        XCTAssertEqual(failed.onFailure, .escalate)
+        evidence.baseline?.modelBetter = true
+        XCTAssertEqual(escalating.checks(for: evidence).first { $0.id == .modelBeatsBaseline }?.status, .pass)
+        evidence.baseline = nil
+        XCTAssertEqual(escalating.checks(for: evidence).first { $0.id == .modelBeatsBaseline }?.status, .notEvaluated)
+        XCTAssertNil(noted.checks(for: evidence).first { $0.id == .modelBeatsBaseline }, "noted only and not measured: not shown")
+        let error = try XCTUnwrap(policyError(Self.minimal + "\nbaseline:\n  on_model_not_better: ignore\n"))
+        XCTAssertEqual(error.keyPath, "baseline.on_model_not_better")
+        XCTAssertTrue(error.description.contains("warn, review, escalate"), error.description)
+    }
+
     func testUnknownKeyNamesLineColumnKeyPathAndSuggestion() throws {
         let text = Self.minimal.replacingOccurrences(of: "  min_confidence: 0.9", with: "  min_confidense: 0.9")
         let error = try XCTUnwrap(policyError(text, source: "Policies/typo.yaml"))

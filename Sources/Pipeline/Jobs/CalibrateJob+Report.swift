@@ -53,6 +53,8 @@ extension CalibrateJob {
         public var seed: UInt64
         public var calibratorId: Int64?
         public var auditSeq: Int?
+        /// The model against the model-free baseline on the cases of `metricsSplit` (nil: not compared).
+        public var baseline: BaselineComparison?
 
         public enum Thresholds: Encodable {
             case marginal(Double?)
@@ -84,7 +86,7 @@ extension CalibrateJob {
             case thresholds, guarantees, warnings, evaluateSplit = "evaluate_split", coverage, coverageSE = "coverage_se"
             case coveragePerClass = "coverage_per_class", evaluationCountPerClass = "evaluation_count_per_class"
             case meanSetSize = "mean_set_size", setSizeHistogram = "set_size_histogram", emptySetFraction = "empty_set_fraction"
-            case seed, calibratorId = "calibrator_id", auditSeq = "audit_seq"
+            case seed, calibratorId = "calibrator_id", auditSeq = "audit_seq", baseline
         }
 
         init(model: String, study: String, split: String, method: String, calibrator: AnyCalibrator, calibrationN: Int,
@@ -162,6 +164,7 @@ extension CalibrateJob {
                 lines.append("  coverage on \(evaluateSplit ?? "?"): \(f(cov)) ± \(f(coverageSE ?? 0)); mean set size \(f(meanSetSize ?? 0))")
                 for c in classes { lines.append("    \(c): \(per[c].flatMap { $0 }.map(f) ?? "–") (n = \(evaluationCountPerClass?[c] ?? 0))") }
             }
+            if let b = baseline { lines.append("  baseline: \(b.sentence)") }
             lines.append("  stored as calibrator \(calibratorId.map(String.init) ?? "?"); log event \(auditSeq.map(String.init) ?? "?")")
             return lines.joined(separator: "\n")
         }

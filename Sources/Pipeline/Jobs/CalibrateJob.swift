@@ -86,6 +86,7 @@ public struct CalibrateJob {
 
         // Figures before/after: on the evaluation split, else on the conformal hold-out.
         var evalLogits = confRaw, evalLabels = confLabels
+        var evalCases = conformalIdx.map { cal.scans[$0] }
         var metricsSplit = holdCount > 0 ? "\(split) (conformal hold-out, not used to fit the calibrator)" : "\(split) (in-sample)"
         var evaluation: CoverageEvaluation?
         if let e = evaluateSplit {
@@ -96,6 +97,7 @@ public struct CalibrateJob {
             guard ev.count > 0 else { throw PipelineError.badInput("study \(studyName), split \(e): no verified cases to evaluate") }
             evalLogits = try ev.logits(classifier, progress: progress)
             evalLabels = ev.labels
+            evalCases = ev.scans
             metricsSplit = e
             let sets = try predictor.predictionSets(probabilities: try fitted.calibratedProbabilities(logits: evalLogits),
                                                     uniforms: .seeded(seed &+ 1))
@@ -107,10 +109,28 @@ public struct CalibrateJob {
         let after = try CalibrationFigures(probabilities: try fitted.calibratedProbabilities(logits: evalLogits),
                                            labels: evalLabels, scheme: scheme, bootstrapReplicates: bootstrap, seed: seed)
 
+        // The model-free baseline on the same cases as the figures after calibration.
+        var baseline: BaselineComparison?
+        var baselineWarnings: [String] = []
+        do {
+            if let scorer = try ModelFreeBaseline(store: store, study: studyName) {
+                let scored = try scorer.score(evalCases, classes: classes)
+                baseline = try BaselineComparison(
+                    modelProbabilities: try fitted.calibratedProbabilities(logits: evalLogits), baselineProbabilities: scored.probabilities,
+                    baselinePredictions: scored.predictions, labels: evalLabels, baseline: ModelFreeBaseline.description,
+                    cases: "cases of \(metricsSplit)")
+            } else {
+                baselineWarnings.append("no verified reference or train cases in study \(studyName): the model was not compared with the model-free baseline")
+            }
+        } catch {
+            baselineWarnings.append("the model was not compared with the model-free baseline: \(error)")
+        }
+
         var doc = Report(model: modelId, study: studyName, split: split, method: method.rawValue, calibrator: fitted,
                          calibrationN: cal.count, calibratorFitN: fitIdx.count, conformalN: conformalIdx.count,
                          calibrationSha256: calibrationHash, metricsSplit: metricsSplit, before: before, after: after,
                          predictor: predictor, classes: classes, evaluation: evaluation, seed: seed)
+        doc.baseline = baseline
         // Stored with CalibrationJSON (∞ thresholds as "inf"); read back with CalibrationJSON.decode.
         let parametersJSON = try CalibrationJSON.string(fitted)
         let conformalJSON = try CalibrationJSON.string(predictor)
@@ -126,7 +146,7 @@ public struct CalibrateJob {
         }
         doc.calibratorId = saved.id
         doc.auditSeq = event.seq
-        return (doc, predictor.warnings.map { Self.describe($0, classes: classes) }, classes)
+        return (doc, predictor.warnings.map { Self.describe($0, classes: classes) } + baselineWarnings, classes)
     }
 
     static func describe(_ w: ConformalWarning, classes: [String]) -> String {

@@ -403,7 +403,8 @@ footer { margin-top: 32px; color: var(--muted); font-size: 0.85em; border-top: 1
 {{/eceRows}}
 </tbody>
 </table>
-<p class="muted">The noise floor is the ECE a perfectly calibrated model would show on this many cases; an ECE below it is indistinguishable from perfect calibration.</p>
+<p class="muted">The noise floor is the ECE a perfectly calibrated model would show on this many cases; an ECE below it is indistinguishable from perfect calibration.</p>{{#hasBaseline}}
+<p class="baseline">{{baseline}}</p>{{/hasBaseline}}
 {{/calibrationSection}}
 {{^calibrationSection}}
 {{> partials/not-evaluated}}
@@ -802,6 +803,7 @@ footer { margin-top: 32px; color: var(--muted); font-size: 0.85em; border-top: 1
         <xs:element name="calibrationSize" type="xs:nonNegativeInteger"/>
         <xs:element name="reliability" type="cs:Reliability" minOccurs="2" maxOccurs="2"/>
         <xs:element name="ece" type="cs:ECE" minOccurs="2" maxOccurs="2"/>
+        <xs:element name="baseline" type="xs:string" minOccurs="0"/>
       </xs:sequence>
     </xs:choice>
   </xs:complexType>

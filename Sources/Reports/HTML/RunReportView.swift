@@ -33,6 +33,8 @@ struct RunReportView {
         let beforeSvg: SVGMarkup
         let afterSvg: SVGMarkup
         let eceRows: [ECEView]
+        let baseline: String
+        let hasBaseline: Bool
     }
 
     struct CoverageRow {
@@ -120,7 +122,8 @@ extension RunReportView {
                 calibrator: d(c.calibrator), calibrationSize: String(c.calibrationSize),
                 beforeSvg: SVGChart.reliabilityDiagram(c.reliabilityBefore, title: "Before calibration"),
                 afterSvg: SVGChart.reliabilityDiagram(c.reliabilityAfter, title: "After calibration"),
-                eceRows: [ece("before calibration", c.eceBefore), ece("after calibration", c.eceAfter)])
+                eceRows: [ece("before calibration", c.eceBefore), ece("after calibration", c.eceAfter)],
+                baseline: d(c.baseline ?? ""), hasBaseline: c.baseline != nil)
         }
         coverageSection = m.coverage.map { rows in
             CoverageView(rows.map { r in

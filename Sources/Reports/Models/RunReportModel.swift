@@ -95,8 +95,11 @@ public struct CalibrationSummary: Codable, Sendable, Equatable {
     public var reliabilityAfter: [ReliabilityBin]
     public var eceBefore: ECESummary
     public var eceAfter: ECESummary
+    /// The model against the model-free baseline when the calibrator was fitted (one sentence), if compared.
+    public var baseline: String?
     public init(calibrator: String, calibrationSize: Int, reliabilityBefore: [ReliabilityBin],
-                reliabilityAfter: [ReliabilityBin], eceBefore: ECESummary, eceAfter: ECESummary) {
+                reliabilityAfter: [ReliabilityBin], eceBefore: ECESummary, eceAfter: ECESummary, baseline: String? = nil) {
+        self.baseline = baseline
         self.calibrator = calibrator
         self.calibrationSize = calibrationSize
         self.reliabilityBefore = reliabilityBefore

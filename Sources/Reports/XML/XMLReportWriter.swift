@@ -202,6 +202,7 @@ public enum XMLReportWriter {
                         x.leaf("sampleSize", e.sampleSize)
                     }
                 }
+                x.leaf("baseline", c.baseline)
             }
             section("coverage", m.coverage, into: &x) { rows, x in
                 for r in rows {
