@@ -12,6 +12,14 @@ same for 128/256/128. Writes Tests/RecurrentTests/Fixtures/fcn_branch.json holdi
     gradient of L = sum(r * pooled) for a fixed r with respect to every parameter,
   - eval-mode pooled features of sequences of different lengths, each run alone (a padded batch is
     not what a variable-length batch means).
+It also writes Tests/RecurrentTests/Fixtures/lstm_fcn.json for the whole LSTM-FCN network
+(Recurrent.LSTMFCNNetwork):
+
+    rnn  = nn.LSTM(T, H, batch_first=True) over the dimension-shuffled input ([B, M, T]: M steps of T values)
+    fcn  = the branch above over the input as it is
+    head = nn.Linear(H + F, C) on [h_n, pooled]
+
+with eval-mode logits, and the train-mode cross-entropy (class weights) and its gradient.
 Run: python3 scripts/fcn_reference.py
 """
 import json
@@ -90,5 +98,56 @@ def main():
     print("wrote", OUT, f"({os.path.getsize(OUT)} bytes)")
 
 
+class LSTMFCN(nn.Module):
+    def __init__(s, T, H, C):
+        super().__init__()
+        s.rnn = nn.LSTM(T, H, batch_first=True)
+        s.fcn = Branch()
+        s.head = nn.Linear(H + FILTERS[-1], C)
+
+    def forward(s, x):  # [B, T, M]
+        _, (h, _) = s.rnn(x.transpose(1, 2))
+        return s.head(torch.cat([h[-1], s.fcn(x)], dim=1))
+
+
+def network():
+    H, K = 3, 3
+    torch.manual_seed(2026)
+    net = LSTMFCN(T, H, K).double()
+    with torch.no_grad():
+        for i in range(1, len(FILTERS) + 1):
+            bn = getattr(net.fcn, f"bn{i}")
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.3, 0.3)
+            bn.running_mean.uniform_(-0.2, 0.2)
+            bn.running_var.uniform_(0.5, 1.5)
+    x = torch.randn(4, T, C, dtype=torch.double)
+    labels = torch.tensor([0, 2, 1, 2])
+    weights = torch.tensor([1.0, 0.5, 2.0], dtype=torch.double)
+    params = {name: flat(p) for name, p in net.named_parameters()}
+    shapes = {name: list(p.shape) for name, p in net.named_parameters()}
+    running = {name: flat(b) for name, b in net.named_buffers() if "running" in name}
+    net.eval()
+    with torch.no_grad():
+        logits_eval = net(x)
+    net.train()
+    logits_train = net(x)
+    loss = nn.functional.cross_entropy(logits_train, labels, weight=weights)
+    loss.backward()
+    doc = {
+        "source": f"torch {torch.__version__}, float64",
+        "channels": C, "length": T, "hidden": H, "classes": K, "filters": FILTERS, "kernels": KERNELS,
+        "parameters": params, "shapes": shapes, "running": running,
+        "input": [flat(v) for v in x], "labels": labels.tolist(), "class_weights": flat(weights),
+        "logits_eval": [flat(v) for v in logits_eval], "logits_train": [flat(v) for v in logits_train],
+        "loss_train": float(loss), "gradients": {name: flat(p.grad) for name, p in net.named_parameters()},
+    }
+    out = OUT.replace("fcn_branch.json", "lstm_fcn.json")
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=1)
+    print("wrote", out, f"({os.path.getsize(out)} bytes)")
+
+
 if __name__ == "__main__":
     main()
+    network()
