@@ -130,6 +130,8 @@ def network():
     net.eval()
     with torch.no_grad():
         logits_eval = net(x)
+    # The model file holds the state before the train-mode pass moves the running statistics.
+    state = {k: v.detach().float().clone().contiguous() for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
     net.train()
     logits_train = net(x)
     loss = nn.functional.cross_entropy(logits_train, labels, weight=weights)
@@ -142,6 +144,17 @@ def network():
         "logits_eval": [flat(v) for v in logits_eval], "logits_train": [flat(v) for v in logits_train],
         "loss_train": float(loss), "gradients": {name: flat(p.grad) for name, p in net.named_parameters()},
     }
+    # The same network as a Countersign model file: PyTorch's state_dict (float32, without
+    # num_batches_tracked) and the countersign.* metadata; identity normalisation.
+    from safetensors.torch import save_file
+    meta = {
+        "countersign.arch": "lstm-fcn", "countersign.input_size": str(C), "countersign.sequence_length": str(T),
+        "countersign.hidden_size": str(H), "countersign.num_layers": "1", "countersign.bidirectional": "false",
+        "countersign.classes": json.dumps(["a", "b", "c"]), "countersign.fcn_filters": json.dumps(FILTERS),
+        "countersign.fcn_kernels": json.dumps(KERNELS), "countersign.feature_mean": json.dumps([0.0] * C),
+        "countersign.feature_std": json.dumps([1.0] * C),
+    }
+    save_file(state, OUT.replace("fcn_branch.json", "lstm_fcn.safetensors"), metadata=meta)
     out = OUT.replace("fcn_branch.json", "lstm_fcn.json")
     with open(out, "w") as f:
         json.dump(doc, f, indent=1)

@@ -147,7 +147,7 @@ public enum ArtefactLoader {
         // attests. Their scans and embeddings are left to `audit store verify`: checking every one here
         // made start-up several times slower.
         try CaseStore.requireAttested(db, Array(Set(reference.map(\.caseRecord.id))).sorted().map(RecordRef.case))
-        let (index, unembedded) = try referenceIndex(reference, stored: stored, dimension: classifier.configuration.embeddingSize)
+        let (index, unembedded) = try referenceIndex(reference, stored: stored, dimension: classifier.embeddingSize)
         if unembedded > 0 {
             notes.append("\(unembedded) verified reference scans have no stored embedding for model \(modelId.prefix(12))… and are not searched (run `audit index build`)")
         }

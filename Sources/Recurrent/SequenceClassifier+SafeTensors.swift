@@ -14,8 +14,12 @@ extension SequenceClassifier {
         public static let featureStd = "countersign.feature_std"
         /// Optional (default 1): raw time steps per input frame, see `SequenceClassifier.stepsPerFrame`.
         public static let stepsPerFrame = "countersign.steps_per_frame"
+        /// LSTM-FCN only: the series length T, and the convolution blocks' filters and kernels (JSON arrays).
+        public static let sequenceLength = "countersign.sequence_length"
+        public static let fcnFilters = "countersign.fcn_filters"
+        public static let fcnKernels = "countersign.fcn_kernels"
         static let all: Set<String> = [arch, inputSize, hiddenSize, layerCount, bidirectional, classes,
-                                       featureMean, featureStd, stepsPerFrame]
+                                       featureMean, featureStd, stepsPerFrame, sequenceLength, fcnFilters, fcnKernels]
     }
 
     /// Reads a model from safetensors bytes; `file` names the source in errors.
@@ -29,6 +33,10 @@ extension SequenceClassifier {
         func int(_ key: String) throws -> Int {
             guard let v = Int(try value(key)) else { throw fail("metadata \(key) = \"\(try value(key))\" is not an integer") }
             return v
+        }
+        if try value(MetadataKey.arch) == Self.lstmFCNArchitecture {
+            try self.init(lstmFCNTensors: tensors, metadata: meta, file: file)
+            return
         }
         guard let cell = CellKind(rawValue: try value(MetadataKey.arch)) else {
             throw fail("metadata \(MetadataKey.arch) = \"\(try value(MetadataKey.arch))\" is not lstm or gru")
@@ -92,8 +100,14 @@ extension SequenceClassifier {
     public var metadata: [String: String] {
         let c = configuration
         var m = provenance
-        m[MetadataKey.arch] = c.cell.rawValue
-        m[MetadataKey.inputSize] = String(c.inputSize)
+        m[MetadataKey.arch] = architectureName
+        if case .lstmFCN(let n) = backbone {
+            m[MetadataKey.inputSize] = String(n.configuration.channels)
+            m[MetadataKey.sequenceLength] = String(n.configuration.length)
+            m[MetadataKey.fcnFilters] = "[" + n.configuration.convolution.filters.map(String.init).joined(separator: ", ") + "]"
+            m[MetadataKey.fcnKernels] = "[" + n.configuration.convolution.kernels.map(String.init).joined(separator: ", ") + "]"
+        }
+        if m[MetadataKey.inputSize] == nil { m[MetadataKey.inputSize] = String(c.inputSize) }
         m[MetadataKey.hiddenSize] = String(c.hiddenSize)
         m[MetadataKey.layerCount] = String(c.layerCount)
         m[MetadataKey.bidirectional] = c.bidirectional ? "true" : "false"
@@ -108,6 +122,7 @@ extension SequenceClassifier {
 
     /// The exact bytes of the model file. Deterministic: the same model always gives the same bytes.
     public func serializedBytes() throws -> [UInt8] {
+        if case .lstmFCN(let n) = backbone { return try SafeTensors.serialize(Self.tensors(of: n), metadata: metadata) }
         let tensors = network.layout.tensors.map { spec in
             (name: spec.name, tensor: SafeTensors.Tensor(
                 shape: spec.shape, values: Array(network.parameters[spec.offset..<(spec.offset + spec.count)])))
@@ -139,5 +154,109 @@ extension SequenceClassifier {
             }
             return v
         }
+    }
+}
+
+/// LSTM-FCN model files: PyTorch's `state_dict` names of the `LSTMFCN` module in
+/// `scripts/fcn_reference.py` — `rnn.*`, `fcn.conv{i}.*`, `fcn.bn{i}.*` with their running statistics,
+/// and the joint `head.weight` [C, H + F] (LSTM columns first) and `head.bias` (no `num_batches_tracked`).
+extension SequenceClassifier {
+    static func tensors(of n: LSTMFCNNetwork) -> [(name: String, tensor: SafeTensors.Tensor)] {
+        let c = n.configuration, r = n.recurrent, h = c.hiddenSize, f = c.convolution.outputSize
+        var out: [(name: String, tensor: SafeTensors.Tensor)] = []
+        for spec in r.layout.tensors {
+            let values = Array(r.parameters[spec.offset..<(spec.offset + spec.count)])
+            if spec.name == "head.weight" {
+                var joint: [Float] = []
+                joint.reserveCapacity(c.classCount * (h + f))
+                for k in 0..<c.classCount {
+                    joint.append(contentsOf: values[(k * h)..<((k + 1) * h)])
+                    joint.append(contentsOf: n.convolutionHead[(k * f)..<((k + 1) * f)])
+                }
+                out.append((spec.name, SafeTensors.Tensor(shape: [c.classCount, h + f], values: joint)))
+            } else {
+                out.append((spec.name, SafeTensors.Tensor(shape: spec.shape, values: values)))
+            }
+        }
+        for spec in n.convolution.tensors {
+            out.append((spec.name, SafeTensors.Tensor(shape: spec.shape, values: Array(n.convolution.parameters[spec.offset..<(spec.offset + spec.count)]))))
+        }
+        for i in c.convolution.filters.indices {
+            out.append(("fcn.bn\(i + 1).running_mean", SafeTensors.Tensor(shape: [c.convolution.filters[i]], values: n.convolution.runningMeans[i])))
+            out.append(("fcn.bn\(i + 1).running_var", SafeTensors.Tensor(shape: [c.convolution.filters[i]], values: n.convolution.runningVariances[i])))
+        }
+        return out
+    }
+
+    init(lstmFCNTensors tensors: [String: SafeTensors.Tensor], metadata meta: [String: String], file: String) throws {
+        func fail(_ why: String) -> RecurrentError { .malformedFile(file: file, reason: why) }
+        func value(_ key: String) throws -> String {
+            guard let v = meta[key] else { throw fail("metadata key \(key) is missing") }
+            return v
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = Int(try value(key)) else { throw fail("metadata \(key) = \"\(try value(key))\" is not an integer") }
+            return v
+        }
+        func ints(_ key: String) throws -> [Int] {
+            let floats = try Self.parseFloatArray(try value(key), key: key, file: file)
+            guard floats.allSatisfy({ $0 == $0.rounded() && $0 >= 1 }) else { throw fail("metadata \(key) must list positive integers") }
+            return floats.map { Int($0) }
+        }
+        let classes: [String]
+        do { classes = try JSONDecoder().decode([String].self, from: Data(try value(MetadataKey.classes).utf8)) } catch let e as RecurrentError { throw e } catch {
+            throw fail("metadata \(MetadataKey.classes) is not a JSON array of strings")
+        }
+        let config = LSTMFCNConfiguration(channels: try int(MetadataKey.inputSize), length: try int(MetadataKey.sequenceLength),
+                                          hiddenSize: try int(MetadataKey.hiddenSize), classCount: classes.count,
+                                          filters: try ints(MetadataKey.fcnFilters), kernels: try ints(MetadataKey.fcnKernels))
+        var n: LSTMFCNNetwork
+        do { n = try LSTMFCNNetwork(configuration: config, seed: 0) } catch { throw fail("\(error)") }
+        var expected = Set<String>()
+        func read(_ name: String, _ shape: [Int]) throws -> [Float] {
+            expected.insert(name)
+            guard let t = tensors[name] else { throw fail("tensor \(name) is missing") }
+            guard t.shape == shape else { throw fail("tensor \(name) has shape \(t.shape), expected \(shape)") }
+            if let k = t.values.firstIndex(where: { !$0.isFinite }) { throw fail("tensor \(name) element \(k) is \(t.values[k]) (weights must be finite)") }
+            return t.values
+        }
+        let h = config.hiddenSize, f = config.convolution.outputSize
+        var recurrent = n.recurrent.parameters
+        for spec in n.recurrent.layout.tensors {
+            if spec.name == "head.weight" {
+                let joint = try read(spec.name, [config.classCount, h + f])
+                var lstmColumns: [Float] = [], convolutionColumns: [Float] = []
+                for k in 0..<config.classCount {
+                    let row = k * (h + f)
+                    lstmColumns.append(contentsOf: joint[row..<(row + h)])
+                    convolutionColumns.append(contentsOf: joint[(row + h)..<(row + h + f)])
+                }
+                recurrent.replaceSubrange(spec.offset..<(spec.offset + spec.count), with: lstmColumns)
+                n.convolutionHead = convolutionColumns
+            } else {
+                recurrent.replaceSubrange(spec.offset..<(spec.offset + spec.count), with: try read(spec.name, spec.shape))
+            }
+        }
+        do { n.recurrent = try RecurrentNetwork(configuration: config.recurrent, parameters: recurrent) } catch { throw fail("\(error)") }
+        for spec in n.convolution.tensors {
+            n.convolution.parameters.replaceSubrange(spec.offset..<(spec.offset + spec.count), with: try read(spec.name, spec.shape))
+        }
+        for (i, width) in config.convolution.filters.enumerated() {
+            n.convolution.runningMeans[i] = try read("fcn.bn\(i + 1).running_mean", [width])
+            n.convolution.runningVariances[i] = try read("fcn.bn\(i + 1).running_var", [width])
+            if let k = n.convolution.runningVariances[i].firstIndex(where: { $0 < 0 }) {
+                throw fail("tensor fcn.bn\(i + 1).running_var element \(k) is negative")
+            }
+        }
+        if let extra = tensors.keys.sorted().first(where: { !expected.contains($0) }) { throw fail("unexpected tensor \(extra) for an LSTM-FCN") }
+        let normalization: FeatureNormalization
+        do {
+            normalization = try FeatureNormalization(mean: try Self.parseFloatArray(try value(MetadataKey.featureMean), key: MetadataKey.featureMean, file: file),
+                                                     std: try Self.parseFloatArray(try value(MetadataKey.featureStd), key: MetadataKey.featureStd, file: file))
+        } catch let e as RecurrentError { throw e } catch { throw fail("\(error)") }
+        do {
+            try self.init(lstmFCN: n, classes: classes, normalization: normalization,
+                          provenance: meta.filter { !MetadataKey.all.contains($0.key) })
+        } catch let e as RecurrentError { throw fail("\(e)") }
     }
 }

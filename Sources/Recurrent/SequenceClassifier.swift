@@ -3,7 +3,29 @@ import Foundation
 /// A trained (or imported) recurrent classifier: architecture, class labels in logit order, input
 /// normalisation and weights, plus free-form provenance that is written into the model file.
 public struct SequenceClassifier: Sendable, Equatable {
-    public var network: RecurrentNetwork
+    /// The network behind the classifier.
+    public enum Backbone: Sendable, Equatable {
+        case recurrent(RecurrentNetwork)
+        /// LSTM-FCN: reads series of one fixed length.
+        case lstmFCN(LSTMFCNNetwork)
+    }
+
+    public var backbone: Backbone
+    /// The recurrent network (for LSTM-FCN, its LSTM branch).
+    public var network: RecurrentNetwork {
+        get {
+            switch backbone {
+            case .recurrent(let n): return n
+            case .lstmFCN(let n): return n.recurrent
+            }
+        }
+        set {
+            switch backbone {
+            case .recurrent: backbone = .recurrent(newValue)
+            case .lstmFCN(var n): n.recurrent = newValue; backbone = .lstmFCN(n)
+            }
+        }
+    }
     public var classes: [String]
     public var normalization: FeatureNormalization
     /// Extra `__metadata__` entries (training provenance), written verbatim on export.
@@ -13,9 +35,44 @@ public struct SequenceClassifier: Sendable, Equatable {
     public var stepsPerFrame: Int
 
     /// Width of one raw time step (before framing).
-    public var stepWidth: Int { configuration.inputSize / stepsPerFrame }
+    public var stepWidth: Int {
+        if case .lstmFCN(let n) = backbone { return n.configuration.channels }
+        return configuration.inputSize / stepsPerFrame
+    }
 
+    /// The recurrent configuration (for LSTM-FCN, its LSTM branch's: input size = series length).
     public var configuration: RecurrentConfiguration { network.configuration }
+
+    /// Width of the embedding retrieval indexes: the final hidden state, or LSTM-FCN's pooled features.
+    public var embeddingSize: Int {
+        if case .lstmFCN(let n) = backbone { return n.configuration.embeddingSize }
+        return configuration.embeddingSize
+    }
+
+    /// Architecture name as registered and written into model files: lstm, gru or lstm-fcn.
+    public var architectureName: String {
+        if case .lstmFCN = backbone { return Self.lstmFCNArchitecture }
+        return configuration.cell.rawValue
+    }
+
+    public static let lstmFCNArchitecture = "lstm-fcn"
+
+    /// An LSTM-FCN classifier; `normalization` is per channel.
+    public init(lstmFCN: LSTMFCNNetwork, classes: [String], normalization: FeatureNormalization,
+                provenance: [String: String] = [:]) throws {
+        let c = lstmFCN.configuration
+        guard classes.count == c.classCount, Set(classes).count == classes.count else {
+            throw RecurrentError.invalidConfiguration("\(classes.count) distinct class labels needed for a head with \(c.classCount) outputs: \(classes)")
+        }
+        guard normalization.mean.count == c.channels else {
+            throw RecurrentError.invalidConfiguration("normalisation has \(normalization.mean.count) features, the series have \(c.channels) channels")
+        }
+        backbone = .lstmFCN(lstmFCN)
+        self.classes = classes
+        self.normalization = normalization
+        self.provenance = provenance
+        stepsPerFrame = 1
+    }
 
     public init(network: RecurrentNetwork, classes: [String], normalization: FeatureNormalization,
                 provenance: [String: String] = [:], stepsPerFrame: Int = 1) throws {
@@ -35,7 +92,7 @@ public struct SequenceClassifier: Sendable, Equatable {
             throw RecurrentError.invalidConfiguration(
                 "normalisation has \(normalization.mean.count) features, the network expects \(c.inputSize)")
         }
-        self.network = network
+        self.backbone = .recurrent(network)
         self.classes = classes
         self.normalization = normalization
         self.provenance = provenance
@@ -69,6 +126,15 @@ public struct SequenceClassifier: Sendable, Equatable {
         if let k = sequence.firstIndex(where: { $0.isInfinite }) {
             throw RecurrentError.invalidInput("\(which) value \(k) (step \(k / w), feature \(k % w)) is infinite")
         }
+        if case .lstmFCN(let n) = backbone {
+            let c = n.configuration
+            guard sequence.count == c.length * c.channels else {
+                throw RecurrentError.invalidInput("\(which) has \(sequence.count / w) steps; this LSTM-FCN reads series of exactly \(c.length)")
+            }
+            if let k = sequence.firstIndex(where: { $0.isNaN }) {
+                throw RecurrentError.invalidInput("\(which) value \(k) (step \(k / w), feature \(k % w)) is missing (NaN)")
+            }
+        }
     }
 
     /// Logits and embeddings for a batch of sequences (any lengths), in the caller's order.
@@ -96,6 +162,12 @@ public struct SequenceClassifier: Sendable, Equatable {
     /// `evaluate` for sequences already validated (the parallel path checks them all first).
     func evaluateValidated(_ sequences: [[Float]]) -> (logits: [[Float]], embeddings: [[Float]]) {
         guard !sequences.isEmpty else { return ([], []) }
+        if case .lstmFCN(var n) = backbone {
+            // Eval mode reads the running statistics only; the copy is never written back. The
+            // sequences were validated (exact length, finite values), which is all forward checks.
+            let trace = try! n.forward(sequences.map(prepare), training: false)
+            return (trace.logits, trace.embeddings)
+        }
         let batch = PackedBatch(sequences: sequences.map(prepare), width: configuration.inputSize)
         let result = network.infer(batch)
         let C = configuration.classCount, E = configuration.embeddingSize
@@ -117,12 +189,14 @@ public struct SequenceClassifier: Sendable, Equatable {
     /// Batch-1 path: logits for one sequence.
     public func logits(for sequence: [Float]) throws -> [Float] {
         try validate(sequence)
+        if case .lstmFCN = backbone { return try evaluate([sequence]).logits[0] }
         let batch = PackedBatch(sequences: [prepare(sequence)], width: configuration.inputSize)
         return network.infer(batch).logits.array
     }
 
     public func embedding(for sequence: [Float]) throws -> [Float] {
         try validate(sequence)
+        if case .lstmFCN = backbone { return try evaluate([sequence]).embeddings[0] }
         let batch = PackedBatch(sequences: [prepare(sequence)], width: configuration.inputSize)
         return network.infer(batch).embedding.array
     }

@@ -138,4 +138,25 @@ final class LSTMFCNNetworkTests: XCTestCase {
         }
         XCTAssertThrowsError(try net.lossAndGradient(sequences: [[1, 2, 3, 4, 5]], labels: [2]))
     }
+
+    /// A model file written by PyTorch (`save_file` of the module's state_dict with the countersign
+    /// metadata) loads as a classifier whose logits are PyTorch's eval-mode logits, and the
+    /// classifier's own file round-trips to the same bytes and the same answers.
+    func testPyTorchModelFileLoadsAndRoundTrips() throws {
+        let f = try Self.fixture()
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "lstm_fcn", withExtension: "safetensors", subdirectory: "Fixtures"))
+        let classifier = try SequenceClassifier(contentsOf: url)
+        XCTAssertEqual(classifier.architectureName, "lstm-fcn")
+        XCTAssertEqual(classifier.embeddingSize, f.filters.last)
+        let x = f.input.map { $0.map(Float.init) }
+        let (logits, embeddings) = try classifier.evaluate(x)
+        assertClose(logits.flatMap { $0 }, f.logits_eval.flatMap { $0 }, 1e-5, "logits from the PyTorch file")
+        XCTAssertEqual(embeddings.first?.count, f.filters.last)
+        XCTAssertEqual(try classifier.logits(for: x[1]), logits[1])
+        let bytes = try classifier.serializedBytes()
+        let again = try SequenceClassifier(safetensors: bytes)
+        XCTAssertEqual(again, classifier)
+        XCTAssertEqual(try again.serializedBytes(), bytes)
+        XCTAssertThrowsError(try classifier.evaluate([Array(x[0].prefix(10))])) { XCTAssertTrue("\($0)".contains("exactly \(f.length)"), "\($0)") }
+    }
 }

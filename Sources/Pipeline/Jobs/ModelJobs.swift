@@ -22,7 +22,7 @@ public enum ModelRegistration {
 
     static func record(id: String, study: String?, classifier: SequenceClassifier, bytes: [UInt8],
                        training: [String: Any], metrics: [String: Any]) throws -> ModelRecord {
-        ModelRecord(id: id, study: study, arch: classifier.configuration.cell.rawValue,
+        ModelRecord(id: id, study: study, arch: classifier.architectureName,
                     classes: try json(classifier.classes), config: try json(config(classifier)),
                     training: try json(training), metrics: try json(metrics), weights: Data(bytes))
     }

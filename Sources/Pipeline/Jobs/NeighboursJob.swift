@@ -74,7 +74,7 @@ public struct NeighboursJob {
             if let modelId, let classifier = embedder.classifier {
                 // The model's index is the one `audit run` searches (same loader, same rows).
                 let loaded = try ArtefactLoader.referenceIndex(reference, stored: embedder.stored,
-                                                               dimension: classifier.configuration.embeddingSize)
+                                                               dimension: classifier.embeddingSize)
                 guard loaded.unembedded == 0 else {
                     throw PipelineError.missing("\(loaded.unembedded) verified reference scans of study '\(studyName)' have no stored embedding for model \(modelId); run `audit index build --model \(modelId)` first")
                 }
