@@ -29,8 +29,13 @@ extension Audit {
         @Option(help: "Split for early stopping (verified cases).") var validationSplit: Split?
         @Option(help: "Without --validation-split: hold out this fraction of the training cases, in [0, 0.5].")
         var validationFraction: Double = 0
-        @Option(help: "lstm or gru.") var arch: TrainJob.Architecture = .gru
-        @Option(help: "Hidden units per direction.") var hidden: Int = 64
+        @Option(help: "lstm, gru or lstm-fcn (LSTM over the dimension-shuffled series beside three convolution blocks; series of one length).")
+        var arch: TrainJob.Architecture = .gru
+        @Option(help: "Hidden units per direction (lstm-fcn: the LSTM's units).") var hidden: Int = 64
+        @Option(help: "lstm-fcn: comma-separated filters of the convolution blocks.") var fcnFilters: String = "128,256,128"
+        @Option(help: "lstm-fcn: comma-separated kernel sizes, one per block.") var fcnKernels: String = "8,5,3"
+        @Option(help: "lstm-fcn: halve the learning rate after this many epochs without validation improvement (down to 1e-4).")
+        var reduceLrAfter: Int?
         @Option(help: "Stacked layers.") var layers: Int = 1
         @Flag(help: "Bidirectional layers.") var bidirectional = false
         @Option(help: "Maximum epochs.") var epochs: Int = 100
@@ -64,6 +69,16 @@ extension Audit {
                 guard !bidirectional else { throw ValidationError("--tbptt needs a unidirectional network") }
             }
             if validationSplit == split { throw ValidationError("--validation-split must differ from --split") }
+            guard let f = Self.integers(fcnFilters), let k = Self.integers(fcnKernels), f.count == k.count, !f.isEmpty else {
+                throw ValidationError("--fcn-filters and --fcn-kernels must be comma-separated positive integers, as many of each")
+            }
+            if let r = reduceLrAfter { guard r >= 1 else { throw ValidationError("--reduce-lr-after must be ≥ 1") } }
+        }
+
+        static func integers(_ text: String) -> [Int]? {
+            let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
+            return values.compactMap { $0 }
         }
 
         func run() async throws {
@@ -75,6 +90,9 @@ extension Audit {
             settings.learningRate = learningRate; settings.optimizer = optimizer; settings.weightDecay = weightDecay
             settings.clip = clip; settings.dropout = dropout; settings.patience = patience
             settings.stepsPerFrame = stepsPerFrame; settings.balanced = balanced; settings.threads = threads
+            settings.fcnFilters = Self.integers(fcnFilters) ?? settings.fcnFilters
+            settings.fcnKernels = Self.integers(fcnKernels) ?? settings.fcnKernels
+            settings.reduceLearningRateAfter = reduceLrAfter
             let bar = ProgressBar(total: epochs, label: "train", enabled: output.showsProgress && !output.json)
             let result: TrainJob.Result
             do {

@@ -88,6 +88,7 @@ public final class CaseStore: @unchecked Sendable {
         m.registerMigration("v1-review", migrate: Schema.createReview)
         m.registerMigration("v2-attestations", migrate: Schema.createAttestations)
         m.registerMigration("v3-outcomes", migrate: Schema.createOutcomes)
+        m.registerMigration("v4-models-lstm-fcn", migrate: Schema.allowLSTMFCNModels)
         return m
     }
 }

@@ -33,6 +33,12 @@ public struct TrainingConfiguration: Sendable {
     public var classWeights: [Float]?
     /// Fraction of the training data held out for validation when no validation split is given.
     public var validationFraction = 0.0
+    /// Reduce-on-plateau (LSTM-FCN training): multiply the learning rate by `learningRateFactor`
+    /// when the validation loss has not improved for this many epochs, down to `minimumLearningRate`
+    /// (`nil`: constant learning rate).
+    public var reduceLearningRateAfter: Int?
+    public var learningRateFactor: Float = 0.5
+    public var minimumLearningRate: Float = 1e-4
     /// Raw time steps per network input frame (see `SequenceClassifier.stepsPerFrame`); the
     /// architecture's `inputSize` must be `stepsPerFrame ×` the raw step width.
     public var stepsPerFrame = 1
@@ -104,16 +110,7 @@ public enum Trainer {
         let training = try framed(training)
         let validation = try validation.map(framed)
         var rng = SeededGenerator(seed: settings.seed)
-        var train = training
-        var valid = validation
-        if valid == nil, settings.validationFraction > 0 {
-            var idx = Array(0..<train.count)
-            rng.shuffleByRemainder(&idx)
-            let nv = Int((Double(train.count) * settings.validationFraction).rounded())
-            let v = idx[0..<nv], t = idx[nv...]
-            valid = LabeledSequences(sequences: v.map { training.sequences[$0] }, labels: v.map { training.labels[$0] })
-            train = LabeledSequences(sequences: t.map { training.sequences[$0] }, labels: t.map { training.labels[$0] })
-        }
+        let (train, valid) = holdOut(training, validation: validation, fraction: settings.validationFraction, rng: &rng)
         guard train.count > 0 else { throw RecurrentError.training("no training sequences") }
         var network = try RecurrentNetwork(configuration: arch, seed: settings.seed &+ 0x5EED)
         try network.checkBatch(sequences: train.sequences, labels: train.labels)
@@ -177,6 +174,18 @@ public enum Trainer {
                                                 stepsPerFrame: k)
         return TrainingOutcome(classifier: classifier, history: history, bestEpoch: best.epoch,
                                stoppedEarly: stoppedEarly)
+    }
+
+    /// The validation set: the one given, else a seeded `fraction` of the training data (never the test split).
+    static func holdOut(_ training: LabeledSequences, validation: LabeledSequences?, fraction: Double,
+                        rng: inout SeededGenerator) -> (train: LabeledSequences, validation: LabeledSequences?) {
+        guard validation == nil, fraction > 0 else { return (training, validation) }
+        var idx = Array(0..<training.count)
+        rng.shuffleByRemainder(&idx)
+        let nv = Int((Double(training.count) * fraction).rounded())
+        let v = idx[0..<nv], t = idx[nv...]
+        return (LabeledSequences(sequences: t.map { training.sequences[$0] }, labels: t.map { training.labels[$0] }),
+                LabeledSequences(sequences: v.map { training.sequences[$0] }, labels: v.map { training.labels[$0] }))
     }
 
     /// One optimiser step (full BPTT) or one step per window (truncated BPTT). Returns the mean loss.

@@ -15,6 +15,12 @@ public enum ModelRegistration {
 
     static func config(_ c: SequenceClassifier) -> [String: Any] {
         let k = c.configuration
+        if case .lstmFCN(let n) = c.backbone {
+            let f = n.configuration
+            return ["arch": c.architectureName, "channels": f.channels, "sequence_length": f.length, "hidden_size": f.hiddenSize,
+                    "fcn_filters": f.convolution.filters, "fcn_kernels": f.convolution.kernels,
+                    "feature_mean": c.normalization.mean.map(Double.init), "feature_std": c.normalization.std.map(Double.init)]
+        }
         return ["arch": k.cell.rawValue, "input_size": k.inputSize, "hidden_size": k.hiddenSize, "num_layers": k.layerCount,
                 "bidirectional": k.bidirectional, "steps_per_frame": c.stepsPerFrame,
                 "feature_mean": c.normalization.mean.map(Double.init), "feature_std": c.normalization.std.map(Double.init)]

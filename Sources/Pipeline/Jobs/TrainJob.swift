@@ -7,7 +7,12 @@ import Recurrent
 /// scan is one training sequence labelled with its case's label), registers it under the SHA-256 of
 /// its safetensors bytes and logs `model.train` in the same transaction.
 public struct TrainJob {
-    public typealias Architecture = CellKind
+    /// What `--arch` names: a recurrent cell, or LSTM-FCN (an LSTM over the dimension-shuffled series
+    /// beside three convolution blocks; `hidden` is then the LSTM's units).
+    public enum Architecture: String, Sendable, CaseIterable {
+        case lstm, gru
+        case lstmFCN = "lstm-fcn"
+    }
     public typealias Optimizer = OptimizerKind
 
     /// What to train and how; the defaults are the CLI's.
@@ -33,6 +38,11 @@ public struct TrainJob {
         public var stepsPerFrame = 1
         public var balanced = false
         public var threads = 1
+        /// LSTM-FCN: filters and kernel sizes of the convolution blocks.
+        public var fcnFilters = [128, 256, 128]
+        public var fcnKernels = [8, 5, 3]
+        /// LSTM-FCN: reduce-on-plateau after this many epochs without improvement (nil: off).
+        public var reduceLearningRateAfter: Int?
         public init(study: String) { self.study = study }
     }
 
@@ -105,13 +115,28 @@ public struct TrainJob {
             let n = Double(train.data.count), k = Double(classes.count)
             config.classWeights = counts.map { $0 > 0 ? Float(n / (k * $0)) : 0 }
         }
-        let architecture = RecurrentConfiguration(cell: s.arch, inputSize: train.channels * s.stepsPerFrame, hiddenSize: s.hidden,
-                                                  layerCount: s.layers, bidirectional: s.bidirectional, classCount: classes.count)
+        config.reduceLearningRateAfter = s.reduceLearningRateAfter
         let outcome: TrainingOutcome
         do {
-            outcome = try Trainer.train(architecture: architecture, classes: classes, training: train.data,
-                                        validation: valid?.data, settings: config) { r in
+            let report: (EpochReport) -> Void = { r in
                 progress(Progress(epoch: r.epoch, trainingLoss: r.trainingLoss, validationAccuracy: r.validationAccuracy))
+            }
+            switch s.arch {
+            case .lstm, .gru:
+                let architecture = RecurrentConfiguration(cell: s.arch == .lstm ? .lstm : .gru, inputSize: train.channels * s.stepsPerFrame,
+                                                          hiddenSize: s.hidden, layerCount: s.layers, bidirectional: s.bidirectional,
+                                                          classCount: classes.count)
+                outcome = try Trainer.train(architecture: architecture, classes: classes, training: train.data,
+                                            validation: valid?.data, settings: config, progress: report)
+            case .lstmFCN:
+                guard s.layers == 1, !s.bidirectional, s.tbptt == nil, s.stepsPerFrame == 1 else {
+                    throw PipelineError.badInput("--arch lstm-fcn has one unidirectional LSTM layer over whole series: --layers, --bidirectional, --tbptt and --steps-per-frame do not apply")
+                }
+                let steps = train.data.sequences[0].count / train.channels
+                let architecture = LSTMFCNConfiguration(channels: train.channels, length: steps, hiddenSize: s.hidden,
+                                                        classCount: classes.count, filters: s.fcnFilters, kernels: s.fcnKernels)
+                outcome = try Trainer.trainLSTMFCN(architecture: architecture, classes: classes, training: train.data,
+                                                   validation: valid?.data, settings: config, progress: report)
             }
         } catch let e as RecurrentError {
             throw PipelineError.badInput("\(e)")
@@ -119,7 +144,7 @@ public struct TrainJob {
 
         let trainingHash = CaseStore.trainingSetSHA256(Self.grouped(trainScans))
         let best = outcome.history[outcome.bestEpoch - 1]
-        let training: [String: Any] = [
+        var training: [String: Any] = [
             "study": s.study, "split": s.split.rawValue, "validation_split": s.validationSplit?.rawValue ?? NSNull(),
             "validation_fraction": s.validationFraction,
             "cases": Set(trainScans.map(\.caseRecord.id)).count, "scans": train.data.count,
@@ -129,6 +154,13 @@ public struct TrainJob {
             "steps_per_frame": s.stepsPerFrame, "threads": s.threads,
             "class_weights": config.classWeights.map { $0.map(Double.init) } ?? NSNull(),
         ]
+        if s.arch == .lstmFCN {
+            // Recurrent models' provenance stays as it was (their model ids do not move).
+            training["arch"] = s.arch.rawValue
+            training["fcn_filters"] = s.fcnFilters
+            training["fcn_kernels"] = s.fcnKernels
+            training["reduce_lr_after"] = s.reduceLearningRateAfter ?? NSNull()
+        }
         // Everything written into the file is a function of data, settings and seed, so the same
         // run reproduces the same bytes and hence the same model id; wall-clock time stays in the store.
         let fileMetrics: [String: Any] = [

@@ -1,0 +1,48 @@
+import CaseStore
+import Foundation
+import PipelineFixtures
+import XCTest
+
+/// `audit train --arch lstm-fcn` on the real ECG200 data (issue: models that generalise, item 1):
+/// the model registers as lstm-fcn, reproduces its model id for the same seed, calibrates (with the
+/// model-free baseline beside it), indexes its pooled features and predicts the test split.
+final class LSTMFCNTrainTests: XCTestCase {
+    func testTrainCalibrateIndexAndPredict() throws {
+        try PipelineFixture.requireBinary()
+        let data = try BaselineCheckTests.sharedData().appendingPathComponent("ECG200")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lstm-fcn-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let common = ["--store", "s.sqlite", "--quiet", "--actor", "test"]
+        try PipelineFixture.audit(["cases", "import", data.appendingPathComponent("ECG200_TRAIN.tsv").path, "--study", "ecg200", "--split", "train"] + common, in: dir)
+        try PipelineFixture.audit(["cases", "import", data.appendingPathComponent("ECG200_TEST.tsv").path, "--study", "ecg200", "--split", "test"] + common, in: dir)
+        try PipelineFixture.audit(["cases", "assign", "--study", "ecg200", "--from", "test", "--to", "calibration", "--fraction", "0.5", "--seed", "1"] + common, in: dir)
+        let train = ["train", "--study", "ecg200", "--split", "train", "--arch", "lstm-fcn", "--hidden", "8", "--fcn-filters", "16,32,16",
+                     "--epochs", "15", "--seed", "3", "--validation-fraction", "0.2", "--reduce-lr-after", "5", "--json"] + common
+        let first = try JSONSerialization.jsonObject(with: Data(try PipelineFixture.audit(train, in: dir).utf8)) as! [String: Any]
+        let model = try XCTUnwrap(first["model_id"] as? String)
+        XCTAssertEqual(first["arch"] as? String, "lstm-fcn")
+        XCTAssertEqual((first["training"] as? [String: Any])?["fcn_filters"] as? [Int], [16, 32, 16])
+        // The same data, settings and seed give the same bytes, hence the same id.
+        let again = try JSONSerialization.jsonObject(with: Data(try PipelineFixture.audit(train, in: dir).utf8)) as! [String: Any]
+        XCTAssertEqual(again["model_id"] as? String, model)
+        let list = try JSONSerialization.jsonObject(with: Data(try PipelineFixture.audit(["model", "list", "--store", "s.sqlite", "--json"], in: dir).utf8)) as! [[String: Any]]
+        XCTAssertEqual(list.first { $0["model_id"] as? String == model }?["arch"] as? String, "lstm-fcn")
+
+        let calibration = try JSONSerialization.jsonObject(with: Data(try PipelineFixture.audit(
+            ["calibrate", "--model", model, "--study", "ecg200", "--split", "calibration", "--method", "temperature", "--alpha", "0.1",
+             "--evaluate-split", "test", "--json"] + common, in: dir).utf8)) as! [String: Any]
+        XCTAssertNotNil(calibration["baseline"], "the model-free baseline is scored beside it")
+        try PipelineFixture.audit(["index", "build", "--model", model, "--study", "ecg200"] + common, in: dir)
+        let store = try CaseStore(path: dir.appendingPathComponent("s.sqlite").path)
+        let embeddings = try store.read { db in try CaseStore.embeddings(db, modelId: model) }
+        XCTAssertEqual(embeddings.values.first?.values.first?.count, 16, "the embedding is the 16 pooled features")
+
+        let predicted = try JSONSerialization.jsonObject(with: Data(try PipelineFixture.audit(
+            ["predict", "--model", model, "--study", "ecg200", "--split", "test", "--json", "--store", "s.sqlite"], in: dir).utf8)) as! [String: Any]
+        let rows = try XCTUnwrap(predicted["predictions"] as? [[String: Any]])
+        let labels = try store.read { db in try CaseStore.cases(db, study: "ecg200", split: .test) }
+        let truth = Dictionary(uniqueKeysWithValues: labels.map { ($0.id, $0.label) })
+        let correct = rows.filter { truth[$0["case_id"] as? String ?? ""] == ($0["predicted_class"] as? String) }.count
+        XCTAssertGreaterThan(Double(correct) / Double(rows.count), 0.75, "\(correct) of \(rows.count)")
+    }
+}
