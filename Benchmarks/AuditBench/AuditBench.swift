@@ -6,5 +6,5 @@ struct AuditBench: AsyncParsableCommand {
         commandName: "audit-bench",
         abstract: "Countersign benchmarks; each prints one JSON document.",
         subcommands: [ShoppingBench.self, RetrievalBench.self, RecurrentBench.self,
-                      RecurrentAccuracyBench.self, RecurrentLineageBench.self, LogBench.self, RunBench.self, ServeBench.self])
+                      RecurrentAccuracyBench.self, RecurrentLineageBench.self, LSTMFCNBench.self, LogBench.self, RunBench.self, ServeBench.self])
 }
