@@ -19,11 +19,12 @@ struct LSTMFCNBench: ParsableCommand {
     @Flag(help: "Time one training epoch (Adam) instead of inference.") var train = false
     @Option(help: "Training sequences per epoch (with --train).") var sequences: Int = 2000
     @Option(help: "Minimum seconds to run the inference loop.") var seconds: Double = 3
-    @Option(help: "OpenBLAS threads (the peer uses as many torch threads).") var threads: Int = 2
+    @Option(help: "Cores (the peer uses as many torch threads): inference splits the batch over this many workers with single-threaded OpenBLAS (eval mode makes sequences independent); training gives OpenBLAS the threads.")
+    var threads: Int = 2
     @Flag(help: "Print JSON (always JSON).") var json = false
 
     func run() throws {
-        MatrixProduct.setThreadCount(threads)
+        MatrixProduct.setThreadCount(train ? threads : 1)
         let config = LSTMFCNConfiguration(channels: channels, length: length, hiddenSize: hidden, classCount: classes)
         var rng = BenchRandom(seed: 7)
         func sequence() -> [Float] { (0..<(length * channels)).map { _ in rng.gaussian() } }
@@ -38,7 +39,7 @@ struct LSTMFCNBench: ParsableCommand {
                                                classes: (0..<classes).map { "c\($0)" }, normalization: .identity(width: channels))
             let inputs = (0..<batch).map { _ in sequence() }
             var checksum: Float = 0
-            func once() throws { checksum += try model.evaluate(inputs).logits[0][0] }
+            func once() throws { checksum += try model.evaluate(inputs, concurrency: threads).logits[0][0] }
             try once()
             var done = 0
             let start = Date()

@@ -40,8 +40,8 @@ public struct ConvolutionBranchConfiguration: Sendable, Equatable, Codable {
 /// statistics, with forward and backward passes over sequences of any lengths.
 ///
 /// Sequences are time-major `[T][C]`. A batch is processed as all its time steps stacked (Σ T_b
-/// rows): each convolution is one im2col product through OpenBLAS, "same" padding (PyTorch's: left
-/// (K − 1)/2, the rest on the right) pads each sequence with zeros at its own ends, batch statistics
+/// rows): each convolution is K OpenBLAS products of shifted views of the zero-padded rows (PyTorch's
+/// "same" padding, left (K − 1)/2 and the rest on the right, around each sequence's own ends), batch statistics
 /// run over every time step of every sequence, and the pooled feature of a sequence averages its
 /// own steps — so a sequence's features do not depend on the lengths of the others in eval mode.
 public struct ConvolutionBranch: Sendable, Equatable {
@@ -106,19 +106,49 @@ public struct ConvolutionBranch: Sendable, Equatable {
 
     public func tensor(named name: String) -> ParameterTensor? { tensors.first { $0.name == name } }
 
-    /// What the backward pass needs from the forward pass.
+    /// What the backward pass needs from the forward pass (training mode keeps it all; eval mode
+    /// keeps only the pooled features).
     public struct Trace: Sendable {
         let lengths: [Int]
         let training: Bool
-        /// Per block: its input [R, C] (time-major rows), im2col matrix, normalised x̂ and post-BN z (both [R, F]),
-        /// and the batch (or running) inverse standard deviations.
-        var inputs: [[Float]] = []
-        var columns: [[Float]] = []
+        /// Per block: its input in the padded layout (`Padding`), normalised x̂ and post-BN z (both
+        /// [R, F], valid steps only), and the batch (or running) inverse standard deviations.
+        var padded: [[Float]] = []
         var normalised: [[Float]] = []
         var preActivation: [[Float]] = []
         var inverseSD: [[Float]] = []
         /// Pooled features, one row per sequence.
         public internal(set) var pooled: [[Float]] = []
+    }
+
+    /// Each sequence's steps with PyTorch's "same" zero padding around them — (K − 1)/2 rows before,
+    /// the rest after — stacked: a convolution is then K products of shifted views of one matrix
+    /// with the kernel's K slices, and no im2col copy is made.
+    struct Padding {
+        let kernel: Int
+        let left: Int
+        /// First padded row of each sequence; total padded rows.
+        let offsets: [Int]
+        let rows: Int
+        /// Rows of the products (the last K − 1 padded rows start no output).
+        var outputRows: Int { rows - kernel + 1 }
+
+        init(lengths: [Int], kernel: Int) {
+            self.kernel = kernel
+            left = (kernel - 1) / 2
+            var offsets: [Int] = [], r = 0
+            for t in lengths { offsets.append(r); r += t + kernel - 1 }
+            self.offsets = offsets
+            rows = r
+        }
+    }
+
+    /// The kernel as K slices [F][C] (`W_q[f][c] = weight[f][c][q]`), the layout the products read.
+    func kernelSlices(_ block: Int) -> [Float] {
+        let c = configuration, o = offsets[block], f = c.filters[block], cin = c.channels(into: block), k = c.kernels[block]
+        var out = [Float](repeating: 0, count: k * f * cin)
+        for q in 0..<k { for j in 0..<f { for ch in 0..<cin { out[(q * f + j) * cin + ch] = parameters[o.weight + (j * cin + ch) * k + q] } } }
+        return out
     }
 
     /// Forward pass. `training`: batch statistics (and the running statistics are updated, as in
@@ -141,25 +171,44 @@ public struct ConvolutionBranch: Sendable, Equatable {
         var x = sequences.flatMap { $0 }
         for (i, o) in offsets.enumerated() {
             let cin = c.channels(into: i), f = c.filters[i], k = c.kernels[i]
-            let col = Self.im2col(x, lengths: lengths, channels: cin, kernel: k)
-            var y = [Float](repeating: 0, count: rows * f)
-            col.withUnsafeBufferPointer { pc in
-                parameters.withUnsafeBufferPointer { pw in
-                    y.withUnsafeMutableBufferPointer { py in
-                        MatrixProduct.gemm(.none, .transposed, m: rows, n: f, k: cin * k, a: pc.baseAddress!,
-                                           b: pw.baseAddress! + o.weight, c: py.baseAddress!)
+            let pad = Padding(lengths: lengths, kernel: k)
+            let xp = Self.padded(x, lengths: lengths, channels: cin, padding: pad)
+            let slices = kernelSlices(i)
+            var full = [Float](repeating: 0, count: pad.outputRows * f)
+            xp.withUnsafeBufferPointer { px in
+                slices.withUnsafeBufferPointer { pw in
+                    full.withUnsafeMutableBufferPointer { py in
+                        for q in 0..<k {
+                            MatrixProduct.gemm(.none, .transposed, m: pad.outputRows, n: f, k: cin, a: px.baseAddress! + q * cin,
+                                               b: pw.baseAddress! + q * f * cin, beta: q == 0 ? 0 : 1, c: py.baseAddress!)
+                        }
                     }
                 }
             }
+            // Valid output rows, plus the bias, in the compact layout.
+            var y = [Float](repeating: 0, count: rows * f)
             var mean = [Float](repeating: 0, count: f), variance = [Float](repeating: 0, count: f)
-            if training {
-                var sum = [Double](repeating: 0, count: f), squares = [Double](repeating: 0, count: f)
-                for r in 0..<rows {
-                    for j in 0..<f {
-                        let v = Double(y[r * f + j] + parameters[o.bias + j])
-                        sum[j] += v; squares[j] += v * v
+            var sum = [Double](repeating: 0, count: f), squares = [Double](repeating: 0, count: f)
+            parameters.withUnsafeBufferPointer { pp in
+                let bias = pp.baseAddress! + o.bias
+                y.withUnsafeMutableBufferPointer { py in
+                    full.withUnsafeBufferPointer { pf in
+                        var r = 0
+                        for (b, t) in lengths.enumerated() {
+                            for s in 0..<t {
+                                let src = pf.baseAddress! + (pad.offsets[b] + s) * f, dst = py.baseAddress! + r * f
+                                for j in 0..<f {
+                                    let v = src[j] + bias[j]
+                                    dst[j] = v
+                                    if training { sum[j] += Double(v); squares[j] += Double(v) * Double(v) }
+                                }
+                                r += 1
+                            }
+                        }
                     }
                 }
+            }
+            if training {
                 for j in 0..<f {
                     let m = sum[j] / Double(rows)
                     let v = max(0, squares[j] / Double(rows) - m * m)
@@ -172,21 +221,35 @@ public struct ConvolutionBranch: Sendable, Equatable {
                 mean = runningMeans[i]; variance = runningVariances[i]
             }
             let inv = variance.map { 1 / ($0 + c.batchNormEpsilon).squareRoot() }
-            var xhat = [Float](repeating: 0, count: rows * f), z = xhat, a = xhat
-            for r in 0..<rows {
-                for j in 0..<f {
-                    let idx = r * f + j
-                    let h = (y[idx] + parameters[o.bias + j] - mean[j]) * inv[j]
-                    xhat[idx] = h
-                    z[idx] = parameters[o.gamma + j] * h + parameters[o.beta + j]
-                    a[idx] = max(0, z[idx])
+            var xhat = training ? [Float](repeating: 0, count: rows * f) : []
+            var z = training ? [Float](repeating: 0, count: rows * f) : []
+            var a = [Float](repeating: 0, count: rows * f)
+            parameters.withUnsafeBufferPointer { pp in
+                let gamma = pp.baseAddress! + o.gamma, beta = pp.baseAddress! + o.beta
+                y.withUnsafeBufferPointer { py in
+                    a.withUnsafeMutableBufferPointer { pa in
+                        xhat.withUnsafeMutableBufferPointer { ph in
+                            z.withUnsafeMutableBufferPointer { pz in
+                                for r in 0..<rows {
+                                    for j in 0..<f {
+                                        let idx = r * f + j
+                                        let h = (py[idx] - mean[j]) * inv[j]
+                                        let zz = gamma[j] * h + beta[j]
+                                        if training { ph[idx] = h; pz[idx] = zz }
+                                        pa[idx] = max(0, zz)
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
-            trace.inputs.append(x)
-            trace.columns.append(col)
-            trace.normalised.append(xhat)
-            trace.preActivation.append(z)
-            trace.inverseSD.append(inv)
+            if training {
+                trace.padded.append(xp)
+                trace.normalised.append(xhat)
+                trace.preActivation.append(z)
+                trace.inverseSD.append(inv)
+            }
             x = a
         }
         let f = c.outputSize
@@ -200,10 +263,14 @@ public struct ConvolutionBranch: Sendable, Equatable {
         return trace
     }
 
-    /// Gradient of a loss with respect to every parameter (same layout as `parameters`), given its
-    /// gradient with respect to the pooled features. With `inputGradient`, also d loss / d input (time-major, per sequence).
+    /// Gradient of a loss with respect to every parameter (same layout as `parameters`) and to the
+    /// input (time-major, per sequence), given its gradient with respect to the pooled features.
+    /// Needs a training-mode trace (batch statistics).
     public func backward(_ trace: Trace, pooledGradient: [[Float]]) throws -> (parameters: [Float], input: [[Float]]) {
         let c = configuration
+        guard trace.training, trace.padded.count == offsets.count else {
+            throw RecurrentError.invalidInput("backward needs the trace of a training-mode forward pass")
+        }
         guard pooledGradient.count == trace.lengths.count, pooledGradient.allSatisfy({ $0.count == c.outputSize }) else {
             throw RecurrentError.invalidInput("pooled gradient must be \(trace.lengths.count) rows of \(c.outputSize)")
         }
@@ -220,50 +287,87 @@ public struct ConvolutionBranch: Sendable, Equatable {
             let o = offsets[i], cin = c.channels(into: i), f = c.filters[i], k = c.kernels[i]
             let xhat = trace.normalised[i], z = trace.preActivation[i], inv = trace.inverseSD[i]
             var dZ = dA
-            for idx in dZ.indices where z[idx] <= 0 { dZ[idx] = 0 }
             var sumDZ = [Double](repeating: 0, count: f), sumDZX = [Double](repeating: 0, count: f)
-            for r in 0..<rows {
-                for j in 0..<f {
-                    let idx = r * f + j
-                    sumDZ[j] += Double(dZ[idx]); sumDZX[j] += Double(dZ[idx] * xhat[idx])
+            dZ.withUnsafeMutableBufferPointer { pd in
+                z.withUnsafeBufferPointer { pz in
+                    xhat.withUnsafeBufferPointer { ph in
+                        // Per row, Float partial sums (f of them), folded into Double per row.
+                        var s1 = [Float](repeating: 0, count: f), s2 = [Float](repeating: 0, count: f)
+                        for r in 0..<rows {
+                            let base = r * f
+                            for j in 0..<f {
+                                let keep: Float = pz[base + j] > 0 ? 1 : 0
+                                let d = pd[base + j] * keep
+                                pd[base + j] = d
+                                s1[j] += d; s2[j] += d * ph[base + j]
+                            }
+                            if r % 64 == 63 || r == rows - 1 {
+                                for j in 0..<f { sumDZ[j] += Double(s1[j]); sumDZX[j] += Double(s2[j]); s1[j] = 0; s2[j] = 0 }
+                            }
+                        }
+                    }
                 }
             }
             for j in 0..<f {
                 grad[o.gamma + j] = Float(sumDZX[j])
                 grad[o.beta + j] = Float(sumDZ[j])
             }
-            // d loss / d (convolution output incl. bias).
-            var dY = [Float](repeating: 0, count: rows * f)
-            for r in 0..<rows {
-                for j in 0..<f {
-                    let idx = r * f + j
-                    let g = parameters[o.gamma + j] * inv[j]
-                    dY[idx] = trace.training
-                        ? g * (dZ[idx] - Float(sumDZ[j] / Double(rows)) - xhat[idx] * Float(sumDZX[j] / Double(rows)))
-                        : g * dZ[idx]
-                }
-            }
-            for r in 0..<rows { for j in 0..<f { grad[o.bias + j] += dY[r * f + j] } }
-            let width = cin * k
-            let col = trace.columns[i]
-            var dW = [Float](repeating: 0, count: f * width)
-            var dCol = [Float](repeating: 0, count: rows * width)
-            dY.withUnsafeBufferPointer { pdy in
-                col.withUnsafeBufferPointer { pc in
-                    dW.withUnsafeMutableBufferPointer { pdw in
-                        MatrixProduct.gemm(.transposed, .none, m: f, n: width, k: rows, a: pdy.baseAddress!, b: pc.baseAddress!,
-                                           c: pdw.baseAddress!)
-                    }
-                }
-                parameters.withUnsafeBufferPointer { pw in
-                    dCol.withUnsafeMutableBufferPointer { pdc in
-                        MatrixProduct.gemm(.none, .none, m: rows, n: width, k: f, a: pdy.baseAddress!, b: pw.baseAddress! + o.weight,
-                                           c: pdc.baseAddress!)
+            // d loss / d (convolution output incl. bias), scattered into the products' row layout.
+            let pad = Padding(lengths: trace.lengths, kernel: k)
+            var dFull = [Float](repeating: 0, count: pad.outputRows * f)
+            let meanDZ = sumDZ.map { Float($0 / Double(rows)) }, meanDZX = sumDZX.map { Float($0 / Double(rows)) }
+            let scale = (0..<f).map { parameters[o.gamma + $0] * inv[$0] }
+            var biasGradient = [Float](repeating: 0, count: f)
+            var r = 0
+            dFull.withUnsafeMutableBufferPointer { pf in
+                dZ.withUnsafeBufferPointer { pd in
+                    xhat.withUnsafeBufferPointer { ph in
+                        for (b, t) in trace.lengths.enumerated() {
+                            for s in 0..<t {
+                                let dst = (pad.offsets[b] + s) * f, src = r * f
+                                for j in 0..<f {
+                                    let d = scale[j] * (pd[src + j] - meanDZ[j] - ph[src + j] * meanDZX[j])
+                                    pf[dst + j] = d
+                                    biasGradient[j] += d
+                                }
+                                r += 1
+                            }
+                        }
                     }
                 }
             }
-            for q in 0..<(f * width) { grad[o.weight + q] = dW[q] }
-            dA = Self.col2im(dCol, lengths: trace.lengths, channels: cin, kernel: k)
+            for j in 0..<f { grad[o.bias + j] = biasGradient[j] }
+            let slices = kernelSlices(i)
+            var dSlices = [Float](repeating: 0, count: k * f * cin)
+            var dPadded = [Float](repeating: 0, count: pad.rows * cin)
+            let xp = trace.padded[i]
+            dFull.withUnsafeBufferPointer { pd in
+                xp.withUnsafeBufferPointer { px in
+                    slices.withUnsafeBufferPointer { pw in
+                        dSlices.withUnsafeMutableBufferPointer { pdw in
+                            dPadded.withUnsafeMutableBufferPointer { pdx in
+                                for q in 0..<k {
+                                    MatrixProduct.gemm(.transposed, .none, m: f, n: cin, k: pad.outputRows, a: pd.baseAddress!,
+                                                       b: px.baseAddress! + q * cin, c: pdw.baseAddress! + q * f * cin)
+                                    MatrixProduct.gemm(.none, .none, m: pad.outputRows, n: cin, k: f, a: pd.baseAddress!,
+                                                       b: pw.baseAddress! + q * f * cin, beta: 1, c: pdx.baseAddress! + q * cin)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for q in 0..<k { for j in 0..<f { for ch in 0..<cin { grad[o.weight + (j * cin + ch) * k + q] = dSlices[(q * f + j) * cin + ch] } } }
+            // Back to the compact layout: the padded rows of each sequence's own steps.
+            dA = [Float](repeating: 0, count: rows * cin)
+            r = 0
+            for (b, t) in trace.lengths.enumerated() {
+                for s in 0..<t {
+                    let src = (pad.offsets[b] + pad.left + s) * cin
+                    for ch in 0..<cin { dA[r * cin + ch] = dPadded[src + ch] }
+                    r += 1
+                }
+            }
         }
         var input: [[Float]] = []
         start = 0
@@ -274,45 +378,18 @@ public struct ConvolutionBranch: Sendable, Equatable {
         return (grad, input)
     }
 
-    /// PyTorch's "same" padding for stride 1: (K − 1)/2 zeros before, the rest after.
-    static func leftPadding(_ kernel: Int) -> Int { (kernel - 1) / 2 }
-
-    /// im2col over stacked sequences: row r (step t of its sequence), column c·K + k holds
-    /// x[t + k − left, c], zero outside the sequence.
-    static func im2col(_ x: [Float], lengths: [Int], channels cin: Int, kernel k: Int) -> [Float] {
-        let rows = lengths.reduce(0, +), width = cin * k, left = leftPadding(k)
-        var col = [Float](repeating: 0, count: rows * width)
-        var start = 0
-        for t in lengths {
-            for s in 0..<t {
-                let r = start + s
-                for q in 0..<k {
-                    let source = s + q - left
-                    guard source >= 0, source < t else { continue }
-                    for ch in 0..<cin { col[r * width + ch * k + q] = x[(start + source) * cin + ch] }
+    /// The compact rows `[R][C]` in the padded layout: zeros around each sequence's steps.
+    static func padded(_ x: [Float], lengths: [Int], channels cin: Int, padding pad: Padding) -> [Float] {
+        var out = [Float](repeating: 0, count: pad.rows * cin)
+        x.withUnsafeBufferPointer { px in
+            out.withUnsafeMutableBufferPointer { po in
+                var r = 0
+                for (b, t) in lengths.enumerated() {
+                    (po.baseAddress! + (pad.offsets[b] + pad.left) * cin).update(from: px.baseAddress! + r * cin, count: t * cin)
+                    r += t
                 }
             }
-            start += t
         }
-        return col
-    }
-
-    /// The adjoint of `im2col`: sums each column entry back onto the input step it was read from.
-    static func col2im(_ col: [Float], lengths: [Int], channels cin: Int, kernel k: Int) -> [Float] {
-        let rows = lengths.reduce(0, +), width = cin * k, left = leftPadding(k)
-        var x = [Float](repeating: 0, count: rows * cin)
-        var start = 0
-        for t in lengths {
-            for s in 0..<t {
-                let r = start + s
-                for q in 0..<k {
-                    let source = s + q - left
-                    guard source >= 0, source < t else { continue }
-                    for ch in 0..<cin { x[(start + source) * cin + ch] += col[r * width + ch * k + q] }
-                }
-            }
-            start += t
-        }
-        return x
+        return out
     }
 }
