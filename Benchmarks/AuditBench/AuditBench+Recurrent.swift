@@ -98,8 +98,12 @@ struct RecurrentAccuracyBench: ParsableCommand {
         abstract: "Train/test accuracy on a UCR dataset (default splits), several seeds; prints JSON.")
 
     @Option(help: "Dataset folder containing NAME_TRAIN.tsv and NAME_TEST.tsv.") var data: String = "../shared/data"
-    @Option(help: "UCR dataset name, e.g. ECG200 or ECG5000.") var dataset: String = "ECG200"
-    @Option(help: "lstm or gru") var arch: String = "gru"
+    @Option(help: "UCR dataset name, e.g. ECG200 or ECG5000 (NAME_TRAIN.tsv), or a UEA one (NAME_TRAIN.ts, e.g. EyesOpenShut).")
+    var dataset: String = "ECG200"
+    @Option(help: "lstm, gru or lstm-fcn") var arch: String = "gru"
+    @Option(name: .customLong("reduce-lr-after"), help: "lstm-fcn: halve the learning rate after this many epochs without validation improvement.")
+    var reduceLrAfter: Int?
+    @Option(name: .customLong("fcn-filters")) var fcnFilters: String = "128,256,128"
     @Option var hidden: Int = 64
     @Option var layers: Int = 1
     @Flag var bidirectional = false
@@ -116,10 +120,17 @@ struct RecurrentAccuracyBench: ParsableCommand {
 
     func run() throws {
         MatrixProduct.setThreadCount(threads)
-        guard let cell = CellKind(rawValue: arch) else { throw ValidationError("--arch must be lstm or gru") }
+        let fcn = arch == "lstm-fcn"
+        guard fcn || CellKind(rawValue: arch) != nil else { throw ValidationError("--arch must be lstm, gru or lstm-fcn") }
         let folder = URL(fileURLWithPath: data).appendingPathComponent(dataset)
-        let (trainX, trainY) = try Self.loadUCR(folder.appendingPathComponent("\(dataset)_TRAIN.tsv"))
-        let (testX, testY) = try Self.loadUCR(folder.appendingPathComponent("\(dataset)_TEST.tsv"))
+        let uea = FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(dataset)_TRAIN.ts").path)
+        func load(_ split: String) throws -> ([[Float]], [String], Int) {
+            if uea { return try Self.loadTS(folder.appendingPathComponent("\(dataset)_\(split).ts")) }
+            let (x, y) = try Self.loadUCR(folder.appendingPathComponent("\(dataset)_\(split).tsv"))
+            return (x, y, 1)
+        }
+        let (trainX, trainY, channels) = try load("TRAIN")
+        let (testX, testY, _) = try load("TEST")
         let classes = Array(Set(trainY)).sorted { (Double($0) ?? 0, $0) < (Double($1) ?? 0, $1) }
         let training = LabeledSequences(sequences: trainX, labels: trainY.map { classes.firstIndex(of: $0)! })
         var runs: [[String: Any]] = []
@@ -128,11 +139,20 @@ struct RecurrentAccuracyBench: ParsableCommand {
             var s = TrainingConfiguration()
             s.epochs = epochs; s.learningRate = learningRate; s.batchSize = batchSize; s.seed = seed
             s.validationFraction = validationFraction; s.patience = patience; s.stepsPerFrame = stepsPerFrame
-            let config = RecurrentConfiguration(cell: cell, inputSize: stepsPerFrame, hiddenSize: hidden,
-                                                layerCount: layers, bidirectional: bidirectional,
-                                                classCount: classes.count)
+            s.reduceLearningRateAfter = reduceLrAfter
             let start = Date()
-            let out = try Trainer.train(architecture: config, classes: classes, training: training, settings: s)
+            let out: TrainingOutcome
+            if fcn {
+                let filters = fcnFilters.split(separator: ",").compactMap { Int($0) }
+                let config = LSTMFCNConfiguration(channels: channels, length: trainX[0].count / channels, hiddenSize: hidden,
+                                                  classCount: classes.count, filters: filters, kernels: [8, 5, 3])
+                out = try Trainer.trainLSTMFCN(architecture: config, classes: classes, training: training, settings: s)
+            } else {
+                let config = RecurrentConfiguration(cell: CellKind(rawValue: arch)!, inputSize: stepsPerFrame * channels, hiddenSize: hidden,
+                                                    layerCount: layers, bidirectional: bidirectional,
+                                                    classCount: classes.count)
+                out = try Trainer.train(architecture: config, classes: classes, training: training, settings: s)
+            }
             let logits = try out.classifier.logits(testX)
             let correct = zip(logits, testY).filter { classes[SequenceClassifier.argmax($0)] == $1 }.count
             runs.append(["seed": seed, "test_accuracy": Double(correct) / Double(testY.count),
@@ -148,6 +168,35 @@ struct RecurrentAccuracyBench: ParsableCommand {
             "test_cases": testY.count, "runs": runs, "median_test_accuracy": accs[accs.count / 2],
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys]), as: UTF8.self))
+    }
+
+    /// UEA `.ts` without missing values or variable lengths (EyesOpenShut): header lines start with
+    /// `@` or `#`; each case is channels separated by `:`, values by `,`, the class label last.
+    /// Returns time-major `[T][M]` series.
+    static func loadTS(_ url: URL) throws -> ([[Float]], [String], Int) {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        var xs: [[Float]] = [], ys: [String] = [], channels = 0
+        var inData = false
+        for (n, raw) in text.split(whereSeparator: \.isNewline).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.lowercased().hasPrefix("@data") { inData = true; continue }
+            if line.hasPrefix("@") || !inData { continue }
+            var parts = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count >= 2 else { throw ValidationError("\(url.path):\(n + 1): expected channels and a label") }
+            ys.append(parts.removeLast().trimmingCharacters(in: .whitespaces))
+            let series = try parts.map { ch in try ch.split(separator: ",").map { v -> Float in
+                guard let f = Float(v.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("\(url.path):\(n + 1): '\(v)' is not a number") }
+                return f
+            } }
+            let t = series[0].count
+            guard series.allSatisfy({ $0.count == t }) else { throw ValidationError("\(url.path):\(n + 1): channels of different lengths") }
+            channels = series.count
+            var timeMajor = [Float](repeating: 0, count: t * channels)
+            for (c, ch) in series.enumerated() { for (i, v) in ch.enumerated() { timeMajor[i * channels + c] = v } }
+            xs.append(timeMajor)
+        }
+        return (xs, ys, channels)
     }
 
     /// UCR `.tsv`: label, then one value per column. (The case store has the full importer; the
