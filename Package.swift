@@ -159,7 +159,8 @@ let package = Package(
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Digests", .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CaseStore", "AuditLog", "Policy", "Reports", "Digests",
-            "PipelineFixtures", .product(name: "GRDB", package: "GRDB.swift")]),
+            "PipelineFixtures", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Fixtures"]),  // read by path from the package root (reference figures, not bundle resources)
         .testTarget(name: "ReviewServerTests", dependencies: ["ReviewServer", "Pipeline", "CaseStore", "Policy", "Review", "PipelineFixtures",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
