@@ -36,6 +36,9 @@ extension Audit {
         @Option(help: "lstm-fcn: comma-separated kernel sizes, one per block.") var fcnKernels: String = "8,5,3"
         @Option(help: "lstm-fcn: halve the learning rate after this many epochs without validation improvement (down to 1e-4).")
         var reduceLrAfter: Int?
+        @Flag(help: "Choose the configuration (bidirectional GRU with 8-step frames, plain GRU, LSTM-FCN) by k-fold cross-validation on the training split, folds by subject, then train it on the whole split; --arch, --hidden, --layers, --bidirectional and --steps-per-frame are then chosen, not given.")
+        var auto = false
+        @Option(help: "Folds for --auto.") var folds: Int = 5
         @Option(help: "Stacked layers.") var layers: Int = 1
         @Flag(help: "Bidirectional layers.") var bidirectional = false
         @Option(help: "Maximum epochs.") var epochs: Int = 100
@@ -73,6 +76,7 @@ extension Audit {
                 throw ValidationError("--fcn-filters and --fcn-kernels must be comma-separated positive integers, as many of each")
             }
             if let r = reduceLrAfter { guard r >= 1 else { throw ValidationError("--reduce-lr-after must be ≥ 1") } }
+            if auto { guard folds >= 2 else { throw ValidationError("--folds must be ≥ 2") } }
         }
 
         static func integers(_ text: String) -> [Int]? {
@@ -93,6 +97,7 @@ extension Audit {
             settings.fcnFilters = Self.integers(fcnFilters) ?? settings.fcnFilters
             settings.fcnKernels = Self.integers(fcnKernels) ?? settings.fcnKernels
             settings.reduceLearningRateAfter = reduceLrAfter
+            settings.auto = auto; settings.folds = folds
             let bar = ProgressBar(total: epochs, label: "train", enabled: output.showsProgress && !output.json)
             let result: TrainJob.Result
             do {
@@ -109,12 +114,12 @@ extension Audit {
             if let out { try AtomicFile.write(result.safetensors, to: URL(fileURLWithPath: out)) }
             if output.json {
                 try ModelJSON.printObject([
-                    "model_id": result.modelId, "study": study, "arch": arch.rawValue, "classes": result.classes,
+                    "model_id": result.modelId, "study": study, "arch": result.arch.rawValue, "classes": result.classes,
                     "training": result.training, "metrics": result.metrics, "log_seq": result.logSeq,
                 ])
             } else {
                 if !output.quiet {
-                    var line = "trained \(arch.rawValue) on \(result.scans) scans of \(study)/\(split.rawValue); best epoch \(result.bestEpoch)"
+                    var line = "trained \(result.arch.rawValue)\(auto ? " (chosen by \(folds)-fold cross-validation on the training split)" : "") on \(result.scans) scans of \(study)/\(split.rawValue); best epoch \(result.bestEpoch)"
                     if let a = result.validationAccuracy { line += String(format: ", validation accuracy %.4f", a) }
                     Console.err(line)
                 }

@@ -45,4 +45,30 @@ final class LSTMFCNTrainTests: XCTestCase {
         let correct = rows.filter { truth[$0["case_id"] as? String ?? ""] == ($0["predicted_class"] as? String) }.count
         XCTAssertGreaterThan(Double(correct) / Double(rows.count), 0.75, "\(correct) of \(rows.count)")
     }
+
+    /// `--auto` tries the documented configurations by k-fold cross-validation on the training split,
+    /// records every fold's accuracy, and trains the best mean on the whole split.
+    func testAutoChoosesByCrossValidationOnTheTrainingSplit() throws {
+        try PipelineFixture.requireBinary()
+        let data = try BaselineCheckTests.sharedData().appendingPathComponent("ECG200")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("auto-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let common = ["--store", "s.sqlite", "--quiet", "--actor", "test"]
+        try PipelineFixture.audit(["cases", "import", data.appendingPathComponent("ECG200_TRAIN.tsv").path, "--study", "ecg200", "--split", "train"] + common, in: dir)
+        let out = try JSONSerialization.jsonObject(with: Data(try PipelineFixture.audit(
+            ["train", "--study", "ecg200", "--split", "train", "--auto", "--folds", "2", "--epochs", "4", "--seed", "2", "--json"] + common,
+            in: dir).utf8)) as! [String: Any]
+        let auto = try XCTUnwrap((out["training"] as? [String: Any])?["auto"] as? [String: Any])
+        let candidates = try XCTUnwrap(auto["candidates"] as? [[String: Any]])
+        XCTAssertEqual(candidates.map { $0["name"] as? String }, ["gru-bidirectional-64-frames-8", "gru-64", "lstm-fcn-8"])
+        for c in candidates {
+            let folds = try XCTUnwrap(c["fold_accuracies"] as? [Double])
+            XCTAssertEqual(folds.count, 2)
+            XCTAssertEqual(c["mean_accuracy"] as? Double ?? -1, folds.reduce(0, +) / 2, accuracy: 1e-12)
+        }
+        let best = candidates.max { ($0["mean_accuracy"] as? Double ?? 0) < ($1["mean_accuracy"] as? Double ?? 0) }
+        XCTAssertEqual(auto["chosen"] as? String, best?["name"] as? String)
+        XCTAssertEqual(out["arch"] as? String, (best?["name"] as? String)?.hasPrefix("lstm-fcn") == true ? "lstm-fcn" : "gru")
+        XCTAssertEqual(auto["grouped_by"] as? String, "subject")
+    }
 }

@@ -43,6 +43,10 @@ public struct TrainJob {
         public var fcnKernels = [8, 5, 3]
         /// LSTM-FCN: reduce-on-plateau after this many epochs without improvement (nil: off).
         public var reduceLearningRateAfter: Int?
+        /// Choose the configuration among `TrainJob.autoCandidates` by k-fold cross-validation on the
+        /// training split (folds by subject), then train it on the whole split.
+        public var auto = false
+        public var folds = 5
         public init(study: String) { self.study = study }
     }
 
@@ -55,6 +59,8 @@ public struct TrainJob {
 
     public struct Result {
         public var modelId: String
+        /// The architecture trained (with `auto`, the one chosen).
+        public var arch: Architecture
         public var classes: [String]
         /// Data, settings and seed (also in the model file's `countersign.training`).
         public var training: [String: Any]
@@ -77,7 +83,7 @@ public struct TrainJob {
     }
 
     public func run(progress: @escaping (Progress) -> Void = { _ in }) throws -> Result {
-        let s = settings
+        var s = settings
         let (studyRecord, trainScans, validScans) = try store.read { db in
             let study = try CaseStore.study(db, named: s.study)
             let t = try CaseStore.caseScans(db, study: s.study, splits: [s.split], verifiedOnly: true)
@@ -101,45 +107,16 @@ public struct TrainJob {
             }
             valid = v
         }
-        var config = TrainingConfiguration()
-        config.epochs = s.epochs; config.batchSize = s.batchSize; config.learningRate = s.learningRate
-        config.optimizer = s.optimizer; config.weightDecay = s.weightDecay
-        config.gradientClipNorm = s.clip > 0 ? s.clip : nil; config.dropout = s.dropout; config.truncation = s.tbptt
-        config.patience = s.patience; config.seed = s.seed; config.validationFraction = s.validationFraction
-        config.stepsPerFrame = s.stepsPerFrame
-        config.concurrency = s.threads
-        RecurrentRuntime.setBLASThreads(1)
-        if s.balanced {
-            var counts = [Double](repeating: 0, count: classes.count)
-            for y in train.data.labels { counts[y] += 1 }
-            let n = Double(train.data.count), k = Double(classes.count)
-            config.classWeights = counts.map { $0 > 0 ? Float(n / (k * $0)) : 0 }
+        var auto: [String: Any]?
+        if s.auto {
+            let chosen = try Self.chooseByCrossValidation(s, scans: trainScans, train: train.data, channels: train.channels, classes: classes)
+            auto = chosen.record
+            s.arch = chosen.candidate.arch; s.hidden = chosen.candidate.hidden; s.layers = 1
+            s.bidirectional = chosen.candidate.bidirectional; s.stepsPerFrame = chosen.candidate.stepsPerFrame
+            s.reduceLearningRateAfter = chosen.candidate.reduceLearningRateAfter
         }
-        config.reduceLearningRateAfter = s.reduceLearningRateAfter
-        let outcome: TrainingOutcome
-        do {
-            let report: (EpochReport) -> Void = { r in
-                progress(Progress(epoch: r.epoch, trainingLoss: r.trainingLoss, validationAccuracy: r.validationAccuracy))
-            }
-            switch s.arch {
-            case .lstm, .gru:
-                let architecture = RecurrentConfiguration(cell: s.arch == .lstm ? .lstm : .gru, inputSize: train.channels * s.stepsPerFrame,
-                                                          hiddenSize: s.hidden, layerCount: s.layers, bidirectional: s.bidirectional,
-                                                          classCount: classes.count)
-                outcome = try Trainer.train(architecture: architecture, classes: classes, training: train.data,
-                                            validation: valid?.data, settings: config, progress: report)
-            case .lstmFCN:
-                guard s.layers == 1, !s.bidirectional, s.tbptt == nil, s.stepsPerFrame == 1 else {
-                    throw PipelineError.badInput("--arch lstm-fcn has one unidirectional LSTM layer over whole series: --layers, --bidirectional, --tbptt and --steps-per-frame do not apply")
-                }
-                let steps = train.data.sequences[0].count / train.channels
-                let architecture = LSTMFCNConfiguration(channels: train.channels, length: steps, hiddenSize: s.hidden,
-                                                        classCount: classes.count, filters: s.fcnFilters, kernels: s.fcnKernels)
-                outcome = try Trainer.trainLSTMFCN(architecture: architecture, classes: classes, training: train.data,
-                                                   validation: valid?.data, settings: config, progress: report)
-            }
-        } catch let e as RecurrentError {
-            throw PipelineError.badInput("\(e)")
+        let (outcome, config) = try Self.fit(s, train: train.data, channels: train.channels, validation: valid?.data, classes: classes) { r in
+            progress(Progress(epoch: r.epoch, trainingLoss: r.trainingLoss, validationAccuracy: r.validationAccuracy))
         }
 
         let trainingHash = CaseStore.trainingSetSHA256(Self.grouped(trainScans))
@@ -154,6 +131,7 @@ public struct TrainJob {
             "steps_per_frame": s.stepsPerFrame, "threads": s.threads,
             "class_weights": config.classWeights.map { $0.map(Double.init) } ?? NSNull(),
         ]
+        if let auto { training["auto"] = auto }
         if s.arch == .lstmFCN {
             // Recurrent models' provenance stays as it was (their model ids do not move).
             training["arch"] = s.arch.rawValue
@@ -182,9 +160,54 @@ public struct TrainJob {
                                                                     trainingSha256: trainingHash, scans: train.data.count,
                                                                     seed: s.seed, bestEpoch: outcome.bestEpoch,
                                                                     validationAccuracy: best.validationAccuracy))
-        return Result(modelId: id, classes: classes, training: training, metrics: metrics, scans: train.data.count,
+        return Result(modelId: id, arch: s.arch, classes: classes, training: training, metrics: metrics, scans: train.data.count,
                       bestEpoch: outcome.bestEpoch, validationAccuracy: best.validationAccuracy,
                       safetensors: Data(bytes), logSeq: event.seq)
+    }
+
+    /// Trains one model with settings `s` (the architecture's trainer); returns the outcome and the
+    /// training configuration used.
+    static func fit(_ s: Settings, train: LabeledSequences, channels: Int, validation: LabeledSequences?, classes: [String],
+                    report: @escaping (EpochReport) -> Void = { _ in }) throws -> (TrainingOutcome, TrainingConfiguration) {
+        var config = TrainingConfiguration()
+        config.epochs = s.epochs; config.batchSize = s.batchSize; config.learningRate = s.learningRate
+        config.optimizer = s.optimizer; config.weightDecay = s.weightDecay
+        config.gradientClipNorm = s.clip > 0 ? s.clip : nil; config.dropout = s.dropout; config.truncation = s.tbptt
+        config.patience = s.patience; config.seed = s.seed; config.validationFraction = s.validationFraction
+        config.stepsPerFrame = s.stepsPerFrame
+        config.concurrency = s.threads
+        RecurrentRuntime.setBLASThreads(1)
+        if s.balanced {
+            var counts = [Double](repeating: 0, count: classes.count)
+            for y in train.labels { counts[y] += 1 }
+            let n = Double(train.count), k = Double(classes.count)
+            config.classWeights = counts.map { $0 > 0 ? Float(n / (k * $0)) : 0 }
+        }
+        config.reduceLearningRateAfter = s.reduceLearningRateAfter
+        let outcome: TrainingOutcome
+        do {
+            switch s.arch {
+            case .lstm, .gru:
+                let architecture = RecurrentConfiguration(cell: s.arch == .lstm ? .lstm : .gru, inputSize: channels * s.stepsPerFrame,
+                                                          hiddenSize: s.hidden, layerCount: s.layers, bidirectional: s.bidirectional,
+                                                          classCount: classes.count)
+                outcome = try Trainer.train(architecture: architecture, classes: classes, training: train,
+                                            validation: validation, settings: config, progress: report)
+            case .lstmFCN:
+                guard s.layers == 1, !s.bidirectional, s.tbptt == nil, s.stepsPerFrame == 1 else {
+                    throw PipelineError.badInput("--arch lstm-fcn has one unidirectional LSTM layer over whole series: --layers, --bidirectional, --tbptt and --steps-per-frame do not apply")
+                }
+                let steps = train.sequences[0].count / channels
+                let architecture = LSTMFCNConfiguration(channels: channels, length: steps, hiddenSize: s.hidden,
+                                                        classCount: classes.count, filters: s.fcnFilters, kernels: s.fcnKernels)
+                outcome = try Trainer.trainLSTMFCN(architecture: architecture, classes: classes, training: train,
+                                                   validation: validation, settings: config, progress: report)
+            }
+        } catch let e as RecurrentError {
+            throw PipelineError.badInput("\(e)")
+        }
+
+        return (outcome, config)
     }
 
     /// The `model.train` event's payload.
