@@ -39,6 +39,8 @@ extension Audit {
         @Flag(help: "Choose the configuration (bidirectional GRU with 8-step frames, plain GRU, LSTM-FCN) by k-fold cross-validation on the training split, folds by subject, then train it on the whole split; --arch, --hidden, --layers, --bidirectional and --steps-per-frame are then chosen, not given.")
         var auto = false
         @Option(help: "Folds for --auto.") var folds: Int = 5
+        @Option(help: "Train this many members with seeds seed, seed + 1, … and register one model averaging their logits.")
+        var ensemble: Int = 1
         @Option(help: "Stacked layers.") var layers: Int = 1
         @Flag(help: "Bidirectional layers.") var bidirectional = false
         @Option(help: "Maximum epochs.") var epochs: Int = 100
@@ -77,6 +79,7 @@ extension Audit {
             }
             if let r = reduceLrAfter { guard r >= 1 else { throw ValidationError("--reduce-lr-after must be ≥ 1") } }
             if auto { guard folds >= 2 else { throw ValidationError("--folds must be ≥ 2") } }
+            guard ensemble >= 1, ensemble <= 64 else { throw ValidationError("--ensemble must be between 1 and 64") }
         }
 
         static func integers(_ text: String) -> [Int]? {
@@ -97,7 +100,7 @@ extension Audit {
             settings.fcnFilters = Self.integers(fcnFilters) ?? settings.fcnFilters
             settings.fcnKernels = Self.integers(fcnKernels) ?? settings.fcnKernels
             settings.reduceLearningRateAfter = reduceLrAfter
-            settings.auto = auto; settings.folds = folds
+            settings.auto = auto; settings.folds = folds; settings.ensemble = ensemble
             let bar = ProgressBar(total: epochs, label: "train", enabled: output.showsProgress && !output.json)
             let result: TrainJob.Result
             do {

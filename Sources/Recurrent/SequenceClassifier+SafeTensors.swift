@@ -18,14 +18,43 @@ extension SequenceClassifier {
         public static let sequenceLength = "countersign.sequence_length"
         public static let fcnFilters = "countersign.fcn_filters"
         public static let fcnKernels = "countersign.fcn_kernels"
+        /// Ensembles only: the number of members; member i's tensors are named `member{i}.NAME` and
+        /// its metadata `member{i}/KEY`.
+        public static let ensemble = "countersign.ensemble"
         static let all: Set<String> = [arch, inputSize, hiddenSize, layerCount, bidirectional, classes,
-                                       featureMean, featureStd, stepsPerFrame, sequenceLength, fcnFilters, fcnKernels]
+                                       featureMean, featureStd, stepsPerFrame, sequenceLength, fcnFilters, fcnKernels, ensemble]
     }
 
     /// Reads a model from safetensors bytes; `file` names the source in errors.
     public init(safetensors bytes: [UInt8], file: String = "<memory>") throws {
-        func fail(_ why: String) -> RecurrentError { .malformedFile(file: file, reason: why) }
         let (tensors, meta) = try SafeTensors.parse(bytes, file: file)
+        if let text = meta[MetadataKey.ensemble] {
+            guard let n = Int(text), n >= 2, n <= 64 else {
+                throw RecurrentError.malformedFile(file: file, reason: "metadata \(MetadataKey.ensemble) = \"\(text)\" is not a member count in 2...64")
+            }
+            var members: [SequenceClassifier] = []
+            for i in 0..<n {
+                let tp = "member\(i).", mp = "member\(i)/"
+                let memberTensors = Dictionary(uniqueKeysWithValues: tensors.filter { $0.key.hasPrefix(tp) }.map { (String($0.key.dropFirst(tp.count)), $0.value) })
+                let memberMeta = Dictionary(uniqueKeysWithValues: meta.filter { $0.key.hasPrefix(mp) }.map { (String($0.key.dropFirst(mp.count)), $0.value) })
+                guard !memberTensors.isEmpty else { throw RecurrentError.malformedFile(file: file, reason: "ensemble member \(i) has no tensors") }
+                members.append(try SequenceClassifier(tensors: memberTensors, metadata: memberMeta, file: "\(file) member \(i)"))
+            }
+            let known = Set((0..<n).map { "member\($0)." })
+            if let stray = tensors.keys.sorted().first(where: { name in !known.contains(where: { name.hasPrefix($0) }) }) {
+                throw RecurrentError.malformedFile(file: file, reason: "unexpected tensor \(stray) in an ensemble of \(n)")
+            }
+            do {
+                try self.init(ensemble: members, provenance: meta.filter { !$0.key.hasPrefix("member") && $0.key != MetadataKey.ensemble })
+            } catch let e as RecurrentError { throw RecurrentError.malformedFile(file: file, reason: "\(e)") }
+            return
+        }
+        try self.init(tensors: tensors, metadata: meta, file: file)
+    }
+
+    /// A single (non-ensemble) model from parsed tensors and metadata.
+    init(tensors: [String: SafeTensors.Tensor], metadata meta: [String: String], file: String) throws {
+        func fail(_ why: String) -> RecurrentError { .malformedFile(file: file, reason: why) }
         func value(_ key: String) throws -> String {
             guard let v = meta[key] else { throw fail("metadata key \(key) is missing") }
             return v
@@ -98,6 +127,12 @@ extension SequenceClassifier {
 
     /// The metadata written into the file (architecture, classes, normalisation, provenance).
     public var metadata: [String: String] {
+        if case .ensemble(let members) = backbone {
+            var m = provenance
+            m[MetadataKey.ensemble] = String(members.count)
+            for (i, member) in members.enumerated() { for (k, v) in member.metadata { m["member\(i)/" + k] = v } }
+            return m
+        }
         let c = configuration
         var m = provenance
         m[MetadataKey.arch] = architectureName
@@ -122,12 +157,21 @@ extension SequenceClassifier {
 
     /// The exact bytes of the model file. Deterministic: the same model always gives the same bytes.
     public func serializedBytes() throws -> [UInt8] {
-        if case .lstmFCN(let n) = backbone { return try SafeTensors.serialize(Self.tensors(of: n), metadata: metadata) }
-        let tensors = network.layout.tensors.map { spec in
-            (name: spec.name, tensor: SafeTensors.Tensor(
-                shape: spec.shape, values: Array(network.parameters[spec.offset..<(spec.offset + spec.count)])))
+        try SafeTensors.serialize(namedTensors, metadata: metadata)
+    }
+
+    /// Every tensor the file holds, with its name.
+    var namedTensors: [(name: String, tensor: SafeTensors.Tensor)] {
+        switch backbone {
+        case .lstmFCN(let n): return Self.tensors(of: n)
+        case .ensemble(let members):
+            return members.enumerated().flatMap { i, m in m.namedTensors.map { (name: "member\(i)." + $0.name, tensor: $0.tensor) } }
+        case .recurrent(let network):
+            return network.layout.tensors.map { spec in
+                (name: spec.name, tensor: SafeTensors.Tensor(
+                    shape: spec.shape, values: Array(network.parameters[spec.offset..<(spec.offset + spec.count)])))
+            }
         }
-        return try SafeTensors.serialize(tensors, metadata: metadata)
     }
 
     /// Model id: lowercase hex SHA-256 of the safetensors bytes.

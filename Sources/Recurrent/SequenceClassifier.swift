@@ -8,6 +8,8 @@ public struct SequenceClassifier: Sendable, Equatable {
         case recurrent(RecurrentNetwork)
         /// LSTM-FCN: reads series of one fixed length.
         case lstmFCN(LSTMFCNNetwork)
+        /// Members trained with different seeds; their logits are averaged (one registered model).
+        case ensemble([SequenceClassifier])
     }
 
     public var backbone: Backbone
@@ -17,12 +19,14 @@ public struct SequenceClassifier: Sendable, Equatable {
             switch backbone {
             case .recurrent(let n): return n
             case .lstmFCN(let n): return n.recurrent
+            case .ensemble(let m): return m[0].network
             }
         }
         set {
             switch backbone {
             case .recurrent: backbone = .recurrent(newValue)
             case .lstmFCN(var n): n.recurrent = newValue; backbone = .lstmFCN(n)
+            case .ensemble(var m): m[0].network = newValue; backbone = .ensemble(m)
             }
         }
     }
@@ -37,6 +41,7 @@ public struct SequenceClassifier: Sendable, Equatable {
     /// Width of one raw time step (before framing).
     public var stepWidth: Int {
         if case .lstmFCN(let n) = backbone { return n.configuration.channels }
+        if case .ensemble(let m) = backbone { return m[0].stepWidth }
         return configuration.inputSize / stepsPerFrame
     }
 
@@ -46,16 +51,41 @@ public struct SequenceClassifier: Sendable, Equatable {
     /// Width of the embedding retrieval indexes: the final hidden state, or LSTM-FCN's pooled features.
     public var embeddingSize: Int {
         if case .lstmFCN(let n) = backbone { return n.configuration.embeddingSize }
+        if case .ensemble(let m) = backbone { return m.reduce(0) { $0 + $1.embeddingSize } }
         return configuration.embeddingSize
     }
 
     /// Architecture name as registered and written into model files: lstm, gru or lstm-fcn.
     public var architectureName: String {
         if case .lstmFCN = backbone { return Self.lstmFCNArchitecture }
+        if case .ensemble(let m) = backbone { return m[0].architectureName }
         return configuration.cell.rawValue
     }
 
     public static let lstmFCNArchitecture = "lstm-fcn"
+
+    /// Members of an ensemble (1 for a single model).
+    public var memberCount: Int {
+        if case .ensemble(let m) = backbone { return m.count }
+        return 1
+    }
+
+    /// An ensemble: the members' logits are averaged, their embeddings concatenated. Members must
+    /// share classes and step width and not be ensembles themselves.
+    public init(ensemble members: [SequenceClassifier], provenance: [String: String] = [:]) throws {
+        guard members.count >= 2 else { throw RecurrentError.invalidConfiguration("an ensemble needs at least 2 members (got \(members.count))") }
+        for (i, m) in members.enumerated() {
+            guard m.memberCount == 1 else { throw RecurrentError.invalidConfiguration("ensemble member \(i) is itself an ensemble") }
+            guard m.classes == members[0].classes, m.stepWidth == members[0].stepWidth else {
+                throw RecurrentError.invalidConfiguration("ensemble member \(i) has classes \(m.classes) and step width \(m.stepWidth), member 0 \(members[0].classes) and \(members[0].stepWidth)")
+            }
+        }
+        backbone = .ensemble(members)
+        classes = members[0].classes
+        normalization = members[0].normalization
+        self.provenance = provenance
+        stepsPerFrame = 1
+    }
 
     /// An LSTM-FCN classifier; `normalization` is per channel.
     public init(lstmFCN: LSTMFCNNetwork, classes: [String], normalization: FeatureNormalization,
@@ -116,6 +146,10 @@ public struct SequenceClassifier: Sendable, Equatable {
 
     /// Checks a time-major `[length][inputSize]` sequence.
     func validate(_ sequence: [Float], index: Int? = nil) throws {
+        if case .ensemble(let members) = backbone {
+            for m in members { try m.validate(sequence, index: index) }
+            return
+        }
         let w = stepWidth
         let which = index.map { "sequence \($0)" } ?? "sequence"
         guard !sequence.isEmpty else { throw RecurrentError.invalidInput("\(which) is empty") }
@@ -162,6 +196,15 @@ public struct SequenceClassifier: Sendable, Equatable {
     /// `evaluate` for sequences already validated (the parallel path checks them all first).
     func evaluateValidated(_ sequences: [[Float]]) -> (logits: [[Float]], embeddings: [[Float]]) {
         guard !sequences.isEmpty else { return ([], []) }
+        if case .ensemble(let members) = backbone {
+            // Logit-space average; each member prepares the raw sequences itself.
+            let results = members.map { $0.evaluateValidated(sequences) }
+            let logits = sequences.indices.map { i in
+                (0..<classes.count).map { k in results.reduce(Float(0)) { $0 + $1.logits[i][k] } / Float(members.count) }
+            }
+            let embeddings = sequences.indices.map { i in results.flatMap { $0.embeddings[i] } }
+            return (logits, embeddings)
+        }
         if case .lstmFCN(var n) = backbone {
             // Eval mode reads the running statistics only; the copy is never written back. The
             // sequences were validated (exact length, finite values), which is all forward checks.
@@ -189,14 +232,14 @@ public struct SequenceClassifier: Sendable, Equatable {
     /// Batch-1 path: logits for one sequence.
     public func logits(for sequence: [Float]) throws -> [Float] {
         try validate(sequence)
-        if case .lstmFCN = backbone { return try evaluate([sequence]).logits[0] }
+        if case .recurrent = backbone {} else { return try evaluate([sequence]).logits[0] }
         let batch = PackedBatch(sequences: [prepare(sequence)], width: configuration.inputSize)
         return network.infer(batch).logits.array
     }
 
     public func embedding(for sequence: [Float]) throws -> [Float] {
         try validate(sequence)
-        if case .lstmFCN = backbone { return try evaluate([sequence]).embeddings[0] }
+        if case .recurrent = backbone {} else { return try evaluate([sequence]).embeddings[0] }
         let batch = PackedBatch(sequences: [prepare(sequence)], width: configuration.inputSize)
         return network.infer(batch).embedding.array
     }

@@ -71,4 +71,23 @@ final class LSTMFCNTrainTests: XCTestCase {
         XCTAssertEqual(out["arch"] as? String, (best?["name"] as? String)?.hasPrefix("lstm-fcn") == true ? "lstm-fcn" : "gru")
         XCTAssertEqual(auto["grouped_by"] as? String, "subject")
     }
+
+    /// `--ensemble 2` registers one model of two members (seeds 5 and 6) and predicts with it.
+    func testEnsembleTrainsOneModelOfSeveralSeeds() throws {
+        try PipelineFixture.requireBinary()
+        let data = try BaselineCheckTests.sharedData().appendingPathComponent("ECG200")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ensemble-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let common = ["--store", "s.sqlite", "--quiet", "--actor", "test"]
+        try PipelineFixture.audit(["cases", "import", data.appendingPathComponent("ECG200_TRAIN.tsv").path, "--study", "ecg200", "--split", "train"] + common, in: dir)
+        let out = try JSONSerialization.jsonObject(with: Data(try PipelineFixture.audit(
+            ["train", "--study", "ecg200", "--split", "train", "--arch", "gru", "--hidden", "8", "--epochs", "3", "--seed", "5",
+             "--ensemble", "2", "--validation-fraction", "0.2", "--json"] + common, in: dir).utf8)) as! [String: Any]
+        let model = try XCTUnwrap(out["model_id"] as? String)
+        XCTAssertEqual((out["training"] as? [String: Any])?["member_seeds"] as? [Int], [5, 6])
+        XCTAssertEqual(((out["metrics"] as? [String: Any])?["members"] as? [Any])?.count, 2)
+        let predicted = try JSONSerialization.jsonObject(with: Data(try PipelineFixture.audit(
+            ["predict", "--model", model, "--study", "ecg200", "--split", "train", "--json", "--store", "s.sqlite"], in: dir).utf8)) as! [String: Any]
+        XCTAssertEqual((predicted["predictions"] as? [Any])?.count, 100)
+    }
 }

@@ -14,6 +14,9 @@ public enum ModelRegistration {
     }
 
     static func config(_ c: SequenceClassifier) -> [String: Any] {
+        if case .ensemble(let members) = c.backbone {
+            return ["arch": c.architectureName, "ensemble": members.count, "members": members.map(config)]
+        }
         let k = c.configuration
         if case .lstmFCN(let n) = c.backbone {
             let f = n.configuration

@@ -47,6 +47,8 @@ public struct TrainJob {
         /// training split (folds by subject), then train it on the whole split.
         public var auto = false
         public var folds = 5
+        /// Members trained with seeds seed, seed + 1, …; their logits are averaged (1: a single model).
+        public var ensemble = 1
         public init(study: String) { self.study = study }
     }
 
@@ -118,6 +120,13 @@ public struct TrainJob {
         let (outcome, config) = try Self.fit(s, train: train.data, channels: train.channels, validation: valid?.data, classes: classes) { r in
             progress(Progress(epoch: r.epoch, trainingLoss: r.trainingLoss, validationAccuracy: r.validationAccuracy))
         }
+        // An ensemble: further members with seeds seed + 1, seed + 2, …, logits averaged.
+        var memberOutcomes = [outcome]
+        for i in 1..<max(s.ensemble, 1) {
+            var m = s
+            m.seed = s.seed &+ UInt64(i)
+            memberOutcomes.append(try Self.fit(m, train: train.data, channels: train.channels, validation: valid?.data, classes: classes).0)
+        }
 
         let trainingHash = CaseStore.trainingSetSHA256(Self.grouped(trainScans))
         let best = outcome.history[outcome.bestEpoch - 1]
@@ -132,6 +141,10 @@ public struct TrainJob {
             "class_weights": config.classWeights.map { $0.map(Double.init) } ?? NSNull(),
         ]
         if let auto { training["auto"] = auto }
+        if s.ensemble > 1 {
+            training["ensemble"] = s.ensemble
+            training["member_seeds"] = (0..<s.ensemble).map { s.seed &+ UInt64($0) }
+        }
         if s.arch == .lstmFCN {
             // Recurrent models' provenance stays as it was (their model ids do not move).
             training["arch"] = s.arch.rawValue
@@ -141,14 +154,21 @@ public struct TrainJob {
         }
         // Everything written into the file is a function of data, settings and seed, so the same
         // run reproduces the same bytes and hence the same model id; wall-clock time stays in the store.
-        let fileMetrics: [String: Any] = [
+        var fileMetrics: [String: Any] = [
             "best_epoch": outcome.bestEpoch, "epochs_run": outcome.history.count, "stopped_early": outcome.stoppedEarly,
             "training_loss": best.trainingLoss, "validation_loss": best.validationLoss ?? NSNull(),
             "validation_accuracy": best.validationAccuracy ?? NSNull(),
         ]
+        if memberOutcomes.count > 1 {
+            fileMetrics["members"] = memberOutcomes.map { o -> [String: Any] in
+                let b = o.history[o.bestEpoch - 1]
+                return ["best_epoch": o.bestEpoch, "validation_loss": b.validationLoss ?? NSNull(), "validation_accuracy": b.validationAccuracy ?? NSNull()]
+            }
+        }
         var metrics = fileMetrics
         metrics["train_seconds"] = outcome.history.last?.elapsedSeconds ?? 0
-        var classifier = outcome.classifier
+        var classifier = memberOutcomes.count > 1
+            ? try SequenceClassifier(ensemble: memberOutcomes.map(\.classifier)) : outcome.classifier
         classifier.provenance["countersign.training"] = try ModelRegistration.json(training)
         classifier.provenance["countersign.metrics"] = try ModelRegistration.json(fileMetrics)
         let bytes = try classifier.serializedBytes()
