@@ -34,7 +34,7 @@ extension Audit {
         @Option(help: "Hidden units per direction (lstm-fcn: the LSTM's units).") var hidden: Int = 64
         @Option(help: "lstm-fcn: comma-separated filters of the convolution blocks.") var fcnFilters: String = "128,256,128"
         @Option(help: "lstm-fcn: comma-separated kernel sizes, one per block.") var fcnKernels: String = "8,5,3"
-        @Option(help: "lstm-fcn: halve the learning rate after this many epochs without validation improvement (down to 1e-4).")
+        @Option(help: "Halve the learning rate after this many epochs without validation improvement (down to 1e-4).")
         var reduceLrAfter: Int?
         @Flag(help: "Choose the configuration (bidirectional GRU with 8-step frames, plain GRU, LSTM-FCN) by k-fold cross-validation on the training split, folds by subject, then train it on the whole split; --arch, --hidden, --layers, --bidirectional and --steps-per-frame are then chosen, not given.")
         var auto = false

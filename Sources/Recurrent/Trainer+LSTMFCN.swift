@@ -48,56 +48,23 @@ extension Trainer {
             network.convolution.parameters = Array(flat[nr..<(nr + nc)])
             network.convolutionHead = Array(flat[(nr + nc)...])
         }
-        var history: [EpochReport] = []
-        var best = (loss: Double.infinity, epoch: 0, network: network)
-        var lastImprovement = 0
-        var stoppedEarly = false
-        let start = Date()
-        var order = Array(0..<train.count)
-        for epoch in 1...settings.epochs {
-            rng.shuffleByRemainder(&order)
-            var lossSum = 0.0, seen = 0
-            for first in stride(from: 0, to: order.count, by: settings.batchSize) {
-                let rows = Array(order[first..<min(first + settings.batchSize, order.count)])
+        let loop = try epochLoop(settings: settings, count: train.count, rng: &rng, state: { network },
+            step: { rows, _ in
                 let g = try network.lossAndGradient(sequences: rows.map { trainX[$0] }, labels: rows.map { train.labels[$0] },
                                                     classWeights: settings.classWeights, training: true)
-                guard g.loss.isFinite else { throw RecurrentError.training("loss became \(g.loss) in epoch \(epoch); lower the learning rate") }
                 var grad = g.recurrent + g.convolution + g.convolutionHead
                 if let maxNorm = settings.gradientClipNorm { clipGlobalNorm(&grad, maxNorm: maxNorm) }
                 optimizer.update(&flat, gradient: grad)
                 unpack()
-                lossSum += g.loss * Double(rows.count); seen += rows.count
-            }
-            var report = EpochReport(epoch: epoch, epochs: settings.epochs, trainingLoss: lossSum / Double(seen),
-                                     validationLoss: nil, validationAccuracy: nil,
-                                     elapsedSeconds: Date().timeIntervalSince(start), isBest: false)
-            if let v = valid, !validX.isEmpty {
-                let (loss, accuracy) = try evaluate(network, sequences: validX, labels: v.labels, classWeights: settings.classWeights)
-                report.validationLoss = loss
-                report.validationAccuracy = accuracy
-                if loss < best.loss {
-                    best = (loss, epoch, network)
-                    lastImprovement = epoch
-                    report.isBest = true
-                } else if let after = settings.reduceLearningRateAfter, epoch - lastImprovement >= after,
-                          optimizer.learningRate > settings.minimumLearningRate {
-                    optimizer.learningRate = max(settings.minimumLearningRate, optimizer.learningRate * settings.learningRateFactor)
-                    lastImprovement = epoch   // wait another `after` epochs before the next cut
-                }
-            } else {
-                best = (report.trainingLoss, epoch, network)
-                report.isBest = true
-            }
-            history.append(report)
-            progress?(report)
-            if let patience = settings.patience, !validX.isEmpty, epoch - best.epoch >= patience {
-                stoppedEarly = epoch < settings.epochs
-                break
-            }
-        }
-        guard best.epoch >= 1 else { throw RecurrentError.training("the validation loss was never finite; check the validation data") }
-        let classifier = try SequenceClassifier(lstmFCN: best.network, classes: classes, normalization: normalization)
-        return TrainingOutcome(classifier: classifier, history: history, bestEpoch: best.epoch, stoppedEarly: stoppedEarly)
+                return g.loss
+            },
+            validate: validX.isEmpty || valid == nil ? nil : {
+                try evaluate(network, sequences: validX, labels: valid!.labels, classWeights: settings.classWeights)
+            },
+            reduceLearningRate: { optimizer.learningRate = max(settings.minimumLearningRate, optimizer.learningRate * settings.learningRateFactor) },
+            progress: progress)
+        let classifier = try SequenceClassifier(lstmFCN: loop.best, classes: classes, normalization: normalization)
+        return TrainingOutcome(classifier: classifier, history: loop.history, bestEpoch: loop.bestEpoch, stoppedEarly: loop.stoppedEarly)
     }
 
     /// Eval-mode mean loss and accuracy over already-normalised series, in batches of 256.

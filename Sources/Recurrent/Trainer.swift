@@ -33,7 +33,7 @@ public struct TrainingConfiguration: Sendable {
     public var classWeights: [Float]?
     /// Fraction of the training data held out for validation when no validation split is given.
     public var validationFraction = 0.0
-    /// Reduce-on-plateau (LSTM-FCN training): multiply the learning rate by `learningRateFactor`
+    /// Reduce-on-plateau: multiply the learning rate by `learningRateFactor`
     /// when the validation loss has not improved for this many epochs, down to `minimumLearningRate`
     /// (`nil`: constant learning rate).
     public var reduceLearningRateAfter: Int?
@@ -123,20 +123,45 @@ public enum Trainer {
         }
         var optimizer = AdamOptimizer(kind: settings.optimizer, parameterCount: network.layout.totalCount,
                                       learningRate: settings.learningRate, weightDecay: settings.weightDecay)
+        let loop = try epochLoop(settings: settings, count: train.count, rng: &rng, state: { network.parameters },
+            step: { rows, rng in
+                let batch = PackedBatch(sequences: rows.map { trainX[$0] }, width: arch.inputSize)
+                let labels = batch.order.map { train.labels[rows[$0]] }
+                return try step(&network, batch: batch, labels: labels, optimizer: &optimizer, settings: settings, rng: &rng)
+            },
+            validate: validX.isEmpty || valid == nil ? nil : {
+                evaluate(network, sequences: validX, labels: valid!.labels, classWeights: settings.classWeights)
+            },
+            reduceLearningRate: { optimizer.learningRate = max(settings.minimumLearningRate, optimizer.learningRate * settings.learningRateFactor) },
+            progress: progress)
+        network.parameters = loop.best
+        let classifier = try SequenceClassifier(network: network, classes: classes, normalization: normalization,
+                                                stepsPerFrame: k)
+        return TrainingOutcome(classifier: classifier, history: loop.history, bestEpoch: loop.bestEpoch,
+                               stoppedEarly: loop.stoppedEarly)
+    }
+
+    /// The epoch loop both trainers share: seeded shuffles into mini-batches (`step` trains on one and
+    /// returns its mean loss), validation after each epoch, the epoch with the lowest validation loss
+    /// kept (`state` snapshots it; without validation data, the last epoch), early stopping after
+    /// `patience` epochs without improvement, and reduce-on-plateau after `reduceLearningRateAfter`.
+    static func epochLoop<State>(settings: TrainingConfiguration, count: Int, rng: inout SeededGenerator,
+                                 state: () -> State, step: ([Int], inout SeededGenerator) throws -> Double,
+                                 validate: (() throws -> (loss: Double, accuracy: Double))?,
+                                 reduceLearningRate: () -> Void, progress: ((EpochReport) -> Void)?) throws
+        -> (history: [EpochReport], bestEpoch: Int, best: State, stoppedEarly: Bool) {
         var history: [EpochReport] = []
-        var best = (loss: Double.infinity, epoch: 0, parameters: network.parameters)
+        var best = (loss: Double.infinity, epoch: 0, state: state())
+        var lastImprovement = 0
         var stoppedEarly = false
         let start = Date()
-        var order = Array(0..<train.count)
+        var order = Array(0..<count)
         for epoch in 1...settings.epochs {
             rng.shuffleByRemainder(&order)
             var lossSum = 0.0, seen = 0
             for first in stride(from: 0, to: order.count, by: settings.batchSize) {
                 let rows = Array(order[first..<min(first + settings.batchSize, order.count)])
-                let batch = PackedBatch(sequences: rows.map { trainX[$0] }, width: arch.inputSize)
-                let labels = batch.order.map { train.labels[rows[$0]] }
-                let loss = try step(&network, batch: batch, labels: labels, optimizer: &optimizer,
-                                    settings: settings, rng: &rng)
+                let loss = try step(rows, &rng)
                 guard loss.isFinite else {
                     throw RecurrentError.training("loss became \(loss) in epoch \(epoch); lower the learning rate")
                 }
@@ -145,23 +170,26 @@ public enum Trainer {
             var report = EpochReport(epoch: epoch, epochs: settings.epochs, trainingLoss: lossSum / Double(seen),
                                      validationLoss: nil, validationAccuracy: nil,
                                      elapsedSeconds: Date().timeIntervalSince(start), isBest: false)
-            if !validX.isEmpty, let v = valid {
-                let (loss, accuracy) = evaluate(network, sequences: validX, labels: v.labels,
-                                                classWeights: settings.classWeights)
+            if let validate {
+                let (loss, accuracy) = try validate()
                 report.validationLoss = loss
                 report.validationAccuracy = accuracy
                 if loss < best.loss {
-                    best = (loss, epoch, network.parameters)
+                    best = (loss, epoch, state())
+                    lastImprovement = epoch
                     report.isBest = true
+                } else if let after = settings.reduceLearningRateAfter, epoch - lastImprovement >= after {
+                    reduceLearningRate()
+                    lastImprovement = epoch   // wait another `after` epochs before the next cut
                 }
             } else {
-                best = (report.trainingLoss, epoch, network.parameters)
+                best = (report.trainingLoss, epoch, state())
                 report.isBest = true
             }
             report.elapsedSeconds = Date().timeIntervalSince(start)
             history.append(report)
             progress?(report)
-            if let patience = settings.patience, !validX.isEmpty, epoch - best.epoch >= patience {
+            if let patience = settings.patience, validate != nil, epoch - best.epoch >= patience {
                 stoppedEarly = epoch < settings.epochs
                 break
             }
@@ -169,11 +197,7 @@ public enum Trainer {
         guard best.epoch >= 1 else {
             throw RecurrentError.training("the validation loss was never finite; check the validation data")
         }
-        network.parameters = best.parameters
-        let classifier = try SequenceClassifier(network: network, classes: classes, normalization: normalization,
-                                                stepsPerFrame: k)
-        return TrainingOutcome(classifier: classifier, history: history, bestEpoch: best.epoch,
-                               stoppedEarly: stoppedEarly)
+        return (history, best.epoch, best.state, stoppedEarly)
     }
 
     /// The validation set: the one given, else a seeded `fraction` of the training data (never the test split).

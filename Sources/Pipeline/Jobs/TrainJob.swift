@@ -151,6 +151,8 @@ public struct TrainJob {
             training["fcn_filters"] = s.fcnFilters
             training["fcn_kernels"] = s.fcnKernels
             training["reduce_lr_after"] = s.reduceLearningRateAfter ?? NSNull()
+        } else if let r = s.reduceLearningRateAfter {
+            training["reduce_lr_after"] = r
         }
         // Everything written into the file is a function of data, settings and seed, so the same
         // run reproduces the same bytes and hence the same model id; wall-clock time stays in the store.
