@@ -56,8 +56,14 @@ public struct LesionScanModel: Sendable, Equatable, Codable {
     @inline(__always)
     public func drawBenignProbability<G: RandomNumberGenerator>(label: Int, lesionEffect b: Double,
                                                                using rng: inout G) -> Double {
+        benignProbability(label: label, lesionEffect: b, noise: rng.standardNormal())
+    }
+
+    /// The calibrated probability of benign of one scan whose standard-normal scan noise is `e`.
+    @inline(__always)
+    public func benignProbability(label: Int, lesionEffect b: Double, noise e: Double) -> Double {
         let mu = label == LesionScanModel.benign ? separation / 2 : -separation / 2
-        let latent = mu + b + (1 - rho).squareRoot() * rng.standardNormal()
+        let latent = mu + b + (1 - rho).squareRoot() * e
         let logit = log((1 - malignantPrevalence) / malignantPrevalence) + separation * latent
         return 1 / (1 + exp(-logit))
     }

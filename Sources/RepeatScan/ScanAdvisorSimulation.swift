@@ -165,11 +165,9 @@ public enum ScanAdvisorSimulation {
         }
         let prevalences = models[0].prevalences
         let benign = LesionScanModel.benign, malignant = LesionScanModel.malignant
-        let scanSD = (1 - rho).squareRoot()
+        // Configuration c is the lesion model with separation d_c (the lesion effect is shared).
         func probabilities(label: Int, lesionEffect b: Double, noise e: Double, configuration c: Int) -> [Double] {
-            let d = config.separations[c]
-            let latent = (label == benign ? d / 2 : -d / 2) + b + scanSD * e
-            let q = 1 / (1 + exp(-(log(prevalences[benign] / prevalences[malignant]) + d * latent)))
+            let q = models[c].benignProbability(label: label, lesionEffect: b, noise: e)
             return [q, 1 - q]
         }
         let choices = config.choices
